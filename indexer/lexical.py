@@ -1,0 +1,89 @@
+"""Lexical BM25 over documents: where rare words, names and product codes are found.
+
+Embeddings blur "staalbouw" or "Nova1 Connect" into their neighbours; BM25 matches them
+exactly. bm25s builds a sparse matrix, so it is rebuilt (lazily, on the next search) after
+documents change rather than updated in place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+import bm25s
+import numpy as np
+from numpy.typing import NDArray
+
+# Words that carry no expertise, in the two languages users write. Kept short on purpose:
+# BM25's idf already discounts common words; this only removes the most frequent glue.
+STOPWORDS = frozenset(
+    """a an and are as at be but by can do does for from has have how i if in into is it its
+    me my no not of on or our so that the their them there these they this to was we what when
+    where which who why will with would you your about any anyone someone know knows
+    de het een en van in op te dat die is niet met voor zijn er aan ook als bij of maar om dan
+    wat nog wel naar kan ze hij zij je jij ik we wij u hoe wie waar waarom heeft hebben worden
+    wordt deze dit door over iets iemand weet weten mijn onze ons jullie hun""".split()
+)
+_TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*", re.UNICODE)
+
+
+def tokenize(text: str) -> list[str]:
+    """Lower-cased word tokens without stopwords; keeps codes like ``nova1`` and ``5g``."""
+    return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS and len(t) > 1]
+
+
+class LexicalIndex:
+    """BM25 over a mutable set of documents keyed by int ids."""
+
+    def __init__(self) -> None:
+        self._tokens: dict[int, list[str]] = {}
+        self._ids: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._bm25: bm25s.BM25 | None = None
+        self._dirty = False
+
+    def __len__(self) -> int:
+        return len(self._tokens)
+
+    def add(self, items: Iterable[tuple[int, str]]) -> None:
+        for doc_id, text in items:
+            self._tokens[doc_id] = tokenize(text)
+        self._dirty = True
+
+    def remove(self, doc_ids: Iterable[int]) -> None:
+        for doc_id in doc_ids:
+            self._tokens.pop(doc_id, None)
+        self._dirty = True
+
+    def _build(self) -> None:
+        self._ids = np.fromiter(self._tokens.keys(), dtype=np.int64, count=len(self._tokens))
+        # An empty token list would make bm25s drop the row; a placeholder keeps rows aligned.
+        corpus = [toks or ["\x00"] for toks in self._tokens.values()]
+        self._bm25 = bm25s.BM25(method="lucene") if corpus else None
+        if self._bm25 is not None:
+            self._bm25.index(corpus, show_progress=False)
+        self._dirty = False
+
+    def search(
+        self, query: str, k: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.float32], list[str]]:
+        """Top ``k`` document ids with BM25 scores, and the query terms the index knows."""
+        if self._dirty:
+            self._build()
+        empty: tuple[NDArray[np.int64], NDArray[np.float32], list[str]] = (
+            np.zeros(0, dtype=np.int64),
+            np.zeros(0, dtype=np.float32),
+            [],
+        )
+        if self._bm25 is None:
+            return empty
+        vocab = self._bm25.vocab_dict
+        terms = [t for t in dict.fromkeys(tokenize(query)) if t in vocab]
+        if not terms:
+            return empty
+        scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+        k = min(k, int(np.count_nonzero(scores)))
+        if k <= 0:
+            return empty
+        top = np.argpartition(-scores, k - 1)[:k]
+        top = top[np.argsort(-scores[top], kind="stable")]
+        return self._ids[top], scores[top], terms

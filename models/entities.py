@@ -1,0 +1,305 @@
+"""The tables. Enums are stored as strings (no native enum types) so migrations stay simple
+on both SQLite and PostgreSQL, and JSON columns hold short lists (tags, skills, languages)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Dialect,
+    Enum,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so Alembic can alter them on every database.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in and out on every database (SQLite drops the offset otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; AskHub stores UTC-aware datetimes only")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    return Enum(
+        cls,
+        native_enum=False,
+        create_constraint=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Role(enum.StrEnum):
+    MEMBER = "member"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Availability(enum.StrEnum):
+    AVAILABLE = "available"
+    AWAY = "away"
+    OPTED_OUT = "opted_out"
+
+
+class PostKind(enum.StrEnum):
+    PROFILE = "profile"
+    POST = "post"
+    QUESTION = "question"
+    ANSWER = "answer"
+    CALL = "call"
+
+
+class CallKind(enum.StrEnum):
+    QUESTION = "question"
+    VOLUNTEERS = "volunteers"
+    REFERRAL = "referral"
+
+
+class CallStatus(enum.StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    FILLED = "filled"
+    CLOSED = "closed"
+    EXPIRED = "expired"
+
+
+class MatchState(enum.StrEnum):
+    PROPOSED = "proposed"
+    NUDGED = "nudged"
+    SEEN = "seen"
+    REPLIED = "replied"
+    DECLINED = "declined"
+    FORWARDED = "forwarded"
+    EXPIRED = "expired"
+
+
+class ReplyKind(enum.StrEnum):
+    ANSWER = "answer"
+    VOLUNTEER = "volunteer"
+    DECLINE = "decline"
+    FORWARD = "forward"
+
+
+class NudgeChannel(enum.StrEnum):
+    INAPP = "inapp"
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class NudgeKind(enum.StrEnum):
+    ASK = "ask"
+    REMINDER = "reminder"
+    SUMMARY = "summary"
+    DIGEST = "digest"
+
+
+class NudgeState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    DEAD = "dead"
+
+
+class Person(Base):
+    __tablename__ = "person"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    handle: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    department: Mapped[str | None] = mapped_column(String(200), index=True)
+    location: Mapped[str | None] = mapped_column(String(200))
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    bio: Mapped[str] = mapped_column(Text, default="")
+    skills: Mapped[list[str]] = mapped_column(JSON, default=list)
+    timezone: Mapped[str] = mapped_column(String(64), default="Europe/Amsterdam")
+    availability: Mapped[Availability] = mapped_column(
+        _enum(Availability), default=Availability.AVAILABLE
+    )
+    away_until: Mapped[datetime | None]
+    nudge_budget_per_week: Mapped[int] = mapped_column(Integer, default=3)
+    quiet_hours_start: Mapped[int | None] = mapped_column(Integer)
+    quiet_hours_end: Mapped[int | None] = mapped_column(Integer)
+    channels: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["inapp", "email"])
+    role: Mapped[Role] = mapped_column(_enum(Role), default=Role.MEMBER)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    posts: Mapped[list[Post]] = relationship(back_populates="author", passive_deletes=True)
+
+
+class ApiToken(Base):
+    """An API bearer token; only its SHA-256 is stored (tokens are random, not passwords)."""
+
+    __tablename__ = "api_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+
+    person: Mapped[Person] = relationship()
+
+
+class Post(Base):
+    __tablename__ = "post"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[PostKind] = mapped_column(_enum(PostKind), default=PostKind.POST)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    body: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str | None] = mapped_column(String(8))
+    source: Mapped[str] = mapped_column(String(32), default="askhub")
+    external_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[Person] = relationship(back_populates="posts")
+
+
+class Embedding(Base):
+    """One passage vector of a post. Kept in the database so FAISS can be rebuilt or replicated
+    without re-encoding; ``model_id`` prevents vectors of two models from ever mixing."""
+
+    __tablename__ = "embedding"
+    __table_args__ = (UniqueConstraint("post_id", "model_id", "chunk"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("post.id", ondelete="CASCADE"), index=True)
+    model_id: Mapped[str] = mapped_column(String(200), index=True)
+    chunk: Mapped[int] = mapped_column(Integer, default=0)
+    text: Mapped[str] = mapped_column(Text)
+    dim: Mapped[int] = mapped_column(Integer)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Call(Base):
+    __tablename__ = "call"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    asker_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[CallKind] = mapped_column(_enum(CallKind))
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    needed: Mapped[int | None] = mapped_column(Integer)
+    deadline: Mapped[datetime | None]
+    audience: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[CallStatus] = mapped_column(
+        _enum(CallStatus), default=CallStatus.OPEN, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    asker: Mapped[Person] = relationship()
+    matches: Mapped[list[Match]] = relationship(
+        back_populates="call", order_by="Match.rank", passive_deletes=True
+    )
+    replies: Mapped[list[Reply]] = relationship(
+        back_populates="call", order_by="Reply.id", passive_deletes=True
+    )
+
+
+class Match(Base):
+    __tablename__ = "match"
+    __table_args__ = (UniqueConstraint("call_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    wave: Mapped[int] = mapped_column(Integer, default=1)
+    evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    state: Mapped[MatchState] = mapped_column(_enum(MatchState), default=MatchState.PROPOSED)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="matches")
+    person: Mapped[Person] = relationship()
+
+
+class Reply(Base):
+    __tablename__ = "reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[ReplyKind] = mapped_column(_enum(ReplyKind), default=ReplyKind.ANSWER)
+    body: Mapped[str] = mapped_column(Text, default="")
+    forward_to_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="SET NULL"))
+    accepted: Mapped[bool] = mapped_column(Boolean, default=False)
+    helpful: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    call: Mapped[Call] = relationship(back_populates="replies")
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
+
+
+class Nudge(Base):
+    """The outbox: every message a person receives is a row here before any channel sends it."""
+
+    __tablename__ = "nudge"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"))
+    channel: Mapped[NudgeChannel] = mapped_column(_enum(NudgeChannel))
+    kind: Mapped[NudgeKind] = mapped_column(_enum(NudgeKind))
+    state: Mapped[NudgeState] = mapped_column(
+        _enum(NudgeState), default=NudgeState.PENDING, index=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    seen_at: Mapped[datetime | None]
