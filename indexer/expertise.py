@@ -9,7 +9,6 @@ data (such as answers given), so people without matching evidence are never rank
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
@@ -79,8 +78,9 @@ class RankingWeights:
     lexical_candidates: int = 400
     # Share of a document's relevance that comes from BM25 (the rest from the embedding).
     lexical_weight: float = 0.35
-    # Softness of the dense score: similarities are compared to the query's best match.
-    temperature: float = 0.05
+    # Cosine similarity below which a passage is no evidence at all (for the default model,
+    # unrelated texts score about 0.0-0.2). Lets a call with no expert get an honest "nobody".
+    min_similarity: float = 0.2
     # How many of a person's documents count, and how fast later ones fade.
     docs_per_person: int = 5
     doc_decay: float = 0.6
@@ -220,12 +220,10 @@ class ExpertiseIndex:
             doc_similarity[passage.doc_id] = similarity
             best_passage[passage.doc_id] = vector_id
         lex_ids, lex_scores, terms = self.lexical.search(query, w.lexical_candidates)
-        top_lex = float(lex_scores[0]) if len(lex_scores) else 1.0
         doc_lexical = {
-            doc_id: score / top_lex
+            doc_id: min(score, 1.0)
             for doc_id, score in zip(lex_ids.tolist(), lex_scores.tolist(), strict=True)
         }
-        top_similarity = max(doc_similarity.values(), default=0.0)
 
         per_person: dict[str, list[tuple[float, int]]] = defaultdict(list)
         for doc_id in doc_similarity.keys() | doc_lexical.keys():
@@ -235,14 +233,13 @@ class ExpertiseIndex:
             person = state.document.person
             if person in exclude or (only is not None and person not in only):
                 continue
-            dense_part = (
-                math.exp((doc_similarity[doc_id] - top_similarity) / w.temperature)
-                if doc_id in doc_similarity
-                else 0.0
-            )
+            similarity = doc_similarity.get(doc_id, 0.0)
+            dense_part = max(0.0, similarity - w.min_similarity) / (1 - w.min_similarity)
             relevance = (1 - w.lexical_weight) * dense_part + w.lexical_weight * doc_lexical.get(
                 doc_id, 0.0
             )
+            if relevance <= 0:
+                continue
             per_person[person].append((relevance, doc_id))
 
         scored: list[tuple[float, str, list[tuple[float, int]]]] = []
@@ -281,13 +278,15 @@ class ExpertiseIndex:
         haystack = document.text.lower()
         matched = tuple(t for t in terms if t in haystack)
         if doc_id in best_passage:
-            text = self._passages[best_passage[doc_id]].text
+            # Passages start with the title (it is part of what is embedded); the evidence
+            # shows the title separately.
+            text = self._passages[best_passage[doc_id]].text.removeprefix(document.title)
         else:
-            text = document.body or document.title
+            text = document.body
         return Evidence(
             doc_id=doc_id,
             title=document.title,
-            snippet=snippet(text, matched),
+            snippet=snippet(text or document.title, matched),
             score=round(relevance, 6),
             similarity=round(doc_similarity.get(doc_id, 0.0), 6),
             matched_terms=matched,

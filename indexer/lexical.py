@@ -7,7 +7,9 @@ documents change rather than updated in place.
 
 from __future__ import annotations
 
+import math
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 import bm25s
@@ -22,7 +24,9 @@ STOPWORDS = frozenset(
     where which who why will with would you your about any anyone someone know knows
     de het een en van in op te dat die is niet met voor zijn er aan ook als bij of maar om dan
     wat nog wel naar kan ze hij zij je jij ik we wij u hoe wie waar waarom heeft hebben worden
-    wordt deze dit door over iets iemand weet weten mijn onze ons jullie hun""".split()
+    wordt deze dit door over iets iemand weet weten mijn onze ons jullie hun
+    experience ervaring knowledge kennis help helpen hulp need needs nodig looking zoek zoeken
+    colleague colleagues collega collega's new nieuw nieuwe""".split()
 )
 _TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*", re.UNICODE)
 
@@ -39,6 +43,7 @@ class LexicalIndex:
         self._tokens: dict[int, list[str]] = {}
         self._ids: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._bm25: bm25s.BM25 | None = None
+        self._df: Counter[str] = Counter()
         self._dirty = False
 
     def __len__(self) -> int:
@@ -61,12 +66,25 @@ class LexicalIndex:
         self._bm25 = bm25s.BM25(method="lucene") if corpus else None
         if self._bm25 is not None:
             self._bm25.index(corpus, show_progress=False)
+        self._df = Counter(t for toks in self._tokens.values() for t in set(toks))
         self._dirty = False
+
+    def _idf(self, term: str) -> float:
+        # Lucene's idf; a term no document has counts as the rarest possible.
+        n = len(self._tokens)
+        df = max(self._df.get(term, 0), 1)
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def search(
         self, query: str, k: int
     ) -> tuple[NDArray[np.int64], NDArray[np.float32], list[str]]:
-        """Top ``k`` document ids with BM25 scores, and the query terms the index knows."""
+        """Top ``k`` document ids with BM25 scores scaled to about [0, 1], and the query terms
+        the index knows.
+
+        Scores are divided by the summed idf of all query terms (about the score of a document
+        that holds each term once), so a match on one common word of a long query stays small
+        instead of being stretched to 1 as a max-normalisation would.
+        """
         if self._dirty:
             self._build()
         empty: tuple[NDArray[np.int64], NDArray[np.float32], list[str]] = (
@@ -77,10 +95,12 @@ class LexicalIndex:
         if self._bm25 is None:
             return empty
         vocab = self._bm25.vocab_dict
-        terms = [t for t in dict.fromkeys(tokenize(query)) if t in vocab]
+        query_terms = list(dict.fromkeys(tokenize(query)))
+        terms = [t for t in query_terms if t in vocab]
         if not terms:
             return empty
-        scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+        scale = sum(self._idf(t) for t in query_terms)
+        scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float32) / np.float32(scale)
         k = min(k, int(np.count_nonzero(scores)))
         if k <= 0:
             return empty

@@ -1,0 +1,75 @@
+"""The Litestar application: JSON API under /api, OpenAPI docs at /schema."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from askhub.auth.middleware import BearerTokenMiddleware
+from askhub.calls.controllers import CallsController
+from askhub.calls.service import CallError
+from askhub.context import AppContext
+from askhub.dependencies import provide_context, provide_me, provide_session
+from askhub.errors import call_error, http_error, server_error, validation_error
+from askhub.health import health
+from askhub.people.controllers import PeopleController, PostsController
+from askhub.settings import Settings
+
+PUBLIC_PATHS = ["^/api/health$", "^/schema"]
+
+
+def create_app(context: AppContext | None = None, settings: Settings | None = None) -> Litestar:
+    """Build the app around an existing context (tests, CLI) or a new one from settings."""
+    ctx = context or AppContext.create(settings or Settings())
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        app.state.context = ctx
+        # Load the model and the index before the first request, not during it.
+        async with ctx.sessions() as session:
+            await ctx.routing.sync(session)
+        try:
+            yield
+        finally:
+            ctx.routing.save()
+            if context is None:
+                await ctx.close()
+
+    return Litestar(
+        route_handlers=[health, PeopleController, PostsController, CallsController],
+        dependencies={
+            "context": Provide(provide_context, sync_to_thread=False),
+            "db": Provide(provide_session),
+            "me": Provide(provide_me),
+        },
+        middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS)],
+        exception_handlers={
+            ValidationException: validation_error,
+            CallError: call_error,
+            HTTPException: http_error,
+            Exception: server_error,
+        },
+        lifespan=[lifespan],
+        request_max_body_size=ctx.settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="AskHub",
+            version="0.1.0",
+            description="Route a colleague's open call to the people most likely to answer it.",
+            path="/schema",
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http", scheme="bearer", description="askhub token create HANDLE"
+                    )
+                }
+            ),
+            security=[{"bearer": []}],
+        ),
+    )

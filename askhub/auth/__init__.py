@@ -1,0 +1,1 @@
+"""API bearer tokens: creation, verification, and the Litestar middleware that checks them."""

@@ -1,0 +1,1 @@
+"""Open calls: questions, requests for volunteers, referrals; their matches and replies."""

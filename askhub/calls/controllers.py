@@ -1,0 +1,72 @@
+"""HTTP endpoints for calls and replies; the rules live in ``calls.service``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from askhub.calls import service
+from askhub.calls.schemas import CallCreate, CallOut, ReplyCreate, ReplyOut
+from askhub.context import AppContext
+from askhub.people.service import person_brief
+from models import Call, Person
+
+Status = Literal["open", "answered", "filled", "closed", "expired"]
+
+
+async def _call(db: AsyncSession, call_id: int) -> Call:
+    call = await service.get_call(db, call_id)
+    if call is None:
+        raise NotFoundException(f"no call with id {call_id}")
+    return call
+
+
+class CallsController(Controller):
+    path = "/api/calls"
+    tags = ("calls",)
+
+    @post("/")
+    async def create_call(
+        self, db: AsyncSession, context: AppContext, me: Person, data: CallCreate
+    ) -> CallOut:
+        """Post a call; the response lists the people it is routed to, with the reasons."""
+        call = await service.create_call(
+            db, context.routing, me, data, k=context.settings.matches_per_call
+        )
+        return service.call_out(call, me)
+
+    @get("/")
+    async def list_calls(
+        self,
+        db: AsyncSession,
+        me: Person,
+        status: Status | None = None,
+        mine: bool = False,
+        routed_to_me: Annotated[bool, Parameter(query="routed-to-me")] = False,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> list[CallOut]:
+        calls = await service.list_calls(db, me, status, mine, routed_to_me, limit, offset)
+        return [service.call_out(c, me) for c in calls]
+
+    @get("/{call_id:int}")
+    async def get_call(self, db: AsyncSession, me: Person, call_id: int) -> CallOut:
+        return service.call_out(await _call(db, call_id), me)
+
+    @post("/{call_id:int}/replies")
+    async def reply(
+        self, db: AsyncSession, context: AppContext, me: Person, call_id: int, data: ReplyCreate
+    ) -> ReplyOut:
+        reply = await service.add_reply(db, context.routing, await _call(db, call_id), me, data)
+        return ReplyOut(
+            id=reply.id,
+            person=person_brief(me),
+            kind=str(reply.kind),
+            body=reply.body,
+            accepted=reply.accepted,
+            created_at=reply.created_at,
+        )

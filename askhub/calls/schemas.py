@@ -1,0 +1,85 @@
+"""Request and response shapes of the calls API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+from askhub.people.schemas import PersonBrief, ShortText, Tag, Title
+
+
+class Audience(msgspec.Struct, forbid_unknown_fields=True):
+    """Limit a call to a department and/or location (case-insensitive)."""
+
+    department: ShortText | None = None
+    location: ShortText | None = None
+
+
+class CallCreate(msgspec.Struct, forbid_unknown_fields=True):
+    kind: Literal["question", "volunteers", "referral"]
+    title: Annotated[Title, msgspec.Meta(min_length=3)]
+    body: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = []
+    needed: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
+    deadline: datetime | None = None
+    audience: Audience | None = None
+
+
+class ReplyCreate(msgspec.Struct, forbid_unknown_fields=True):
+    body: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
+    kind: Literal["answer", "volunteer", "decline"] = "answer"
+
+
+class Reason(msgspec.Struct):
+    post_id: int
+    kind: str
+    title: str
+    snippet: str
+    matched_terms: list[str]
+    similarity: float
+
+
+class MatchOut(msgspec.Struct):
+    person: PersonBrief
+    score: float
+    rank: int
+    wave: int
+    state: str
+    reasons: list[Reason]
+
+
+class ReplyOut(msgspec.Struct):
+    id: int
+    person: PersonBrief
+    kind: str
+    body: str
+    accepted: bool
+    created_at: datetime
+
+
+class CallOut(msgspec.Struct):
+    id: int
+    kind: str
+    title: str
+    body: str
+    tags: list[str]
+    needed: int | None
+    deadline: datetime | None
+    status: str
+    asker: PersonBrief
+    created_at: datetime
+    replies: list[ReplyOut]
+    # Who was asked is shown to the asker and managers; others see only their own match.
+    matches: list[MatchOut]
+    volunteers: int
+
+
+class RouteMatch(msgspec.Struct):
+    handle: str
+    name: str
+    department: str | None
+    score: float
+    rank: int
+    reasons: list[Reason]

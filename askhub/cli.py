@@ -1,0 +1,271 @@
+"""The ``askhub`` command. Bad input ends with one line on stderr and exit code 2."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import NoReturn, TypeVar
+
+import click
+import msgspec
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from askhub.context import AppContext
+from askhub.settings import Settings
+from models import Person, Role
+
+T = TypeVar("T")
+DEMO_HANDLE = "demo"
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"askhub: {message}", err=True)
+    sys.exit(2)
+
+
+def run(work: Callable[[AppContext], Awaitable[T]]) -> T:
+    """Run ``work`` with a fresh context; a database that is not set up is a clear error."""
+
+    async def main() -> T:
+        context = AppContext.create(Settings())
+        try:
+            return await work(context)
+        finally:
+            await context.close()
+
+    try:
+        return asyncio.run(main())
+    except (OperationalError, ProgrammingError) as exc:
+        if "no such table" in str(exc) or "does not exist" in str(exc):
+            fail("the database has no AskHub schema yet: run `askhub db upgrade` first")
+        raise
+
+
+@click.group()
+def main() -> None:
+    """AskHub: route a colleague's open call to the people most likely to answer it."""
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default ASKHUB_HOST or 127.0.0.1).")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Port (default ASKHUB_PORT or 8000).",
+)
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the web app and API."""
+    import uvicorn
+
+    from askhub.app import create_app
+
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings=settings),
+        host=host or settings.host,
+        port=port or settings.port,
+        log_level="info",
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the schema to the latest version."""
+    from models.db import upgrade
+
+    async def work(context: AppContext) -> None:
+        await upgrade(context.engine)
+
+    run(work)
+    click.echo("askhub: database is up to date")
+
+
+@main.group()
+def demo() -> None:
+    """The demo organisation."""
+
+
+@demo.command("load")
+@click.option("--if-empty", is_flag=True, help="Only load into a database without people.")
+def demo_load(if_empty: bool) -> None:
+    """Load the demo organisation (Telenova) and index it."""
+    from askhub.demo.organisation import build_demo_people
+    from askhub.people.schemas import PersonIn
+    from askhub.people.service import upsert_people
+
+    async def work(context: AppContext) -> str:
+        async with context.sessions() as session, session.begin():
+            people = await session.scalar(select(func.count()).select_from(Person))
+            if if_empty and people:
+                return f"askhub: {people} people already loaded; demo not loaded"
+            records = [msgspec.convert(p, PersonIn) for p in build_demo_people()]
+            records.append(
+                PersonIn(
+                    handle=DEMO_HANDLE,
+                    name="Demo Gebruiker",
+                    email="demo@telenova.example",
+                    department="Innovatie",
+                    location="Utrecht",
+                    languages=["nl", "en"],
+                )
+            )
+            result = await upsert_people(session, records, source="demo")
+            demo_person = await session.scalar(select(Person).where(Person.handle == DEMO_HANDLE))
+            assert demo_person is not None
+            # The demo user may see who every call went to, as a facilitator would.
+            demo_person.role = Role.MANAGER
+        await context.routing.embed_missing(context.sessions)
+        return (
+            f"askhub: demo organisation loaded: {result.created} new, {result.updated} updated, "
+            f"{result.posts_added} posts"
+        )
+
+    click.echo(run(work))
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import people and history."""
+
+
+@import_group.command("people")
+@click.argument("file", type=click.Path(path_type=Path))
+def import_people(file: Path) -> None:
+    """Import people from JSON lines (one person a line); idempotent by handle."""
+    from askhub.imports.people import ImportFileError, read_people_file
+    from askhub.people.service import upsert_people
+
+    try:
+        records = read_people_file(file)
+    except ImportFileError as exc:
+        fail(f"{exc}; nothing was imported")
+
+    async def work(context: AppContext) -> str:
+        async with context.sessions() as session, session.begin():
+            result = await upsert_people(session, records)
+        embedded = await context.routing.embed_missing(context.sessions)
+        return (
+            f"askhub: imported {len(records)} people ({result.created} new, {result.updated} "
+            f"updated), {result.posts_added} posts added, {result.posts_removed} removed, "
+            f"{embedded} embedded"
+        )
+
+    click.echo(run(work))
+
+
+@main.command()
+@click.argument("text")
+@click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def route(text: str, k: int, as_json: bool) -> None:
+    """Show who a call with TEXT would be routed to, and why."""
+    if not text.strip():
+        fail("TEXT is empty: say what the call is about")
+
+    async def work(context: AppContext) -> list[dict[str, object]]:
+        async with context.sessions() as session:
+            routed = await context.routing.route(session, text, k=k)
+        context.routing.save()
+        return [
+            {
+                "handle": r.person.handle,
+                "name": r.person.name,
+                "department": r.person.department,
+                "score": r.score,
+                "rank": r.rank,
+                "reasons": r.reasons,
+            }
+            for r in routed
+        ]
+
+    matches = run(work)
+    if as_json:
+        click.echo(json.dumps({"matches": matches}, ensure_ascii=False, indent=2))
+        return
+    if not matches:
+        click.echo("Nobody found: the index has no matching evidence. Try other words.")
+    for m in matches:
+        click.echo(
+            f"{m['rank']:>2}. {m['name']} (@{m['handle']}, {m['department'] or '-'})  score {m['score']:.3f}"
+        )
+        for reason in m["reasons"]:  # type: ignore[attr-defined]
+            click.echo(f"      why: {reason['title'] or reason['kind']}: {reason['snippet']}")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("create")
+@click.argument("handle")
+def token_create(handle: str) -> None:
+    """Create an API token for HANDLE; the token is printed alone on the last line."""
+    from askhub.auth.service import create_token
+
+    async def work(context: AppContext) -> str | None:
+        async with context.sessions() as session, session.begin():
+            person = await session.scalar(select(Person).where(Person.handle == handle))
+            if person is None:
+                return None
+            return await create_token(session, person)
+
+    created = run(work)
+    if created is None:
+        fail(f"no person with handle {handle!r}")
+    click.echo(f"askhub: token for @{handle} (shown once; send as 'Authorization: Bearer …'):")
+    click.echo(created)
+
+
+@main.group()
+def index() -> None:
+    """The expertise index."""
+
+
+@index.command("build")
+def index_build() -> None:
+    """Embed posts that have no vector yet and write the index to the data dir."""
+
+    async def work(context: AppContext) -> str:
+        embedded = await context.routing.embed_missing(context.sessions, progress=True)
+        async with context.sessions() as session:
+            await context.routing.sync(session)
+        context.routing.save()
+        state = context.routing.state()
+        return (
+            f"askhub: index ready ({state['model']}): {state['documents']} documents, "
+            f"{state['vectors']} vectors, {state['people']} people; {embedded} newly embedded"
+        )
+
+    click.echo(run(work))
+
+
+@index.command("rebuild")
+def index_rebuild() -> None:
+    """Re-embed everything with the configured model (after a model change)."""
+
+    async def work(context: AppContext) -> str:
+        async with context.sessions() as session, session.begin():
+            dropped = await context.routing.drop_other_models(session)
+        context.settings.index_path.unlink(missing_ok=True)
+        embedded = await context.routing.embed_missing(context.sessions, progress=True)
+        async with context.sessions() as session:
+            await context.routing.sync(session)
+        context.routing.save()
+        return f"askhub: rebuilt with {context.routing.model_id}: {embedded} posts embedded, {dropped} old vectors dropped"
+
+    click.echo(run(work))
+
+
+if __name__ == "__main__":
+    main()

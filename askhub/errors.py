@@ -1,0 +1,60 @@
+"""Every error leaves as JSON that names what was wrong; never a traceback."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+from askhub.calls.service import CallError
+
+log = logging.getLogger("askhub")
+
+
+def _json(status: int, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+    return Response(
+        {"status_code": status, "detail": detail, **extra},
+        status_code=status,
+        media_type=MediaType.JSON,
+    )
+
+
+def validation_error(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if isinstance(item, dict):
+            errors.append(
+                {
+                    "field": item.get("key") or "body",
+                    "source": item.get("source"),
+                    "message": item.get("message"),
+                }
+            )
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail
+    return _json(HTTP_422_UNPROCESSABLE_ENTITY, detail, errors=errors)
+
+
+def call_error(request: Request, exc: CallError) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+    if exc.field:
+        return _json(
+            HTTP_422_UNPROCESSABLE_ENTITY,
+            f"{exc.field}: {exc}",
+            errors=[{"field": exc.field, "source": "body", "message": str(exc)}],
+        )
+    return _json(HTTP_409_CONFLICT, str(exc))
+
+
+def http_error(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+    return _json(exc.status_code, exc.detail)
+
+
+def server_error(request: Request, exc: Exception) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _json(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; it has been logged")

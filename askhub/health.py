@@ -1,0 +1,33 @@
+"""``GET /api/health``: is the database reachable, and what does the index hold."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response, get
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from askhub.context import AppContext
+from models import Person
+
+
+@get("/api/health", tags=["system"], exclude_from_auth=True)
+async def health(context: AppContext) -> Response[dict[str, Any]]:
+    database: dict[str, Any] = {"dialect": context.engine.dialect.name}
+    try:
+        async with context.sessions() as session:
+            await session.execute(text("SELECT 1"))
+            database["people"] = await session.scalar(select(func.count()).select_from(Person))
+        database["ok"] = True
+    except SQLAlchemyError as exc:
+        database.update(ok=False, error=type(exc).__name__)
+    ok = bool(database["ok"])
+    return Response(
+        {
+            "status": "ok" if ok else "degraded",
+            "database": database,
+            "index": context.routing.state(),
+        },
+        status_code=200 if ok else 503,
+    )

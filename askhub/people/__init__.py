@@ -1,0 +1,1 @@
+"""People and their history: profiles, posts, and the directory import."""

@@ -1,0 +1,91 @@
+"""HTTP endpoints for people and posts; the rules live in ``people.service``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, get, post, put
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from askhub.context import AppContext
+from askhub.people import service
+from askhub.people.schemas import PersonIn, PersonOut, PostCreate, PostOut, ProfileUpdate
+from models import Person, Role
+
+Limit = Annotated[int, Parameter(ge=1, le=200)]
+Offset = Annotated[int, Parameter(ge=0)]
+
+
+async def _person(db: AsyncSession, handle: str) -> Person:
+    person = await service.get_by_handle(db, handle)
+    if person is None:
+        raise NotFoundException(f"no person with handle {handle!r}")
+    return person
+
+
+class PeopleController(Controller):
+    path = "/api/people"
+    tags = ("people",)
+
+    @get("/")
+    async def list_people(
+        self,
+        db: AsyncSession,
+        department: str | None = None,
+        q: str | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> list[PersonOut]:
+        people = await service.list_people(db, department, q, limit, offset)
+        return [service.person_out(p) for p in people]
+
+    @get("/me")
+    async def get_me(self, me: Person) -> PersonOut:
+        return service.person_out(me)
+
+    @put("/me")
+    async def update_me(
+        self, db: AsyncSession, context: AppContext, me: Person, data: ProfileUpdate
+    ) -> PersonOut:
+        await service.update_profile(db, context.routing, me, data)
+        return service.person_out(me)
+
+    @post("/")
+    async def create_person(self, db: AsyncSession, me: Person, data: PersonIn) -> PersonOut:
+        """Directory sync: admins create people (with optional history) like the importer."""
+        if me.role != Role.ADMIN:
+            raise PermissionDeniedException(
+                "only admins create people; update yours at /api/people/me"
+            )
+        if await service.get_by_handle(db, data.handle) is not None:
+            raise PermissionDeniedException(f"handle {data.handle!r} is taken")
+        await service.upsert_people(db, [data])
+        return service.person_out(await _person(db, data.handle))
+
+    @get("/{handle:str}")
+    async def get_person(self, db: AsyncSession, handle: str) -> PersonOut:
+        return service.person_out(await _person(db, handle))
+
+    @get("/{handle:str}/posts")
+    async def list_posts(
+        self, db: AsyncSession, handle: str, limit: Limit = 50, offset: Offset = 0
+    ) -> list[PostOut]:
+        person = await _person(db, handle)
+        return [
+            service.post_out(p, person) for p in await service.posts_of(db, person, limit, offset)
+        ]
+
+
+class PostsController(Controller):
+    path = "/api/posts"
+    tags = ("posts",)
+
+    @post("/")
+    async def create_post(
+        self, db: AsyncSession, context: AppContext, me: Person, data: PostCreate
+    ) -> PostOut:
+        """Write a post about something you know: it counts as expertise from the next call on."""
+        created = await service.create_post(db, context.routing, me, data)
+        return service.post_out(created, me)

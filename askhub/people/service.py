@@ -1,0 +1,242 @@
+"""The rules for people and posts; controllers, the importer and the CLI call these."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from askhub.people.schemas import (
+    PersonBrief,
+    PersonIn,
+    PersonOut,
+    PostCreate,
+    PostIn,
+    PostOut,
+    ProfileUpdate,
+)
+from askhub.routing.service import RoutingService
+from models import Embedding, Person, Post, PostKind
+
+PROFILE_SOURCE = "profile"
+IMPORT_SOURCE = "import"
+
+
+def person_out(person: Person) -> PersonOut:
+    return PersonOut(
+        handle=person.handle,
+        name=person.name,
+        email=person.email,
+        department=person.department,
+        location=person.location,
+        languages=list(person.languages or []),
+        bio=person.bio,
+        skills=list(person.skills or []),
+        role=str(person.role),
+    )
+
+
+def person_brief(person: Person) -> PersonBrief:
+    return PersonBrief(handle=person.handle, name=person.name, department=person.department)
+
+
+def post_out(post: Post, author: Person) -> PostOut:
+    return PostOut(
+        id=post.id,
+        author=author.handle,
+        kind=str(post.kind),
+        title=post.title,
+        body=post.body,
+        tags=list(post.tags or []),
+        created_at=post.created_at,
+    )
+
+
+async def get_by_handle(session: AsyncSession, handle: str) -> Person | None:
+    return await session.scalar(select(Person).where(Person.handle == handle))
+
+
+async def list_people(
+    session: AsyncSession,
+    department: str | None = None,
+    q: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> Sequence[Person]:
+    query = select(Person).order_by(Person.handle).limit(limit).offset(offset)
+    if department:
+        query = query.where(func.lower(Person.department) == department.lower())
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(
+            or_(func.lower(Person.name).like(like), func.lower(Person.handle).like(like))
+        )
+    return (await session.scalars(query)).all()
+
+
+def profile_text(person: Person) -> tuple[str, str]:
+    """The title and body of the post that stands for a person's profile in the index."""
+    parts = [person.bio.strip()]
+    if person.skills:
+        parts.append("Skills: " + ", ".join(person.skills))
+    title = " — ".join(p for p in ("Profile", person.department) if p)
+    return title, "\n".join(p for p in parts if p)
+
+
+async def sync_profile_post(session: AsyncSession, person: Person) -> Post | None:
+    """Keep the profile post equal to the profile; returns it when it changed (to re-embed)."""
+    title, body = profile_text(person)
+    post = await session.scalar(
+        select(Post).where(Post.source == PROFILE_SOURCE, Post.external_id == str(person.id))
+    )
+    if not body:
+        if post is not None:
+            await session.delete(post)
+        return None
+    if post is None:
+        post = Post(
+            author_id=person.id,
+            kind=PostKind.PROFILE,
+            title=title,
+            body=body,
+            source=PROFILE_SOURCE,
+            external_id=str(person.id),
+        )
+        session.add(post)
+    elif (post.title, post.body) == (title, body):
+        return None
+    else:
+        post.title, post.body = title, body
+        await session.execute(delete(Embedding).where(Embedding.post_id == post.id))
+    await session.flush()
+    return post
+
+
+def _post_key(handle: str, post: PostIn) -> str:
+    if post.external_id:
+        return post.external_id
+    digest = hashlib.sha256(
+        "\x1f".join(
+            [post.title, post.body, ",".join(post.tags), str(post.created_at or "")]
+        ).encode()
+    ).hexdigest()[:24]
+    return f"{handle}:{digest}"
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    posts_added: int = 0
+    posts_removed: int = 0
+
+
+async def upsert_people(
+    session: AsyncSession, records: Sequence[PersonIn], source: str = IMPORT_SOURCE
+) -> ImportResult:
+    """Create or update people by handle with their posts from ``source``.
+
+    Idempotent: a post is identified by its external id (or a hash of its content), so an
+    unchanged post is kept with its vectors, a new one is added, and one no longer in the
+    record is removed.
+    """
+    result = ImportResult()
+    existing = {
+        p.handle: p
+        for p in await session.scalars(
+            select(Person).where(Person.handle.in_([r.handle for r in records]))
+        )
+    }
+    for record in records:
+        person = existing.get(record.handle)
+        if person is None:
+            person = Person(handle=record.handle, name=record.name)
+            session.add(person)
+            result.created += 1
+        else:
+            result.updated += 1
+        person.name = record.name
+        person.email = record.email
+        person.department = record.department
+        person.location = record.location
+        person.languages = list(record.languages)
+        person.bio = record.bio
+        person.skills = list(record.skills)
+        await session.flush()
+        await sync_profile_post(session, person)
+
+        wanted = {_post_key(record.handle, p): p for p in record.posts}
+        have = {
+            post.external_id: post
+            for post in await session.scalars(
+                select(Post).where(Post.author_id == person.id, Post.source == source)
+            )
+        }
+        for key, stale in have.items():
+            if key not in wanted:
+                await session.delete(stale)
+                result.posts_removed += 1
+        for key, item in wanted.items():
+            post = have.get(key)
+            fields = {
+                "title": item.title,
+                "body": item.body,
+                "tags": list(item.tags),
+                "kind": PostKind(item.kind),
+            }
+            if post is None:
+                post = Post(author_id=person.id, source=source, external_id=key, **fields)
+                if item.created_at is not None:
+                    post.created_at = item.created_at
+                session.add(post)
+                result.posts_added += 1
+            elif any(getattr(post, name) != value for name, value in fields.items()):
+                for name, value in fields.items():
+                    setattr(post, name, value)
+                await session.execute(delete(Embedding).where(Embedding.post_id == post.id))
+        await session.flush()
+    return result
+
+
+async def update_profile(
+    session: AsyncSession, routing: RoutingService, person: Person, update: ProfileUpdate
+) -> Person:
+    for name in ProfileUpdate.__struct_fields__:
+        value = getattr(update, name)
+        if value is not None:
+            setattr(person, name, value)
+    await session.flush()
+    changed = await sync_profile_post(session, person)
+    if changed is not None:
+        await routing.embed_posts(session, [changed])
+    return person
+
+
+async def create_post(
+    session: AsyncSession, routing: RoutingService, author: Person, data: PostCreate
+) -> Post:
+    """Store a post with its vectors in one transaction: searchable at the next routing call."""
+    post = Post(
+        author_id=author.id, kind=PostKind.POST, title=data.title, body=data.body, tags=data.tags
+    )
+    session.add(post)
+    await session.flush()
+    await routing.embed_posts(session, [post])
+    return post
+
+
+async def posts_of(
+    session: AsyncSession, person: Person, limit: int = 50, offset: int = 0
+) -> Sequence[Post]:
+    return (
+        await session.scalars(
+            select(Post)
+            .where(Post.author_id == person.id, Post.kind != PostKind.PROFILE)
+            .order_by(Post.created_at.desc(), Post.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()

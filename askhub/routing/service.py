@@ -1,0 +1,364 @@
+"""The bridge between the database and the expertise index.
+
+The database is the truth: every passage vector is stored in ``embedding`` with its model id.
+The in-memory index follows that table by watermark (highest embedding id seen) and count, so
+a post written by the CLI, another process or this one is searchable at the next routing call,
+and a crash costs at most a rebuild from stored vectors, never a re-encode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Sequence, Set
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import anyio.to_thread
+import numpy as np
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from askhub.settings import Settings
+from indexer.dense import DenseIndex
+from indexer.embedders import Embedder, load_embedder
+from indexer.expertise import Document, ExpertiseIndex, Passage, PersonMatch
+from models import Availability, Embedding, Person, Post, PostKind, Reply, ReplyKind
+
+EMBED_BATCH = 256
+
+
+@dataclass(frozen=True)
+class RoutedPerson:
+    person: Person
+    score: float
+    rank: int
+    reasons: list[dict[str, object]]
+
+
+def document_for(post: Post) -> Document:
+    return Document(
+        doc_id=post.id,
+        person=str(post.author_id),
+        title=post.title,
+        body=post.body,
+        tags=tuple(post.tags or ()),
+        created_at=post.created_at,
+    )
+
+
+def reasons_for(match: PersonMatch, kinds: dict[int, str]) -> list[dict[str, object]]:
+    """The evidence as the API and nudges show it."""
+    return [
+        {
+            "post_id": e.doc_id,
+            "kind": kinds.get(e.doc_id, "post"),
+            "title": e.title,
+            "snippet": e.snippet,
+            "matched_terms": list(e.matched_terms),
+            "similarity": e.similarity,
+        }
+        for e in match.evidence
+    ]
+
+
+class RoutingService:
+    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._index: ExpertiseIndex | None = None
+        self._watermark = 0
+        self._lock = asyncio.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.model, threads=self.settings.embed_threads)
+        return self._embedder
+
+    @property
+    def model_id(self) -> str:
+        return self.embedder.model_id
+
+    def state(self) -> dict[str, object]:
+        index = self._index
+        return {
+            "model": self.model_id if self._embedder else self.settings.model,
+            "loaded": index is not None,
+            "documents": len(index) if index else 0,
+            "vectors": len(index.dense) if index else 0,
+            "people": index.people if index else 0,
+            "watermark": self._watermark,
+        }
+
+    # -- writing vectors ---------------------------------------------------------------------
+
+    async def embed_posts(self, session: AsyncSession, posts: Sequence[Post]) -> int:
+        """Encode posts (chunked) and store their vectors in this session's transaction."""
+        if not posts:
+            return 0
+        documents = [document_for(p) for p in posts]
+        chunks = [ExpertiseIndex.chunks(d) for d in documents]
+        texts = [text for per_doc in chunks for text in per_doc]
+        vectors = await anyio.to_thread.run_sync(self.embedder.encode, texts)
+        model_id = self.model_id
+        await session.execute(
+            delete(Embedding).where(
+                Embedding.post_id.in_([p.id for p in posts]), Embedding.model_id == model_id
+            )
+        )
+        rows = []
+        at = 0
+        for post, per_doc in zip(posts, chunks, strict=True):
+            for chunk_no, text in enumerate(per_doc):
+                vector = vectors[at]
+                at += 1
+                rows.append(
+                    Embedding(
+                        post_id=post.id,
+                        model_id=model_id,
+                        chunk=chunk_no,
+                        text=text,
+                        dim=int(vector.shape[0]),
+                        vector=vector.astype(np.float32).tobytes(),
+                    )
+                )
+        session.add_all(rows)
+        await session.flush()
+        return len(rows)
+
+    async def embed_missing(
+        self, sessions: async_sessionmaker[AsyncSession], progress: bool = False
+    ) -> int:
+        """Embed every post that has no vector for the current model, a batch per transaction,
+        so an interrupted run resumes where it stopped."""
+        model_id = self.model_id
+        done = 0
+        while True:
+            async with sessions() as session, session.begin():
+                has_vector = select(Embedding.post_id).where(Embedding.model_id == model_id)
+                posts = (
+                    await session.scalars(
+                        select(Post)
+                        .where(Post.id.not_in(has_vector))
+                        .order_by(Post.id)
+                        .limit(EMBED_BATCH)
+                    )
+                ).all()
+                if not posts:
+                    return done
+                await self.embed_posts(session, posts)
+                done += len(posts)
+            if progress:
+                print(f"askhub: embedded {done} posts", flush=True)
+
+    async def drop_other_models(self, session: AsyncSession) -> int:
+        result = await session.execute(delete(Embedding).where(Embedding.model_id != self.model_id))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    # -- following the database --------------------------------------------------------------
+
+    async def sync(self, session: AsyncSession) -> ExpertiseIndex:
+        """Bring the in-memory index up to date with the stored vectors (cheap when it is)."""
+        async with self._lock:
+            model_id = self.model_id
+            max_id, count = (
+                await session.execute(
+                    select(func.coalesce(func.max(Embedding.id), 0), func.count()).where(
+                        Embedding.model_id == model_id
+                    )
+                )
+            ).one()
+            index = self._index
+            if index is not None and max_id == self._watermark and count == len(index.dense):
+                return index
+            if index is None:
+                index = self._load_saved(int(count), int(max_id))
+                if index is not None:
+                    await self._attach_documents(session, index)
+            if index is not None and len(index.dense) + await self._count_after(
+                session, self._watermark
+            ) == int(count):
+                await self._add_after(session, index, self._watermark)
+            else:
+                index = ExpertiseIndex(self.embedder)
+                self._watermark = 0
+                await self._add_after(session, index, 0)
+            index.set_priors(await self._priors(session))
+            self._index = index
+            return index
+
+    def _load_saved(self, count: int, max_id: int) -> ExpertiseIndex | None:
+        dense = DenseIndex.load(self.settings.index_path, self.model_id, count, max_id)
+        if dense is None:
+            return None
+        index = ExpertiseIndex(self.embedder)
+        index.attach_dense(dense)
+        self._watermark = max_id
+        return index
+
+    async def _attach_documents(self, session: AsyncSession, index: ExpertiseIndex) -> None:
+        rows = (
+            await session.execute(
+                select(Embedding.id, Embedding.post_id, Embedding.text, Post)
+                .join(Post, Post.id == Embedding.post_id)
+                .where(Embedding.model_id == self.model_id)
+                .order_by(Embedding.id)
+            )
+        ).all()
+        posts = {row[3].id: row[3] for row in rows}
+        index.add_without_vectors(
+            [document_for(p) for p in posts.values()],
+            [Passage(vector_id=r[0], doc_id=r[1], text=r[2]) for r in rows],
+        )
+
+    async def _count_after(self, session: AsyncSession, watermark: int) -> int:
+        return int(
+            await session.scalar(
+                select(func.count()).where(
+                    Embedding.model_id == self.model_id, Embedding.id > watermark
+                )
+            )
+            or 0
+        )
+
+    async def _add_after(
+        self, session: AsyncSession, index: ExpertiseIndex, watermark: int
+    ) -> None:
+        rows = (
+            await session.execute(
+                select(Embedding.id, Embedding.post_id, Embedding.text, Embedding.vector)
+                .where(Embedding.model_id == self.model_id, Embedding.id > watermark)
+                .order_by(Embedding.id)
+            )
+        ).all()
+        if not rows:
+            return
+        post_ids = sorted({r[1] for r in rows})
+        posts: dict[int, Post] = {}
+        for start in range(0, len(post_ids), 5000):
+            batch = post_ids[start : start + 5000]
+            for post in await session.scalars(select(Post).where(Post.id.in_(batch))):
+                posts[post.id] = post
+        # Vectors of a post that changed replace the old ones; re-adding a whole document keeps
+        # all its passages together.
+        complete = await self._passages_of(session, post_ids)
+        documents = [document_for(posts[pid]) for pid in post_ids if pid in posts]
+        passages = [p for pid in post_ids for p in complete.get(pid, ())]
+        vectors_by_id = {r[0]: r[3] for r in rows}
+        missing = [p.vector_id for p in passages if p.vector_id not in vectors_by_id]
+        if missing:
+            for vid, blob in (
+                await session.execute(
+                    select(Embedding.id, Embedding.vector).where(Embedding.id.in_(missing))
+                )
+            ).all():
+                vectors_by_id[vid] = blob
+        vectors = np.vstack(
+            [np.frombuffer(vectors_by_id[p.vector_id], dtype=np.float32) for p in passages]
+        )
+        index.add(documents, passages, vectors)
+        self._watermark = max(self._watermark, int(rows[-1][0]))
+
+    async def _passages_of(
+        self, session: AsyncSession, post_ids: Sequence[int]
+    ) -> dict[int, list[Passage]]:
+        out: dict[int, list[Passage]] = {}
+        for start in range(0, len(post_ids), 5000):
+            batch = post_ids[start : start + 5000]
+            for vid, pid, text in await session.execute(
+                select(Embedding.id, Embedding.post_id, Embedding.text)
+                .where(Embedding.model_id == self.model_id, Embedding.post_id.in_(batch))
+                .order_by(Embedding.post_id, Embedding.chunk)
+            ):
+                out.setdefault(pid, []).append(Passage(vector_id=vid, doc_id=pid, text=text))
+        return out
+
+    async def _priors(self, session: AsyncSession) -> dict[str, float]:
+        """Answers given (imported answers and replies), log-scaled to [0, 1]."""
+        answers: dict[str, int] = {}
+        for author, n in await session.execute(
+            select(Post.author_id, func.count())
+            .where(Post.kind == PostKind.ANSWER)
+            .group_by(Post.author_id)
+        ):
+            answers[str(author)] = int(n)
+        for person, n in await session.execute(
+            select(Reply.person_id, func.count())
+            .where(Reply.kind == ReplyKind.ANSWER)
+            .group_by(Reply.person_id)
+        ):
+            answers[str(person)] = answers.get(str(person), 0) + int(n)
+        top = max(answers.values(), default=0)
+        if top == 0:
+            return {}
+        return {p: math.log1p(n) / math.log1p(top) for p, n in answers.items()}
+
+    def save(self) -> None:
+        if self._index is not None:
+            self._index.save(self.settings.index_path, self._watermark)
+
+    # -- routing -----------------------------------------------------------------------------
+
+    async def route(
+        self,
+        session: AsyncSession,
+        text: str,
+        k: int = 10,
+        exclude: Set[int] = frozenset(),
+        audience: dict[str, str] | None = None,
+    ) -> list[RoutedPerson]:
+        """The ``k`` best people for ``text`` with reasons, skipping people who cannot be asked."""
+        index = await self.sync(session)
+        now = datetime.now(UTC)
+        unavailable = {
+            str(pid)
+            for pid, availability, away_until in await session.execute(
+                select(Person.id, Person.availability, Person.away_until).where(
+                    Person.availability != Availability.AVAILABLE
+                )
+            )
+            if availability == Availability.OPTED_OUT or away_until is None or away_until > now
+        }
+        only: set[str] | None = None
+        if audience:
+            query = select(Person.id)
+            for field_name in ("department", "location"):
+                if audience.get(field_name):
+                    query = query.where(
+                        func.lower(getattr(Person, field_name)) == audience[field_name].lower()
+                    )
+            only = {str(pid) for pid in await session.scalars(query)}
+        query_vector = (await anyio.to_thread.run_sync(self.embedder.encode, [text]))[0]
+        matches = index.search(
+            text,
+            k=k,
+            exclude={str(p) for p in exclude} | unavailable,
+            only=only,
+            query_vector=query_vector,
+        )
+        if not matches:
+            return []
+        people = {
+            p.id: p
+            for p in await session.scalars(
+                select(Person).where(Person.id.in_([int(m.person) for m in matches]))
+            )
+        }
+        doc_ids = [e.doc_id for m in matches for e in m.evidence]
+        kinds = {
+            pid: str(kind)
+            for pid, kind in await session.execute(
+                select(Post.id, Post.kind).where(Post.id.in_(doc_ids))
+            )
+        }
+        return [
+            RoutedPerson(
+                person=people[int(m.person)],
+                score=m.score,
+                rank=rank,
+                reasons=reasons_for(m, kinds),
+            )
+            for rank, m in enumerate(matches, start=1)
+            if int(m.person) in people
+        ]
