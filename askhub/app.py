@@ -21,13 +21,19 @@ from askhub.errors import call_error, http_error, server_error, validation_error
 from askhub.health import health
 from askhub.people.controllers import PeopleController, PostsController
 from askhub.settings import Settings
+from indexer.embedders import Embedder
 
 PUBLIC_PATHS = ["^/api/health$", "^/schema"]
 
 
-def create_app(context: AppContext | None = None, settings: Settings | None = None) -> Litestar:
-    """Build the app around an existing context (tests, CLI) or a new one from settings."""
-    ctx = context or AppContext.create(settings or Settings())
+def create_app(
+    context: AppContext | None = None,
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+) -> Litestar:
+    """Build the app around an existing context, or a new one from settings (and a loaded
+    embedder, so tests share one model) that the app closes when it stops."""
+    ctx = context or AppContext.create(settings or Settings(), embedder)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

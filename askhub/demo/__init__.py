@@ -1,0 +1,1 @@
+"""Demo data for AskHub: the fictional Telenova organisation used by ``askhub demo load``."""

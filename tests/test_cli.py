@@ -1,0 +1,107 @@
+"""The ``askhub`` command as an admin uses it: import, route, tokens, and clear failures."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ORG
+
+
+def askhub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "askhub.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_import_route_and_token(cli_env: dict[str, str], tmp_path: Path) -> None:
+    first = askhub(cli_env, "import", "people", str(ORG))
+    assert first.returncode == 0, first.stderr
+    assert "12 people (12 new, 0 updated)" in first.stdout
+
+    # A second import of the same file changes nothing and duplicates nothing.
+    again = askhub(cli_env, "import", "people", str(ORG))
+    assert again.returncode == 0, again.stderr
+    assert "(0 new, 12 updated), 0 posts added, 0 removed, 0 embedded" in again.stdout
+
+    routed = askhub(
+        cli_env, "route", "Who knows the privacy rules for customer data?", "--json", "--k", "3"
+    )
+    assert routed.returncode == 0, routed.stderr
+    matches = json.loads(routed.stdout)["matches"]
+    assert matches[0]["handle"] == "fatima.elamrani" and matches[0]["name"] == "Fatima El Amrani"
+    assert matches[0]["score"] > 0 and matches[0]["reasons"][0]["snippet"]
+    assert len(matches) <= 3
+
+    plain = askhub(cli_env, "route", "wie weet iets van staalbouw?")
+    assert plain.returncode == 0 and "Sanne Visser" in plain.stdout and "why:" in plain.stdout
+
+    token = askhub(cli_env, "token", "create", "amy.chen")
+    assert token.returncode == 0, token.stderr
+    last = token.stdout.strip().splitlines()[-1]
+    assert last.startswith("ah_") and " " not in last and len(last) > 30
+
+
+def test_a_changed_import_updates_posts_in_place(cli_env: dict[str, str], tmp_path: Path) -> None:
+    assert askhub(cli_env, "import", "people", str(ORG)).returncode == 0
+    lines = ORG.read_text().splitlines()
+    amy = json.loads(lines[2])
+    amy["posts"] = [
+        *amy["posts"][:1],
+        {"title": "Mesh WiFi pilot", "body": "We piloted mesh WiFi in 30 homes."},
+    ]
+    changed = tmp_path / "changed.jsonl"
+    changed.write_text(json.dumps(amy) + "\n")
+    result = askhub(cli_env, "import", "people", str(changed))
+    assert result.returncode == 0, result.stderr
+    assert "(0 new, 1 updated), 1 posts added, 1 removed" in result.stdout
+    routed = askhub(cli_env, "route", "mesh wifi pilot", "--json", "--k", "1")
+    assert json.loads(routed.stdout)["matches"][0]["handle"] == "amy.chen"
+
+
+def test_a_bad_line_names_line_and_field_and_imports_nothing(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    lines = ORG.read_text().splitlines()
+    broken = json.loads(lines[4])
+    broken["posts"][1]["body"] = 12
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("\n".join([*lines[:4], json.dumps(broken), *lines[5:]]) + "\n")
+    result = askhub(cli_env, "import", "people", str(bad))
+    assert result.returncode == 2
+    assert "line 5" in result.stderr and "posts[1].body" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "nothing was imported" in result.stderr
+    # Nothing of the file arrived: routing has nobody to find.
+    routed = askhub(cli_env, "route", "staalbouw", "--json")
+    assert json.loads(routed.stdout)["matches"] == []
+
+
+def test_cli_errors_are_one_line_and_exit_2(cli_env: dict[str, str], tmp_path: Path) -> None:
+    cases = [
+        ("import", "people", str(tmp_path / "missing.jsonl")),
+        ("token", "create", "nobody"),
+        ("route", "   "),
+        ("route", "x", "--k", "0"),
+    ]
+    (tmp_path / "notjson.jsonl").write_text('{"handle": "a", "name": "A"}\n{oops\n')
+    cases.append(("import", "people", str(tmp_path / "notjson.jsonl")))
+    for args in cases:
+        result = askhub(cli_env, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "Traceback" not in result.stderr and result.stderr.strip(), args
+    assert "line 2" in askhub(cli_env, "import", "people", str(tmp_path / "notjson.jsonl")).stderr
+
+
+def test_an_unmigrated_database_says_what_to_do(tmp_path: Path, cli_env: dict[str, str]) -> None:
+    env = {**cli_env, "ASKHUB_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"}
+    result = askhub(env, "route", "staalbouw")
+    assert result.returncode == 2 and "askhub db upgrade" in result.stderr
+    assert "Traceback" not in result.stderr
