@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from litestar import MediaType, Request, Response
@@ -26,13 +27,25 @@ def _json(status: int, detail: str, **extra: Any) -> Response[dict[str, Any]]:
     )
 
 
+# msgspec names the field inside its message; Litestar then reports the whole body as "data".
+_FIELD_IN_MESSAGE = re.compile(r"(?:at `\$\.([^`]+)`|field `([^`]+)`)")
+
+
+def _field(item: dict[str, Any]) -> str:
+    key = item.get("key")
+    if key and key != "data":
+        return str(key)
+    found = _FIELD_IN_MESSAGE.search(str(item.get("message", "")))
+    return next((g for g in found.groups() if g), "body") if found else "body"
+
+
 def validation_error(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
             errors.append(
                 {
-                    "field": item.get("key") or "body",
+                    "field": _field(item),
                     "source": item.get("source"),
                     "message": item.get("message"),
                 }

@@ -206,6 +206,7 @@ async def test_bad_call_input_is_422_naming_the_field_and_stores_nothing(
     response = await client.post("/api/calls", json=payload, headers=auth)
     assert response.status_code == 422, response.text
     assert field in response.json()["detail"]
+    assert any(e["field"].startswith(field) for e in response.json()["errors"])
     assert (await client.get("/api/calls", params={"mine": "true"}, headers=auth)).json() == []
 
 
