@@ -13,17 +13,22 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from askhub.auth.middleware import BearerTokenMiddleware
+from askhub.calls.actions import ActionController
 from askhub.calls.controllers import CallsController
 from askhub.calls.service import CallError
 from askhub.context import AppContext
 from askhub.dependencies import provide_context, provide_me, provide_session
 from askhub.errors import call_error, http_error, server_error, validation_error
 from askhub.health import health
+from askhub.nudges.controllers import InboxController
+from askhub.nudges.registry import build_channels, close_channels
 from askhub.people.controllers import PeopleController, PostsController
+from askhub.scheduler import build_scheduler
 from askhub.settings import Settings
 from indexer.embedders import Embedder
 
-PUBLIC_PATHS = ["^/api/health$", "^/schema"]
+# The one-click links carry their own signed authorisation.
+PUBLIC_PATHS = ["^/api/health$", "^/schema", "^/act/"]
 
 
 def create_app(
@@ -41,15 +46,31 @@ def create_app(
         # Load the model and the index before the first request, not during it.
         async with ctx.sessions() as session:
             await ctx.routing.sync(session)
+        channels = build_channels(
+            email=ctx.settings.smtp_enabled, webhook=ctx.settings.webhook_enabled
+        )
+        scheduler = build_scheduler(ctx, channels) if ctx.settings.scheduler else None
+        if scheduler is not None:
+            scheduler.start()
         try:
             yield
         finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            await close_channels(channels)
             ctx.routing.save()
             if context is None:
                 await ctx.close()
 
     return Litestar(
-        route_handlers=[health, PeopleController, PostsController, CallsController],
+        route_handlers=[
+            health,
+            PeopleController,
+            PostsController,
+            CallsController,
+            ActionController,
+            InboxController,
+        ],
         dependencies={
             "context": Provide(provide_context, sync_to_thread=False),
             "db": Provide(provide_session),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,17 @@ def _int(name: str, default: int) -> int:
         raise SystemExit(f"askhub: {name} must be a whole number, got {raw!r}") from exc
 
 
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"askhub: {name} must be true or false, got {raw!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=database_url)
@@ -30,8 +42,48 @@ class Settings:
     port: int = field(default_factory=lambda: _int("ASKHUB_PORT", 8000))
     # Larger request bodies get 413: calls and posts are text, not uploads.
     max_body_bytes: int = field(default_factory=lambda: _int("ASKHUB_MAX_BODY_BYTES", 256 * 1024))
-    # How many matches a new call returns and stores.
-    matches_per_call: int = field(default_factory=lambda: _int("ASKHUB_MATCHES_PER_CALL", 10))
+    # How many matches a new call returns and stores (at least wave size x max waves).
+    matches_per_call: int = field(default_factory=lambda: _int("ASKHUB_MATCHES_PER_CALL", 15))
+    # Links in nudges and emails point here.
+    base_url: str = field(
+        default_factory=lambda: os.environ.get("ASKHUB_BASE_URL", "http://127.0.0.1:8000").rstrip(
+            "/"
+        )
+    )
+    # Signs the one-click links in nudges; generated into the data dir when not set.
+    secret_key: str | None = field(default_factory=lambda: os.environ.get("ASKHUB_SECRET_KEY"))
+    # The nudge loop. Seconds throughout, so tests can run the whole loop in seconds.
+    scheduler: bool = field(default_factory=lambda: _bool("ASKHUB_SCHEDULER", True))
+    tick_seconds: int = field(default_factory=lambda: _int("ASKHUB_TICK_SECONDS", 30))
+    wave_size: int = field(default_factory=lambda: _int("ASKHUB_WAVE_SIZE", 5))
+    wave_interval: int = field(default_factory=lambda: _int("ASKHUB_WAVE_INTERVAL", 4 * 3600))
+    max_waves: int = field(default_factory=lambda: _int("ASKHUB_MAX_WAVES", 3))
+    reminder_after: int = field(default_factory=lambda: _int("ASKHUB_REMINDER_AFTER", 24 * 3600))
+    digest_interval: int = field(default_factory=lambda: _int("ASKHUB_DIGEST_INTERVAL", 24 * 3600))
+    snooze_seconds: int = field(default_factory=lambda: _int("ASKHUB_SNOOZE_SECONDS", 24 * 3600))
+    link_max_age: int = field(default_factory=lambda: _int("ASKHUB_LINK_MAX_AGE", 14 * 24 * 3600))
+    # People with this many unanswered asks on open calls are skipped (spreads the load).
+    max_open_asks: int = field(default_factory=lambda: _int("ASKHUB_MAX_OPEN_ASKS", 2))
+    retry_base_seconds: int = field(default_factory=lambda: _int("ASKHUB_RETRY_BASE_SECONDS", 30))
+    max_attempts: int = field(default_factory=lambda: _int("ASKHUB_MAX_ATTEMPTS", 6))
+    # Email is sent only when an SMTP host is configured (see askhub/nudges/channels/email.py).
+    smtp_enabled: bool = field(default_factory=lambda: bool(os.environ.get("ASKHUB_SMTP_HOST")))
+    # Webhooks are signed; they are sent only when a signing secret is configured.
+    webhook_enabled: bool = field(
+        default_factory=lambda: bool(os.environ.get("ASKHUB_WEBHOOK_SECRET"))
+    )
+
+    def signing_key(self) -> str:
+        """The configured secret, or one generated once and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+        return path.read_text().strip()
 
     @property
     def index_path(self) -> Path:

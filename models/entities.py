@@ -24,6 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql import false
 
 # Stable constraint names, so Alembic can alter them on every database.
 NAMING = {
@@ -135,6 +136,8 @@ class NudgeKind(enum.StrEnum):
     REMINDER = "reminder"
     SUMMARY = "summary"
     DIGEST = "digest"
+    # To the asker or a volunteer: a reply arrived, the call is full, nobody was found.
+    NOTICE = "notice"
 
 
 class NudgeState(enum.StrEnum):
@@ -166,6 +169,10 @@ class Person(Base):
     quiet_hours_start: Mapped[int | None] = mapped_column(Integer)
     quiet_hours_end: Mapped[int | None] = mapped_column(Integer)
     channels: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["inapp", "email"])
+    webhook_url: Mapped[str | None] = mapped_column(String(500))
+    # One digest a day instead of single nudges.
+    digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_digest_at: Mapped[datetime | None]
     role: Mapped[Role] = mapped_column(_enum(Role), default=Role.MEMBER)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -238,6 +245,12 @@ class Call(Base):
         _enum(CallStatus), default=CallStatus.OPEN, index=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The nudge loop's progress: last wave sent and when; when it closed; when the asker was
+    # told that no candidates were left.
+    wave: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    wave_started_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    exhausted_at: Mapped[datetime | None]
 
     asker: Mapped[Person] = relationship()
     matches: Mapped[list[Match]] = relationship(
@@ -261,9 +274,17 @@ class Match(Base):
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     state: Mapped[MatchState] = mapped_column(_enum(MatchState), default=MatchState.PROPOSED)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    nudged_at: Mapped[datetime | None]
+    seen_at: Mapped[datetime | None]
+    reminded_at: Mapped[datetime | None]
+    replied_at: Mapped[datetime | None]
+    snoozed_until: Mapped[datetime | None]
+    forwarded_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("person.id", ondelete="SET NULL")
+    )
 
     call: Mapped[Call] = relationship(back_populates="matches")
-    person: Mapped[Person] = relationship()
+    person: Mapped[Person] = relationship(foreign_keys=[person_id])
 
 
 class Reply(Base):
@@ -297,6 +318,9 @@ class Nudge(Base):
         _enum(NudgeState), default=NudgeState.PENDING, index=True
     )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # A row in "sending" whose lease has passed was claimed by a process that died: retry it.
+    claimed_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

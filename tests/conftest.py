@@ -17,6 +17,7 @@ from askhub.people.service import upsert_people
 from askhub.settings import Settings
 from indexer.embedders import Embedder, load_embedder
 from models.db import create_engine, upgrade
+from tests.sinks import smtp_sink, webhook_receiver  # noqa: F401  (fixtures)
 
 DATA = Path(__file__).resolve().parent / "data"
 ORG = DATA / "org.jsonl"
@@ -66,7 +67,15 @@ async def database_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path / "var")
+    # The scheduler runs only where a test starts it; ticks are called directly elsewhere.
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path / "var",
+        scheduler=False,
+        smtp_enabled=False,
+        webhook_enabled=False,
+        base_url="http://askhub.test",
+    )
 
 
 @pytest.fixture

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from litestar import Controller, get, post
-from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
+from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls import service
 from askhub.calls.schemas import CallCreate, CallOut, ReplyCreate, ReplyOut
 from askhub.context import AppContext
 from askhub.people.service import person_brief
-from models import Call, Person
+from models import Call, Person, Reply
 
 Status = Literal["open", "answered", "filled", "closed", "expired"]
 
@@ -34,9 +35,7 @@ class CallsController(Controller):
         self, db: AsyncSession, context: AppContext, me: Person, data: CallCreate
     ) -> CallOut:
         """Post a call; the response lists the people it is routed to, with the reasons."""
-        call = await service.create_call(
-            db, context.routing, me, data, k=context.settings.matches_per_call
-        )
+        call = await service.create_call(db, context.routing, context.settings, me, data)
         return service.call_out(call, me)
 
     @get("/")
@@ -46,7 +45,7 @@ class CallsController(Controller):
         me: Person,
         status: Status | None = None,
         mine: bool = False,
-        routed_to_me: Annotated[bool, Parameter(query="routed-to-me")] = False,
+        routed_to_me: Annotated[bool, QueryParameter(name="routed-to-me")] = False,
         limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
         offset: Annotated[int, Parameter(ge=0)] = 0,
     ) -> list[CallOut]:
@@ -55,18 +54,39 @@ class CallsController(Controller):
 
     @get("/{call_id:int}")
     async def get_call(self, db: AsyncSession, me: Person, call_id: int) -> CallOut:
-        return service.call_out(await _call(db, call_id), me)
+        call = await _call(db, call_id)
+        await service.mark_seen(call, me, datetime.now(UTC))
+        return service.call_out(call, me)
 
     @post("/{call_id:int}/replies")
     async def reply(
         self, db: AsyncSession, context: AppContext, me: Person, call_id: int, data: ReplyCreate
     ) -> ReplyOut:
-        reply = await service.add_reply(db, context.routing, await _call(db, call_id), me, data)
-        return ReplyOut(
-            id=reply.id,
-            person=person_brief(me),
-            kind=str(reply.kind),
-            body=reply.body,
-            accepted=reply.accepted,
-            created_at=reply.created_at,
-        )
+        reply = await service.add_reply(db, context.settings, await _call(db, call_id), me, data)
+        return _reply_out(reply, me)
+
+    @post("/{call_id:int}/replies/{reply_id:int}/accept", status_code=200)
+    async def accept(
+        self, db: AsyncSession, context: AppContext, me: Person, call_id: int, reply_id: int
+    ) -> ReplyOut:
+        """The asker accepts an answer; it becomes part of the answerer's expertise."""
+        call = await _call(db, call_id)
+        try:
+            reply = await service.accept_reply(db, context.routing, call, reply_id, me)
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from exc
+        except LookupError as exc:
+            raise NotFoundException(str(exc)) from exc
+        author = next(r.person for r in call.replies if r.id == reply.id)
+        return _reply_out(reply, author)
+
+
+def _reply_out(reply: Reply, person: Person) -> ReplyOut:
+    return ReplyOut(
+        id=reply.id,
+        person=person_brief(person),
+        kind=str(reply.kind),
+        body=reply.body,
+        accepted=reply.accepted,
+        created_at=reply.created_at,
+    )

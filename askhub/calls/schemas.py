@@ -29,7 +29,9 @@ class CallCreate(msgspec.Struct, forbid_unknown_fields=True):
 
 class ReplyCreate(msgspec.Struct, forbid_unknown_fields=True):
     body: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
-    kind: Literal["answer", "volunteer", "decline"] = "answer"
+    kind: Literal["answer", "volunteer", "decline", "forward"] = "answer"
+    # With kind "forward": the handle of the colleague who knows better.
+    forward_to: Annotated[str, msgspec.Meta(max_length=64)] | None = None
 
 
 class Reason(msgspec.Struct):
@@ -68,6 +70,7 @@ class CallOut(msgspec.Struct):
     needed: int | None
     deadline: datetime | None
     status: str
+    wave: int
     asker: PersonBrief
     created_at: datetime
     replies: list[ReplyOut]

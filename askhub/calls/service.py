@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import msgspec
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from askhub.calls import notify
+from askhub.calls.scheduled import start_next_wave
 from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
+from askhub.people.availability import asks_in_window, is_available
 from askhub.people.service import person_brief
 from askhub.routing.service import RoutingService
+from askhub.settings import Settings
 from models import (
     Call,
     CallKind,
     CallStatus,
     Match,
     MatchState,
+    NudgeKind,
     Person,
     Post,
     PostKind,
@@ -55,9 +60,13 @@ def _validate(data: CallCreate) -> None:
 
 
 async def create_call(
-    session: AsyncSession, routing: RoutingService, asker: Person, data: CallCreate, k: int
+    session: AsyncSession,
+    routing: RoutingService,
+    settings: Settings,
+    asker: Person,
+    data: CallCreate,
 ) -> Call:
-    """Store the call and its matches (wave 1) in one transaction."""
+    """Store the call and its matches, and ask the first wave, in one transaction."""
     _validate(data)
     audience = msgspec.to_builtins(data.audience) if data.audience else None
     call = Call(
@@ -75,7 +84,7 @@ async def create_call(
     routed = await routing.route(
         session,
         query_text(data.title, data.body, data.tags),
-        k=k,
+        k=max(settings.matches_per_call, settings.wave_size * settings.max_waves),
         exclude={asker.id},
         audience=audience,
     )
@@ -90,7 +99,11 @@ async def create_call(
             )
         )
     await session.flush()
-    return await get_call(session, call.id)  # type: ignore[return-value]
+    stored = await get_call(session, call.id)
+    assert stored is not None
+    if stored.deadline is None or stored.deadline > datetime.now(UTC):
+        await start_next_wave(session, settings, stored, datetime.now(UTC))
+    return stored
 
 
 async def get_call(session: AsyncSession, call_id: int) -> Call | None:
@@ -150,6 +163,7 @@ def call_out(call: Call, viewer: Person) -> CallOut:
         needed=call.needed,
         deadline=call.deadline,
         status=str(call.status),
+        wave=call.wave,
         asker=person_brief(call.asker),
         created_at=call.created_at,
         replies=[
@@ -179,13 +193,22 @@ def call_out(call: Call, viewer: Person) -> CallOut:
 
 
 async def add_reply(
-    session: AsyncSession, routing: RoutingService, call: Call, person: Person, data: ReplyCreate
+    session: AsyncSession,
+    settings: Settings,
+    call: Call,
+    person: Person,
+    data: ReplyCreate,
+    now: datetime | None = None,
 ) -> Reply:
-    """Record a reply. An answer becomes part of the answerer's history (and so of routing)."""
+    """Record a reply and tell whoever needs to know (the asker; on a full call, the others)."""
+    now = now or datetime.now(UTC)
     if call.status in (CallStatus.CLOSED, CallStatus.EXPIRED):
         raise CallError(f"call {call.id} is {call.status}; it takes no more replies")
     if data.kind == "answer" and not data.body.strip():
         raise CallError("an answer needs a body", "body")
+    forward_to: Person | None = None
+    if data.kind == "forward":
+        forward_to = await _forward_target(session, call, person, data.forward_to)
     if data.kind == "volunteer":
         if call.kind != CallKind.VOLUNTEERS:
             raise CallError("only volunteers calls take volunteers", "kind")
@@ -193,29 +216,192 @@ async def add_reply(
             raise CallError(f"call {call.id} is already filled")
         if any(r.person_id == person.id and r.kind == ReplyKind.VOLUNTEER for r in call.replies):
             raise CallError("you have already volunteered for this call", "kind")
-    reply = Reply(call_id=call.id, person_id=person.id, kind=ReplyKind(data.kind), body=data.body)
+    reply = Reply(
+        call_id=call.id,
+        person_id=person.id,
+        kind=ReplyKind(data.kind),
+        body=data.body,
+        forward_to_id=forward_to.id if forward_to else None,
+        created_at=now,
+    )
     session.add(reply)
+    await session.flush()
     match = next((m for m in call.matches if m.person_id == person.id), None)
     if match is not None:
-        match.state = MatchState.DECLINED if data.kind == "decline" else MatchState.REPLIED
+        match.replied_at = now
+        match.state = {
+            "decline": MatchState.DECLINED,
+            "forward": MatchState.FORWARDED,
+        }.get(data.kind, MatchState.REPLIED)
+    if forward_to is not None:
+        await _forward(session, settings, call, person, forward_to, data.body, now)
     if data.kind == "answer" and person.id != call.asker_id:
-        if call.status == CallStatus.OPEN and call.kind == CallKind.QUESTION:
+        if call.status == CallStatus.OPEN and call.kind != CallKind.VOLUNTEERS:
             call.status = CallStatus.ANSWERED
-        post = Post(
-            author_id=person.id,
-            kind=PostKind.ANSWER,
-            title=call.title,
-            body=data.body,
-            tags=list(call.tags or []),
-            source="reply",
+        await notify.tell_asker(
+            session,
+            settings,
+            call,
+            call.asker,
+            f"reply:{reply.id}",
+            f"{person.name} answered: {call.title}",
+            f"{person.name} answered your call “{call.title}”.",
+            now,
+            items=[data.body],
         )
-        session.add(post)
-        await session.flush()
-        post.external_id = str(reply.id)
-        await routing.embed_posts(session, [post])
-    if data.kind == "volunteer" and call.needed is not None:
+    if data.kind == "volunteer":
         volunteers = 1 + sum(1 for r in call.replies if r.kind == ReplyKind.VOLUNTEER)
-        if volunteers >= call.needed:
+        if call.needed is not None and volunteers >= call.needed:
             call.status = CallStatus.FILLED
+            await _tell_full(session, settings, call, person, volunteers, now)
     await session.flush()
     return reply
+
+
+async def _forward_target(
+    session: AsyncSession, call: Call, person: Person, handle: str | None
+) -> Person:
+    if not handle:
+        raise CallError("say who to forward to: 'forward_to' is a colleague's handle", "forward_to")
+    target = await session.scalar(select(Person).where(Person.handle == handle))
+    if target is None:
+        raise CallError(f"no colleague with handle {handle!r}", "forward_to")
+    if target.id in (person.id, call.asker_id):
+        raise CallError("forward to someone other than yourself or the asker", "forward_to")
+    return target
+
+
+async def _forward(
+    session: AsyncSession,
+    settings: Settings,
+    call: Call,
+    forwarder: Person,
+    target: Person,
+    note: str,
+    now: datetime,
+) -> None:
+    """A forward makes the colleague a match with the forwarder as the reason, asked at once
+    when the rules allow (otherwise first in line for the next wave)."""
+    match = next((m for m in call.matches if m.person_id == target.id), None)
+    if match is None:
+        match = Match(
+            call_id=call.id,
+            person_id=target.id,
+            rank=max((m.rank for m in call.matches), default=0) + 1,
+            score=0.0,
+            wave=call.wave,
+            forwarded_by_id=forwarder.id,
+            evidence=[
+                {
+                    "post_id": 0,
+                    "kind": "forward",
+                    "title": f"{forwarder.name} forwarded this to you",
+                    "snippet": note or f"{forwarder.name} thinks you know about this.",
+                    "matched_terms": [],
+                    "similarity": 0.0,
+                }
+            ],
+        )
+        session.add(match)
+        await session.flush()
+        match.person = target
+        call.matches.append(match)
+    if match.state != MatchState.PROPOSED:
+        return
+    budget = await asks_in_window(session, [target.id], now)
+    if is_available(target, now) and budget.get(target.id, 0) < target.nudge_budget_per_week:
+        match.state = MatchState.NUDGED
+        match.nudged_at = now
+        await notify.ask(session, settings, call, match, target, call.asker, now)
+
+
+async def _tell_full(
+    session: AsyncSession,
+    settings: Settings,
+    call: Call,
+    last: Person,
+    volunteers: int,
+    now: datetime,
+) -> None:
+    volunteered = {r.person_id for r in call.replies if r.kind == ReplyKind.VOLUNTEER} | {last.id}
+    await notify.tell_asker(
+        session,
+        settings,
+        call,
+        call.asker,
+        f"filled:{call.id}",
+        f"Filled: {call.title}",
+        f"Your call “{call.title}” has the {volunteers} volunteers it needed.",
+        now,
+    )
+    for match in call.matches:
+        if match.nudged_at is None or match.person_id in volunteered:
+            continue
+        if match.state in (MatchState.NUDGED, MatchState.SEEN):
+            match.state = MatchState.EXPIRED
+        await notify.send(
+            session,
+            settings,
+            match.person,
+            NudgeKind.NOTICE,
+            f"full:{call.id}:{match.person_id}",
+            {
+                "subject": f"Full, thank you: {call.title}",
+                "intro": f"“{call.title}” has all the volunteers it needed; no need to reply.",
+                "body": "",
+                "reasons": [],
+                "links": [],
+                "items": [],
+            },
+            now,
+            call,
+        )
+
+
+async def accept_reply(
+    session: AsyncSession, routing: RoutingService, call: Call, reply_id: int, viewer: Person
+) -> Reply:
+    """The asker accepts an answer: it becomes post history of the answerer (and so routing)."""
+    if viewer.id != call.asker_id:
+        raise PermissionError("only the asker accepts an answer")
+    reply = next((r for r in call.replies if r.id == reply_id), None)
+    if reply is None:
+        raise LookupError(f"call {call.id} has no reply {reply_id}")
+    if reply.kind != ReplyKind.ANSWER:
+        raise CallError("only answers can be accepted")
+    if reply.accepted:
+        return reply
+    reply.accepted = True
+    if call.status == CallStatus.OPEN:
+        call.status = CallStatus.ANSWERED
+    post = Post(
+        author_id=reply.person_id,
+        kind=PostKind.ANSWER,
+        title=call.title,
+        body=reply.body,
+        tags=list(call.tags or []),
+        source="reply",
+        external_id=str(reply.id),
+    )
+    session.add(post)
+    await session.flush()
+    await routing.embed_posts(session, [post])
+    return reply
+
+
+async def mark_seen(call: Call, person: Person, now: datetime) -> None:
+    """Opening a call counts as seen: no reminder for it."""
+    for match in call.matches:
+        if match.person_id == person.id and match.seen_at is None:
+            match.seen_at = now
+            if match.state == MatchState.NUDGED:
+                match.state = MatchState.SEEN
+
+
+def snooze(call: Call, person: Person, now: datetime, seconds: int) -> bool:
+    match = next((m for m in call.matches if m.person_id == person.id), None)
+    if match is None:
+        return False
+    match.snoozed_until = now + timedelta(seconds=seconds)
+    match.reminded_at = None
+    return True

@@ -1,0 +1,340 @@
+"""The call lifecycle ticks: waves, reminders, deadlines and digests.
+
+Each tick is short and idempotent over database state; APScheduler only decides when it runs.
+Messages go through the outbox with keys that make a repeated tick (or a second process)
+harmless. On PostgreSQL the calls a tick works on are locked with SKIP LOCKED, so two processes
+share the work instead of doing it twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import selectinload
+
+from askhub.calls import notify
+from askhub.people.availability import asks_in_window, is_available, open_asks
+from askhub.settings import Settings
+from models import (
+    Call,
+    CallKind,
+    CallStatus,
+    Match,
+    MatchState,
+    NudgeKind,
+    Person,
+    ReplyKind,
+)
+
+BATCH = 200
+
+
+@dataclass
+class TickResult:
+    waves: int = 0
+    asked: int = 0
+    reminders: int = 0
+    closed: int = 0
+    digests: int = 0
+    exhausted: int = 0
+
+
+Query = TypeVar("Query", bound=Select[Any])
+
+
+def _locked(session: AsyncSession, query: Query) -> Query:
+    if session.get_bind().dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=True, of=Call)
+    return query
+
+
+def _with_people(query: Query) -> Query:
+    return query.options(
+        selectinload(Call.asker),
+        selectinload(Call.matches).selectinload(Match.person),
+        selectinload(Call.replies),
+    )
+
+
+def useful_replies(call: Call) -> int:
+    wanted = ReplyKind.VOLUNTEER if call.kind == CallKind.VOLUNTEERS else ReplyKind.ANSWER
+    return sum(1 for r in call.replies if r.kind == wanted)
+
+
+async def start_next_wave(
+    session: AsyncSession, settings: Settings, call: Call, now: datetime
+) -> int:
+    """Ask the next ``wave_size`` people who may be asked now; returns how many were asked.
+
+    People who opted out, are away, are over their weekly budget or already have
+    ``max_open_asks`` unanswered asks are passed over for the next candidate.
+    """
+    candidates = [m for m in call.matches if m.state == MatchState.PROPOSED]
+    candidates.sort(key=lambda m: (m.forwarded_by_id is None, m.rank))
+    people = [m.person_id for m in candidates]
+    budget_used = await asks_in_window(session, people, now)
+    waiting = await open_asks(session, people)
+    chosen: list[Match] = []
+    for match in candidates:
+        person = match.person
+        if len(chosen) >= settings.wave_size:
+            break
+        if not is_available(person, now):
+            continue
+        if budget_used.get(person.id, 0) >= person.nudge_budget_per_week:
+            continue
+        if waiting.get(person.id, 0) >= settings.max_open_asks:
+            continue
+        chosen.append(match)
+    if not chosen:
+        return 0
+    call.wave += 1
+    call.wave_started_at = now
+    for match in chosen:
+        match.state = MatchState.NUDGED
+        match.wave = call.wave
+        match.nudged_at = now
+        await notify.ask(session, settings, call, match, match.person, call.asker, now)
+    return len(chosen)
+
+
+async def tell_exhausted(
+    session: AsyncSession, settings: Settings, call: Call, now: datetime
+) -> None:
+    """Say honestly that nobody is left to ask, once, and how to widen the call."""
+    call.exhausted_at = now
+    asked = sum(1 for m in call.matches if m.nudged_at is not None)
+    await notify.tell_asker(
+        session,
+        settings,
+        call,
+        call.asker,
+        f"exhausted:{call.id}",
+        f"Nobody found yet for: {call.title}"[:180],
+        (
+            f"AskHub asked {asked} colleague(s) and has nobody left who matches and may be asked "
+            "now. Widen the call: use other or more general words, add tags, drop the audience "
+            "filter, or forward it to someone who might know who knows."
+        ),
+        now,
+    )
+
+
+async def escalate(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    now: datetime,
+    result: TickResult,
+) -> None:
+    interval = timedelta(seconds=settings.wave_interval)
+    async with sessions() as session, session.begin():
+        query = _with_people(
+            _locked(
+                session,
+                select(Call)
+                .where(
+                    Call.status == CallStatus.OPEN,
+                    Call.exhausted_at.is_(None),
+                    or_(Call.wave == 0, Call.wave_started_at <= now - interval),
+                )
+                .order_by(Call.id)
+                .limit(BATCH),
+            )
+        )
+        for call in (await session.scalars(query)).unique():
+            if call.wave > 0 and call.kind != CallKind.VOLUNTEERS and useful_replies(call):
+                continue
+            if (
+                call.kind == CallKind.VOLUNTEERS
+                and call.needed
+                and useful_replies(call) >= call.needed
+            ):
+                continue
+            asked = 0
+            if call.wave < settings.max_waves:
+                asked = await start_next_wave(session, settings, call, now)
+            if asked:
+                result.waves += 1
+                result.asked += asked
+            elif not useful_replies(call):
+                await tell_exhausted(session, settings, call, now)
+                result.exhausted += 1
+
+
+async def remind(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    now: datetime,
+    result: TickResult,
+) -> None:
+    """One reminder to a nudged person who has not opened the call (after a snooze ends)."""
+    after = timedelta(seconds=settings.reminder_after)
+    async with sessions() as session, session.begin():
+        rows = (
+            await session.scalars(
+                select(Match)
+                .join(Call, Call.id == Match.call_id)
+                .where(
+                    Call.status == CallStatus.OPEN,
+                    Match.state == MatchState.NUDGED,
+                    Match.seen_at.is_(None),
+                    Match.reminded_at.is_(None),
+                    Match.nudged_at <= now - after,
+                    or_(Match.snoozed_until.is_(None), Match.snoozed_until <= now),
+                )
+                .options(
+                    selectinload(Match.person),
+                    selectinload(Match.call).selectinload(Call.asker),
+                )
+                .order_by(Match.id)
+                .limit(BATCH)
+            )
+        ).all()
+        for match in rows:
+            match.reminded_at = now
+            await notify.ask(
+                session,
+                settings,
+                match.call,
+                match,
+                match.person,
+                match.call.asker,
+                now,
+                reminder=True,
+            )
+            result.reminders += 1
+
+
+async def close_due(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    now: datetime,
+    result: TickResult,
+) -> None:
+    """At its deadline a call closes and the asker gets a summary of the replies."""
+    async with sessions() as session, session.begin():
+        query = _with_people(
+            _locked(
+                session,
+                select(Call)
+                .where(
+                    Call.status.in_([CallStatus.OPEN, CallStatus.ANSWERED, CallStatus.FILLED]),
+                    Call.deadline <= now,
+                )
+                .order_by(Call.id)
+                .limit(BATCH),
+            )
+        )
+        for call in (await session.scalars(query)).unique():
+            replies = [r for r in call.replies if r.kind in (ReplyKind.ANSWER, ReplyKind.VOLUNTEER)]
+            call.status = CallStatus.CLOSED if replies else CallStatus.EXPIRED
+            call.closed_at = now
+            for match in call.matches:
+                if match.state in (MatchState.PROPOSED, MatchState.NUDGED, MatchState.SEEN):
+                    match.state = MatchState.EXPIRED
+            names = {m.person_id: m.person.name for m in call.matches}
+            replier_names = await _names(session, [r.person_id for r in replies], names)
+            items = [
+                f"{replier_names.get(r.person_id, 'someone')} ({r.kind}): {r.body}".strip()
+                for r in replies
+            ]
+            if call.kind == CallKind.VOLUNTEERS:
+                headline = f"{len(replies)} of {call.needed or '?'} volunteers signed up."
+            else:
+                headline = f"{len(replies)} answer(s)."
+            await notify.tell_asker(
+                session,
+                settings,
+                call,
+                call.asker,
+                f"summary:{call.id}",
+                f"Closed: {call.title}"[:180],
+                f"Your call reached its deadline. {headline}"
+                + ("" if replies else " Nobody replied; try asking again with other words."),
+                now,
+                items=items,
+                kind=NudgeKind.SUMMARY,
+            )
+            result.closed += 1
+
+
+async def _names(session: AsyncSession, ids: list[int], known: dict[int, str]) -> dict[int, str]:
+    missing = [i for i in ids if i not in known]
+    if missing:
+        for person in await session.scalars(select(Person).where(Person.id.in_(missing))):
+            known[person.id] = person.name
+    return known
+
+
+async def send_digests(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    now: datetime,
+    result: TickResult,
+) -> None:
+    """One message a day with the open asks of people who prefer a digest."""
+    interval = timedelta(seconds=settings.digest_interval)
+    async with sessions() as session, session.begin():
+        people = (
+            await session.scalars(
+                select(Person)
+                .where(
+                    Person.digest.is_(True),
+                    or_(Person.last_digest_at.is_(None), Person.last_digest_at <= now - interval),
+                )
+                .limit(BATCH)
+            )
+        ).all()
+        for person in people:
+            pending = (
+                await session.scalars(
+                    select(Match)
+                    .join(Call, Call.id == Match.call_id)
+                    .where(
+                        Match.person_id == person.id,
+                        Match.state.in_([MatchState.NUDGED, MatchState.SEEN]),
+                        Call.status == CallStatus.OPEN,
+                    )
+                    .options(selectinload(Match.call))
+                    .order_by(Match.nudged_at)
+                )
+            ).all()
+            if not pending:
+                continue
+            period = person.last_digest_at.isoformat() if person.last_digest_at else "first"
+            person.last_digest_at = now
+            await notify.send(
+                session,
+                settings,
+                person,
+                NudgeKind.DIGEST,
+                f"digest:{person.id}:{period}",
+                {
+                    "subject": f"AskHub: {len(pending)} call(s) where you could help",
+                    "intro": "Colleagues asked these; AskHub thought of you for each.",
+                    "body": "",
+                    "reasons": [],
+                    "links": [],
+                    "items": [
+                        f"{m.call.title} — {notify.call_link(settings, m.call)}" for m in pending
+                    ],
+                },
+                now,
+            )
+            result.digests += 1
+
+
+async def lifecycle_tick(
+    sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime | None = None
+) -> TickResult:
+    moment = now or datetime.now(UTC)
+    result = TickResult()
+    await close_due(sessions, settings, moment, result)
+    await escalate(sessions, settings, moment, result)
+    await remind(sessions, settings, moment, result)
+    await send_digests(sessions, settings, moment, result)
+    return result

@@ -1,0 +1,68 @@
+"""``/api/inbox``: the in-app channel, read by the person it is for."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get, post
+from litestar.exceptions import NotFoundException
+from litestar.params import Parameter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from askhub.nudges import outbox
+from models import Nudge, Person
+
+
+class InboxItem(msgspec.Struct):
+    id: int
+    kind: str
+    call_id: int | None
+    subject: str
+    intro: str
+    reasons: list[str]
+    links: list[dict[str, str]]
+    items: list[str]
+    created_at: datetime
+    seen_at: datetime | None
+
+
+def item_out(nudge: Nudge) -> InboxItem:
+    payload: dict[str, Any] = nudge.payload or {}
+    return InboxItem(
+        id=nudge.id,
+        kind=str(nudge.kind),
+        call_id=nudge.call_id,
+        subject=str(payload.get("subject", "")),
+        intro=str(payload.get("intro", "")),
+        reasons=list(payload.get("reasons", [])),
+        links=list(payload.get("links", [])),
+        items=list(payload.get("items", [])),
+        created_at=nudge.created_at,
+        seen_at=nudge.seen_at,
+    )
+
+
+class InboxController(Controller):
+    path = "/api/inbox"
+    tags = ("inbox",)
+
+    @get("/")
+    async def list_inbox(
+        self,
+        db: AsyncSession,
+        me: Person,
+        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
+        offset: Annotated[int, Parameter(ge=0)] = 0,
+    ) -> list[InboxItem]:
+        return [item_out(n) for n in await outbox.inbox(db, me.id, limit, offset)]
+
+    @post("/{nudge_id:int}/seen", status_code=200)
+    async def mark_seen(self, db: AsyncSession, me: Person, nudge_id: int) -> InboxItem:
+        nudge = await db.get(Nudge, nudge_id)
+        if nudge is None or nudge.person_id != me.id:
+            raise NotFoundException(f"no inbox item {nudge_id}")
+        if nudge.seen_at is None:
+            nudge.seen_at = datetime.now(UTC)
+        return item_out(nudge)

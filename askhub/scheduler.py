@@ -1,0 +1,50 @@
+"""The clock: APScheduler runs the ticks that the domains define, in the app process.
+
+Every tick is idempotent over database state, so several processes can run this scheduler
+against one PostgreSQL database, and a restart simply continues.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from askhub.calls.scheduled import lifecycle_tick
+from askhub.context import AppContext
+from askhub.nudges.channels.base import Channel
+from askhub.nudges.dispatch import DispatchSettings, dispatch_due
+
+log = logging.getLogger("askhub.scheduler")
+
+
+def dispatch_settings(context: AppContext) -> DispatchSettings:
+    return DispatchSettings(
+        retry_base_seconds=context.settings.retry_base_seconds,
+        max_attempts=context.settings.max_attempts,
+    )
+
+
+async def run_ticks(context: AppContext, channels: dict[str, Channel]) -> None:
+    """One round: the call lifecycle first (it enqueues), then delivery."""
+    try:
+        await lifecycle_tick(context.sessions, context.settings)
+        await dispatch_due(context.sessions, channels, dispatch_settings(context))
+    except Exception:  # a failing round must not stop the clock; the next round retries
+        log.exception("scheduler tick failed")
+
+
+def build_scheduler(context: AppContext, channels: dict[str, Channel]) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    scheduler.add_job(
+        run_ticks,
+        "interval",
+        seconds=context.settings.tick_seconds,
+        args=[context, channels],
+        id="askhub-ticks",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC),
+    )
+    return scheduler
