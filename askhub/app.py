@@ -15,16 +15,16 @@ from litestar.openapi.spec import Components, SecurityScheme
 from askhub.auth.middleware import BearerTokenMiddleware
 from askhub.calls.actions import ActionController
 from askhub.calls.controllers import CallsController
-from askhub.calls.service import CallError
 from askhub.context import AppContext
 from askhub.dependencies import provide_context, provide_me, provide_session
-from askhub.errors import call_error, http_error, server_error, validation_error
+from askhub.errors import http_error, input_error, server_error, validation_error
 from askhub.health import health
 from askhub.nudges.controllers import InboxController
 from askhub.nudges.registry import build_channels, close_channels
 from askhub.people.controllers import PeopleController, PostsController
 from askhub.scheduler import build_scheduler
 from askhub.settings import Settings
+from askhub.validation import InputError
 from indexer.embedders import Embedder
 
 # The one-click links carry their own signed authorisation.
@@ -79,7 +79,7 @@ def create_app(
         middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS)],
         exception_handlers={
             ValidationException: validation_error,
-            CallError: call_error,
+            InputError: input_error,
             HTTPException: http_error,
             Exception: server_error,
         },

@@ -14,7 +14,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
-from askhub.calls.service import CallError
+from askhub.validation import InputError
 
 log = logging.getLogger("askhub")
 
@@ -54,7 +54,7 @@ def validation_error(request: Request, exc: ValidationException) -> Response[dic
     return _json(HTTP_422_UNPROCESSABLE_ENTITY, detail, errors=errors)
 
 
-def call_error(request: Request, exc: CallError) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+def input_error(request: Request, exc: InputError) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
     if exc.field:
         return _json(
             HTTP_422_UNPROCESSABLE_ENTITY,

@@ -289,3 +289,50 @@ async def test_only_admins_create_people(client: AsyncTestClient[Any], org: AppC
     assert created.status_code == 201 and created.json()["handle"] == "new.person"
     bad = await client.post("/api/people", json={**new, "handle": "Bad Handle"}, headers=admin)
     assert bad.status_code == 422 and "handle" in bad.json()["detail"]
+
+
+async def test_nudge_preferences_are_mine_to_set_and_private(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    auth = await token_for(org, "eva.brown")
+    prefs = {
+        "timezone": "Europe/Amsterdam",
+        "nudge_budget_per_week": 1,
+        "quiet_hours_start": 22,
+        "quiet_hours_end": 7,
+        "channels": ["inapp", "email"],
+        "digest": True,
+    }
+    updated = await client.put("/api/people/me", json=prefs, headers=auth)
+    assert updated.status_code == 200, updated.text
+    assert updated.json()["preferences"] | prefs == updated.json()["preferences"]
+    cleared = await client.put("/api/people/me", json={"quiet_hours_start": None}, headers=auth)
+    assert cleared.json()["preferences"]["quiet_hours_start"] is None
+    assert cleared.json()["preferences"]["quiet_hours_end"] == 7  # left out: kept
+
+    public = (
+        await client.get("/api/people/eva.brown", headers=await token_for(org, "tom.bakker"))
+    ).json()
+    assert "preferences" not in public
+
+    for bad, field in [
+        ({"timezone": "Mars/Olympus"}, "timezone"),
+        ({"quiet_hours_start": 25}, "quiet_hours_start"),
+        ({"channels": ["pigeon"]}, "channels"),
+        ({"webhook_url": "ftp://x"}, "webhook_url"),
+        ({"away_until": "2030-01-01T00:00:00"}, "away_until"),
+    ]:
+        response = await client.put("/api/people/me", json=bad, headers=auth)
+        assert response.status_code == 422, (bad, response.text)
+        assert field in response.json()["detail"]
+
+    # Opting out takes Eva out of routing at once.
+    await client.put("/api/people/me", json={"availability": "opted_out"}, headers=auth)
+    call = (
+        await client.post(
+            "/api/calls",
+            json={"kind": "question", "title": "Solar panels on the office roof?"},
+            headers=await token_for(org, "asker"),
+        )
+    ).json()
+    assert "eva.brown" not in [m["person"]["handle"] for m in call["matches"]]

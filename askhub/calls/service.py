@@ -17,6 +17,7 @@ from askhub.people.availability import asks_in_window, is_available
 from askhub.people.service import person_brief
 from askhub.routing.service import RoutingService
 from askhub.settings import Settings
+from askhub.validation import InputError
 from models import (
     Call,
     CallKind,
@@ -33,12 +34,8 @@ from models import (
 )
 
 
-class CallError(ValueError):
-    """A request that the call's state does not allow (becomes HTTP 409/400)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
+class CallError(InputError):
+    """A request that the call's state does not allow (HTTP 409, or 422 naming a field)."""
 
 
 def query_text(title: str, body: str, tags: Sequence[str]) -> str:

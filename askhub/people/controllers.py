@@ -43,14 +43,14 @@ class PeopleController(Controller):
 
     @get("/me")
     async def get_me(self, me: Person) -> PersonOut:
-        return service.person_out(me)
+        return service.person_out(me, private=True)
 
     @put("/me")
     async def update_me(
         self, db: AsyncSession, context: AppContext, me: Person, data: ProfileUpdate
     ) -> PersonOut:
         await service.update_profile(db, context.routing, me, data)
-        return service.person_out(me)
+        return service.person_out(me, private=True)
 
     @post("/")
     async def create_person(self, db: AsyncSession, me: Person, data: PersonIn) -> PersonOut:

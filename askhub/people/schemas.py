@@ -53,15 +53,49 @@ class PersonIn(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
-    """``PUT /api/people/me``: fields left out keep their value."""
+    """``PUT /api/people/me``: fields left out keep their value; ``null`` clears one."""
 
-    name: Name | None = None
-    email: Email | None = None
-    department: ShortText | None = None
-    location: ShortText | None = None
-    languages: Annotated[list[Language], msgspec.Meta(max_length=10)] | None = None
-    bio: Bio | None = None
-    skills: Annotated[list[Tag], msgspec.Meta(max_length=50)] | None = None
+    name: Name | msgspec.UnsetType = msgspec.UNSET
+    email: Email | msgspec.UnsetType | None = msgspec.UNSET
+    department: ShortText | msgspec.UnsetType | None = msgspec.UNSET
+    location: ShortText | msgspec.UnsetType | None = msgspec.UNSET
+    languages: Annotated[list[Language], msgspec.Meta(max_length=10)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    bio: Bio | msgspec.UnsetType = msgspec.UNSET
+    skills: Annotated[list[Tag], msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
+    # Nudge preferences: how often, when and how AskHub may ask you.
+    timezone: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType = msgspec.UNSET
+    availability: Literal["available", "away", "opted_out"] | msgspec.UnsetType = msgspec.UNSET
+    away_until: datetime | msgspec.UnsetType | None = msgspec.UNSET
+    nudge_budget_per_week: Annotated[int, msgspec.Meta(ge=0, le=50)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
+    quiet_hours_start: Annotated[int, msgspec.Meta(ge=0, le=23)] | msgspec.UnsetType | None = (
+        msgspec.UNSET
+    )
+    quiet_hours_end: Annotated[int, msgspec.Meta(ge=0, le=23)] | msgspec.UnsetType | None = (
+        msgspec.UNSET
+    )
+    channels: list[Literal["inapp", "email", "webhook"]] | msgspec.UnsetType = msgspec.UNSET
+    digest: bool | msgspec.UnsetType = msgspec.UNSET
+    webhook_url: (
+        Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=500)]
+        | msgspec.UnsetType
+        | None
+    ) = msgspec.UNSET
+
+
+class Preferences(msgspec.Struct):
+    timezone: str
+    availability: str
+    away_until: datetime | None
+    nudge_budget_per_week: int
+    quiet_hours_start: int | None
+    quiet_hours_end: int | None
+    channels: list[str]
+    digest: bool
+    webhook_url: str | None
 
 
 class PostCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -70,7 +104,7 @@ class PostCreate(msgspec.Struct, forbid_unknown_fields=True):
     tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = []
 
 
-class PersonOut(msgspec.Struct):
+class PersonOut(msgspec.Struct, omit_defaults=True):
     handle: str
     name: str
     email: str | None
@@ -80,6 +114,8 @@ class PersonOut(msgspec.Struct):
     bio: str
     skills: list[str]
     role: str
+    # Only in your own profile.
+    preferences: Preferences | None = None
 
 
 class PersonBrief(msgspec.Struct):

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,16 +18,32 @@ from askhub.people.schemas import (
     PostCreate,
     PostIn,
     PostOut,
+    Preferences,
     ProfileUpdate,
 )
 from askhub.routing.service import RoutingService
-from models import Embedding, Person, Post, PostKind
+from askhub.validation import InputError
+from models import Availability, Embedding, Person, Post, PostKind
 
 PROFILE_SOURCE = "profile"
 IMPORT_SOURCE = "import"
 
 
-def person_out(person: Person) -> PersonOut:
+def preferences_of(person: Person) -> Preferences:
+    return Preferences(
+        timezone=person.timezone,
+        availability=str(person.availability),
+        away_until=person.away_until,
+        nudge_budget_per_week=person.nudge_budget_per_week,
+        quiet_hours_start=person.quiet_hours_start,
+        quiet_hours_end=person.quiet_hours_end,
+        channels=list(person.channels or []),
+        digest=person.digest,
+        webhook_url=person.webhook_url,
+    )
+
+
+def person_out(person: Person, private: bool = False) -> PersonOut:
     return PersonOut(
         handle=person.handle,
         name=person.name,
@@ -36,6 +54,7 @@ def person_out(person: Person) -> PersonOut:
         bio=person.bio,
         skills=list(person.skills or []),
         role=str(person.role),
+        preferences=preferences_of(person) if private else None,
     )
 
 
@@ -204,10 +223,23 @@ async def upsert_people(
 async def update_profile(
     session: AsyncSession, routing: RoutingService, person: Person, update: ProfileUpdate
 ) -> Person:
-    for name in ProfileUpdate.__struct_fields__:
-        value = getattr(update, name)
-        if value is not None:
-            setattr(person, name, value)
+    changes = {
+        name: getattr(update, name)
+        for name in ProfileUpdate.__struct_fields__
+        if getattr(update, name) is not msgspec.UNSET
+    }
+    if "timezone" in changes:
+        try:
+            ZoneInfo(changes["timezone"])
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise InputError(f"unknown time zone {changes['timezone']!r}", "timezone") from exc
+    away_until = changes.get("away_until")
+    if away_until is not None and away_until.tzinfo is None:
+        raise InputError("away_until needs a time zone, e.g. +01:00", "away_until")
+    if "availability" in changes:
+        changes["availability"] = Availability(changes["availability"])
+    for name, value in changes.items():
+        setattr(person, name, value)
     await session.flush()
     changed = await sync_profile_post(session, person)
     if changed is not None:

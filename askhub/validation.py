@@ -1,0 +1,11 @@
+"""The error services raise for input that is well-formed but not acceptable."""
+
+from __future__ import annotations
+
+
+class InputError(ValueError):
+    """Becomes HTTP 422 naming ``field`` (or 409 when no field is to blame) and CLI exit 2."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
