@@ -267,5 +267,51 @@ def index_rebuild() -> None:
     click.echo(run(work))
 
 
+@import_group.command("stackexchange")
+@click.argument("folder", type=click.Path(path_type=Path))
+def import_stackexchange_command(folder: Path) -> None:
+    """Import a Stack Exchange dump folder (Users.xml, Posts.xml); idempotent."""
+    from askhub.imports.stackexchange import DumpError
+    from askhub.imports.stackexchange_import import import_stackexchange
+
+    # The whole dump is read and checked before the database is touched.
+    try:
+        summary = run(lambda context: import_stackexchange(context, folder))
+    except DumpError as exc:
+        fail(f"{folder}: {exc}; nothing was imported")
+    click.echo(summary)
+
+
+@main.group("eval")
+def eval_group() -> None:
+    """Offline evaluations in a temporary database."""
+
+
+@eval_group.command("routing")
+@click.argument("folder", type=click.Path(path_type=Path))
+@click.option(
+    "--rankings",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write AskHub's top 100 per test question here as JSON lines.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def eval_routing(folder: Path, rankings: Path | None, as_json: bool) -> None:
+    """Measure routing on a Stack Exchange dump against baselines (issue 3's protocol)."""
+    from askhub.evaluation.routing import EvaluationError, evaluate_routing, format_table
+    from askhub.imports.stackexchange import DumpError
+
+    if rankings is not None and not rankings.parent.is_dir():
+        fail(f"--rankings: folder {rankings.parent} does not exist")
+    try:
+        report = asyncio.run(evaluate_routing(folder, rankings))
+    except (DumpError, EvaluationError) as exc:
+        fail(f"{folder}: {exc}")
+    if as_json:
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(format_table(report))
+
+
 if __name__ == "__main__":
     main()

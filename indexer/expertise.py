@@ -1,19 +1,30 @@
 """The expertise index: documents in, ranked people with their evidence out.
 
-Routing follows the document model of expert finding (Balog et al., 2006): every post is
-evidence of its author's expertise; a query is matched against posts, not against one profile
-per person, and the evidence is aggregated per person. Dense (FAISS) and lexical (BM25)
-retrieval are fused per document, then per person, then multiplied by priors measured from the
-data (such as answers given), so people without matching evidence are never ranked.
+Routing follows the document model of expert finding (Balog et al., 2006, "model 2"): every
+post is evidence of its author's expertise; a query is matched against posts, not against one
+profile per person, and the evidence is summed per person:
+
+    score(person | query) = prior(person) * sum over the person's documents d of
+                            weight(d) * relevance(query, d)
+
+``relevance`` fuses dense (FAISS cosine) and lexical (BM25) retrieval per document as a convex
+combination of per-query normalised scores (Bruch et al., 2023). ``weight`` is the document's
+prior: how much it says about who answers *now*. It halves every ``recency_half_life_days``
+before the newest document (people's interests and availability drift; on community Q&A,
+who answered lately predicts who answers next far better than who answered most ever), and a
+question someone asked counts less than an answer, post or profile: asking about a topic is
+weaker evidence of knowing it than explaining it. Summing rather than taking the best document
+makes sustained, recent activity on a topic count, which is what the answer history measures.
+``prior`` is the per-person prior the service measures (answers given, reply rate). People
+without matching evidence are never ranked.
 """
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +34,9 @@ from indexer.chunking import chunk_text
 from indexer.dense import DenseIndex
 from indexer.embedders import Embedder
 from indexer.lexical import LexicalIndex
+
+# Document kinds in which the author asked rather than told (see RankingWeights.question_weight).
+ASKED = frozenset({"question", "call"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +49,8 @@ class Document:
     body: str
     tags: tuple[str, ...] = ()
     created_at: datetime | None = None
+    # What the document is: "answer", "question", "post", "profile"... (see ``RankingWeights``).
+    kind: str = "post"
 
     @property
     def text(self) -> str:
@@ -74,16 +90,19 @@ class PersonMatch:
 class RankingWeights:
     """Knobs of the person scorer; tuned on development data, never on evaluation data."""
 
-    dense_candidates: int = 400
-    lexical_candidates: int = 400
+    # Passages (dense) and documents (lexical) retrieved per query. Evidence is summed over
+    # them, so they should cover a topic's neighbourhood, not just its best few documents.
+    dense_candidates: int = 1000
+    lexical_candidates: int = 1000
     # Share of a document's relevance that comes from BM25 (the rest from the embedding).
     lexical_weight: float = 0.35
     # Cosine similarity below which a passage is no evidence at all (for the default model,
     # unrelated texts score about 0.0-0.2). Lets a call with no expert get an honest "nobody".
     min_similarity: float = 0.2
-    # How many of a person's documents count, and how fast later ones fade.
-    docs_per_person: int = 5
-    doc_decay: float = 0.6
+    # A document's weight halves every this many days before the newest dated document.
+    recency_half_life_days: float = 60.0
+    # Weight of a question or call the person asked (answers, posts and profiles weigh 1).
+    question_weight: float = 0.5
     # Strength of the per-person prior (0..1 values, e.g. answers given, reply rate).
     prior_weight: float = 0.5
     evidence_per_person: int = 3
@@ -93,6 +112,21 @@ class RankingWeights:
 class _DocState:
     document: Document
     vector_ids: list[int] = field(default_factory=list)
+    # created_at as UTC epoch seconds, for the recency weight (None: undated).
+    stamp: float | None = None
+    # Whether the date says when its author was active (a profile's says when it was saved).
+    dates_activity: bool = True
+
+
+def _state(document: Document) -> _DocState:
+    created = document.created_at
+    if created is not None and created.tzinfo is None:
+        created = created.replace(tzinfo=UTC)
+    return _DocState(
+        document,
+        stamp=None if created is None else created.timestamp(),
+        dates_activity=document.kind != "profile",
+    )
 
 
 class ExpertiseIndex:
@@ -106,6 +140,10 @@ class ExpertiseIndex:
         self._docs: dict[int, _DocState] = {}
         self._passages: dict[int, Passage] = {}
         self._priors: dict[str, float] = {}
+        # The newest activity date (epoch seconds) that recency counts back from; None when
+        # unknown, recomputed only after that document itself is removed.
+        self._newest: float | None = None
+        self._newest_stale = False
 
     # -- building ---------------------------------------------------------------------------
 
@@ -138,8 +176,7 @@ class ExpertiseIndex:
         if len(passages) != len(vectors):
             raise ValueError("one vector is needed per passage")
         self.remove(d.doc_id for d in documents)
-        for document in documents:
-            self._docs[document.doc_id] = _DocState(document)
+        self._register(documents)
         for passage in passages:
             state = self._docs.get(passage.doc_id)
             if state is None:
@@ -162,8 +199,7 @@ class ExpertiseIndex:
         self, documents: Sequence[Document], passages: Sequence[Passage]
     ) -> None:
         """Register documents whose vectors are already in an attached dense index."""
-        for document in documents:
-            self._docs[document.doc_id] = _DocState(document)
+        self._register(documents)
         for passage in passages:
             self._docs[passage.doc_id].vector_ids.append(passage.vector_id)
             self._passages[passage.vector_id] = passage
@@ -177,12 +213,52 @@ class ExpertiseIndex:
             if state is not None:
                 removed.append(doc_id)
                 vector_ids.extend(state.vector_ids)
+                if state.dates_activity and state.stamp is not None and state.stamp == self._newest:
+                    self._newest_stale = True
         for vector_id in vector_ids:
             self._passages.pop(vector_id, None)
         if vector_ids:
             self.dense.remove(np.asarray(vector_ids, dtype=np.int64))
         if removed:
             self.lexical.remove(removed)
+
+    def _register(self, documents: Sequence[Document]) -> None:
+        for document in documents:
+            state = _state(document)
+            self._docs[document.doc_id] = state
+            if state.dates_activity and state.stamp is not None:
+                self._newest = (
+                    state.stamp if self._newest is None else max(self._newest, state.stamp)
+                )
+
+    def _reference_time(self) -> float | None:
+        """The newest activity date in the index: where document ages count back from."""
+        if self._newest_stale:
+            stamps = [
+                s.stamp for s in self._docs.values() if s.dates_activity and s.stamp is not None
+            ]
+            self._newest = max(stamps, default=None)
+            self._newest_stale = False
+        return self._newest
+
+    def document_weight(self, doc_id: int) -> float:
+        """A document's prior weight: its kind times its recency (see the module doc).
+
+        Ages count back from the newest dated document that is not a profile (a profile is
+        dated when it was last saved, which says nothing about when its owner was active), so
+        an index of replayed history does not age against the wall clock, and nothing newer
+        than the index's own documents is ever used. A document without a date, or newer than
+        that reference (a profile), weighs fully.
+        """
+        return self._weight(self._docs[doc_id], self._reference_time())
+
+    def _weight(self, state: _DocState, reference: float | None) -> float:
+        w = self.weights
+        weight = w.question_weight if state.document.kind in ASKED else 1.0
+        if reference is not None and state.stamp is not None and w.recency_half_life_days > 0:
+            age_days = max(reference - state.stamp, 0.0) / 86400.0
+            weight *= 0.5 ** (age_days / w.recency_half_life_days)
+        return weight
 
     def set_priors(self, priors: Mapping[str, float]) -> None:
         """Per-person priors in [0, 1]; people without one get 0."""
@@ -214,6 +290,8 @@ class ExpertiseIndex:
         doc_similarity: dict[int, float] = {}
         best_passage: dict[int, int] = {}
         for vector_id, similarity in zip(vector_ids.tolist(), similarities.tolist(), strict=True):
+            if similarity <= w.min_similarity:
+                break  # best first: the rest are no evidence either
             passage = self._passages.get(vector_id)
             if passage is None or similarity <= doc_similarity.get(passage.doc_id, -2.0):
                 continue
@@ -225,6 +303,8 @@ class ExpertiseIndex:
             for doc_id, score in zip(lex_ids.tolist(), lex_scores.tolist(), strict=True)
         }
 
+        reference = self._reference_time()
+        dense_share = (1 - w.lexical_weight) / (1 - w.min_similarity)
         per_person: dict[str, list[tuple[float, int]]] = defaultdict(list)
         for doc_id in doc_similarity.keys() | doc_lexical.keys():
             state = self._docs.get(doc_id)
@@ -233,37 +313,34 @@ class ExpertiseIndex:
             person = state.document.person
             if person in exclude or (only is not None and person not in only):
                 continue
-            similarity = doc_similarity.get(doc_id, 0.0)
-            dense_part = max(0.0, similarity - w.min_similarity) / (1 - w.min_similarity)
-            relevance = (1 - w.lexical_weight) * dense_part + w.lexical_weight * doc_lexical.get(
-                doc_id, 0.0
-            )
+            similarity = doc_similarity.get(doc_id, w.min_similarity)
+            relevance = dense_share * (similarity - w.min_similarity)
+            relevance += w.lexical_weight * doc_lexical.get(doc_id, 0.0)
             if relevance <= 0:
                 continue
-            per_person[person].append((relevance, doc_id))
+            per_person[person].append((relevance * self._weight(state, reference), doc_id))
 
-        scored: list[tuple[float, str, list[tuple[float, int]]]] = []
-        for person, docs in per_person.items():
-            docs.sort(reverse=True)
-            evidence_score = sum(
-                relevance * w.doc_decay**i
-                for i, (relevance, _) in enumerate(docs[: w.docs_per_person])
+        prior = self._priors
+        scored = sorted(
+            (
+                (
+                    sum(weighted for weighted, _ in docs)
+                    * (1 + w.prior_weight * prior.get(person, 0.0)),
+                    person,
+                )
+                for person, docs in per_person.items()
+            ),
+            key=lambda item: (-item[0], item[1]),
+        )
+        matches = []
+        for score, person in scored[:k]:
+            best = sorted(per_person[person], reverse=True)[: w.evidence_per_person]
+            evidence = tuple(
+                self._evidence(doc_id, weighted, doc_similarity, best_passage, terms)
+                for weighted, doc_id in best
             )
-            score = evidence_score * (1 + w.prior_weight * self._priors.get(person, 0.0))
-            scored.append((score, person, docs))
-        scored.sort(key=lambda item: (-item[0], item[1]))
-
-        return [
-            PersonMatch(
-                person=person,
-                score=round(score, 6),
-                evidence=tuple(
-                    self._evidence(doc_id, relevance, doc_similarity, best_passage, terms)
-                    for relevance, doc_id in docs[: w.evidence_per_person]
-                ),
-            )
-            for score, person, docs in scored[:k]
-        ]
+            matches.append(PersonMatch(person=person, score=round(score, 6), evidence=evidence))
+        return matches
 
     def _evidence(
         self,
@@ -275,8 +352,8 @@ class ExpertiseIndex:
     ) -> Evidence:
         state = self._docs[doc_id]
         document = state.document
-        haystack = document.text.lower()
-        matched = tuple(t for t in terms if t in haystack)
+        # The query words BM25 matched in this document, in query order.
+        matched = self.lexical.matching(doc_id, terms)
         if doc_id in best_passage:
             # Passages start with the title (it is part of what is embedded); the evidence
             # shows the title separately.
@@ -295,7 +372,7 @@ class ExpertiseIndex:
 
 def snippet(text: str, terms: Sequence[str], width: int = 220) -> str:
     """A short excerpt of ``text``, centred on the first matched term when there is one."""
-    flat = re.sub(r"\s+", " ", text).strip()
+    flat = " ".join(text.split())
     if len(flat) <= width:
         return flat
     start = 0

@@ -7,9 +7,7 @@ documents change rather than updated in place.
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
 from collections.abc import Iterable
 
 import bm25s
@@ -43,7 +41,6 @@ class LexicalIndex:
         self._tokens: dict[int, list[str]] = {}
         self._ids: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._bm25: bm25s.BM25 | None = None
-        self._df: Counter[str] = Counter()
         self._dirty = False
 
     def __len__(self) -> int:
@@ -59,6 +56,14 @@ class LexicalIndex:
             self._tokens.pop(doc_id, None)
         self._dirty = True
 
+    def matching(self, doc_id: int, terms: Iterable[str]) -> tuple[str, ...]:
+        """Which of ``terms`` (tokens, as ``search`` returns them) occur in the document."""
+        tokens = self._tokens.get(doc_id)
+        if not tokens:
+            return ()
+        present = set(tokens)
+        return tuple(t for t in terms if t in present)
+
     def _build(self) -> None:
         self._ids = np.fromiter(self._tokens.keys(), dtype=np.int64, count=len(self._tokens))
         # An empty token list would make bm25s drop the row; a placeholder keeps rows aligned.
@@ -66,24 +71,20 @@ class LexicalIndex:
         self._bm25 = bm25s.BM25(method="lucene") if corpus else None
         if self._bm25 is not None:
             self._bm25.index(corpus, show_progress=False)
-        self._df = Counter(t for toks in self._tokens.values() for t in set(toks))
         self._dirty = False
-
-    def _idf(self, term: str) -> float:
-        # Lucene's idf; a term no document has counts as the rarest possible.
-        n = len(self._tokens)
-        df = max(self._df.get(term, 0), 1)
-        return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def search(
         self, query: str, k: int
     ) -> tuple[NDArray[np.int64], NDArray[np.float32], list[str]]:
-        """Top ``k`` document ids with BM25 scores scaled to about [0, 1], and the query terms
-        the index knows.
+        """Top ``k`` document ids with BM25 scores scaled to (0, 1], and the query terms the
+        index knows.
 
-        Scores are divided by the summed idf of all query terms (about the score of a document
-        that holds each term once), so a match on one common word of a long query stays small
-        instead of being stretched to 1 as a max-normalisation would.
+        Scores are divided by the query's best score, so the best lexical match weighs 1 like a
+        perfect cosine does and the two can be fused by a convex combination (per-query max
+        normalisation; BM25's theoretical minimum is 0). Dividing by the query's own maximum
+        possible score instead would shrink every match of a long query (a question with a
+        body) towards 0, where no document holds all its words, and silence BM25 exactly when
+        rare words in the body are what identifies the topic.
         """
         if self._dirty:
             self._build()
@@ -95,15 +96,14 @@ class LexicalIndex:
         if self._bm25 is None:
             return empty
         vocab = self._bm25.vocab_dict
-        query_terms = list(dict.fromkeys(tokenize(query)))
-        terms = [t for t in query_terms if t in vocab]
+        terms = [t for t in dict.fromkeys(tokenize(query)) if t in vocab]
         if not terms:
             return empty
-        scale = sum(self._idf(t) for t in query_terms)
-        scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float32) / np.float32(scale)
-        k = min(k, int(np.count_nonzero(scores)))
+        scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
+        k = min(k, int(np.count_nonzero(scores > 0)))
         if k <= 0:
             return empty
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return self._ids[top], scores[top], terms
+        best = scores[top[0]]
+        return self._ids[top], scores[top] / best, terms

@@ -44,6 +44,7 @@ def document_for(post: Post) -> Document:
         body=post.body,
         tags=tuple(post.tags or ()),
         created_at=post.created_at,
+        kind=str(post.kind),
     )
 
 

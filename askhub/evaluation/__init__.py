@@ -1,0 +1,1 @@
+"""Offline evaluations of AskHub against public data, run in a temporary database."""
