@@ -25,9 +25,11 @@ from askhub.people.controllers import PeopleController, PostsController
 from askhub.scheduler import build_scheduler
 from askhub.settings import Settings
 from askhub.validation import InputError
+from askhub.web import build as build_web
 from indexer.embedders import Embedder
 
-# The one-click links carry their own signed authorisation.
+# The one-click links carry their own signed authorisation. (The web pages have their own
+# sign-in: askhub.web marks its routes exclude_from_auth.)
 PUBLIC_PATHS = ["^/api/health$", "^/schema", "^/act/"]
 
 
@@ -39,6 +41,7 @@ def create_app(
     """Build the app around an existing context, or a new one from settings (and a loaded
     embedder, so tests share one model) that the app closes when it stops."""
     ctx = context or AppContext.create(settings or Settings(), embedder)
+    web = build_web(ctx.settings)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -70,13 +73,19 @@ def create_app(
             CallsController,
             ActionController,
             InboxController,
+            *web.route_handlers,
         ],
         dependencies={
             "context": Provide(provide_context, sync_to_thread=False),
             "db": Provide(provide_session),
             "me": Provide(provide_me),
         },
-        middleware=[DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS)],
+        middleware=[
+            web.session_config.middleware,
+            DefineMiddleware(BearerTokenMiddleware, exclude=PUBLIC_PATHS),
+        ],
+        csrf_config=web.csrf_config,
+        template_config=web.template_config,
         exception_handlers={
             ValidationException: validation_error,
             InputError: input_error,

@@ -228,6 +228,37 @@ def token_create(handle: str) -> None:
 
 
 @main.group()
+def user() -> None:
+    """Web sign-in accounts."""
+
+
+@user.command("set-password")
+@click.argument("handle")
+def user_set_password(handle: str) -> None:
+    """Set HANDLE's web password, read from standard input (first line)."""
+    from askhub.validation import InputError
+    from askhub.web.accounts import set_password
+
+    password = sys.stdin.readline().rstrip("\r\n")
+
+    async def work(context: AppContext) -> str | None:
+        async with context.sessions() as session, session.begin():
+            person = await session.scalar(select(Person).where(Person.handle == handle))
+            if person is None:
+                return None
+            await set_password(session, person, password)
+            return person.handle
+
+    try:
+        done = run(work)
+    except InputError as exc:
+        fail(f"{exc.field or 'password'}: {exc}")
+    if done is None:
+        fail(f"no person with handle {handle!r}")
+    click.echo(f"askhub: password set for @{handle}")
+
+
+@main.group()
 def index() -> None:
     """The expertise index."""
 

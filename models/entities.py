@@ -174,6 +174,7 @@ class Person(Base):
     digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     last_digest_at: Mapped[datetime | None]
     role: Mapped[Role] = mapped_column(_enum(Role), default=Role.MEMBER)
+    password_hash: Mapped[str | None] = mapped_column(String(255))  # argon2id; web sign-in
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -10,9 +10,12 @@ from pathlib import Path
 from tests.conftest import ORG
 
 
-def askhub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def askhub(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "askhub.cli", *args],
+        input=stdin,
         env=env,
         capture_output=True,
         text=True,
@@ -105,3 +108,13 @@ def test_an_unmigrated_database_says_what_to_do(tmp_path: Path, cli_env: dict[st
     result = askhub(env, "route", "staalbouw")
     assert result.returncode == 2 and "askhub db upgrade" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_set_a_web_password_from_stdin(cli_env: dict[str, str]) -> None:
+    assert askhub(cli_env, "import", "people", str(ORG)).returncode == 0
+    ok = askhub(cli_env, "user", "set-password", "amy.chen", stdin="correct horse battery\n")
+    assert ok.returncode == 0 and "password set for @amy.chen" in ok.stdout
+    short = askhub(cli_env, "user", "set-password", "amy.chen", stdin="abc\n")
+    assert short.returncode == 2 and "password" in short.stderr and "Traceback" not in short.stderr
+    unknown = askhub(cli_env, "user", "set-password", "nobody", stdin="long enough pass\n")
+    assert unknown.returncode == 2 and "nobody" in unknown.stderr

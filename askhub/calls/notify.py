@@ -34,7 +34,7 @@ def channels_for(person: Person, settings: Settings, kind: NudgeKind) -> list[Nu
 
 
 def call_link(settings: Settings, call: Call) -> str:
-    return f"{settings.base_url}/api/calls/{call.id}"
+    return f"{settings.base_url}/calls/{call.id}"
 
 
 def reasons_of(match: Match) -> list[str]:

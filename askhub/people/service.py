@@ -29,6 +29,11 @@ PROFILE_SOURCE = "profile"
 IMPORT_SOURCE = "import"
 
 
+def visible_skills(person: Person) -> list[str]:
+    """Skills without the topics the person hid (stored as "-topic" by the profile page)."""
+    return [skill for skill in person.skills or [] if not skill.startswith("-")]
+
+
 def preferences_of(person: Person) -> Preferences:
     return Preferences(
         timezone=person.timezone,
@@ -52,7 +57,7 @@ def person_out(person: Person, private: bool = False) -> PersonOut:
         location=person.location,
         languages=list(person.languages or []),
         bio=person.bio,
-        skills=list(person.skills or []),
+        skills=visible_skills(person),
         role=str(person.role),
         preferences=preferences_of(person) if private else None,
     )
@@ -99,8 +104,9 @@ async def list_people(
 def profile_text(person: Person) -> tuple[str, str]:
     """The title and body of the post that stands for a person's profile in the index."""
     parts = [person.bio.strip()]
-    if person.skills:
-        parts.append("Skills: " + ", ".join(person.skills))
+    skills = visible_skills(person)
+    if skills:
+        parts.append("Skills: " + ", ".join(skills))
     title = " — ".join(p for p in ("Profile", person.department) if p)
     return title, "\n".join(p for p in parts if p)
 

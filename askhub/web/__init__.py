@@ -1,0 +1,148 @@
+"""The web app: server-rendered pages (Jinja), sessions, CSRF protection, Dutch and English.
+
+``askhub.app`` mounts it with :func:`build`: the pages live at every path outside ``/api/``
+(and ``/act/``, ``/schema``), the JSON API keeps its bearer tokens.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Router
+from litestar.config.csrf import CSRFConfig
+from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.static_files import create_static_files_router
+from litestar.template.config import TemplateConfig
+from litestar.types import ControllerRouterHandler
+
+from askhub.settings import Settings
+from askhub.validation import InputError
+from askhub.web import auth, calls, home, people, posts, profile
+from askhub.web.accounts import LoginLimiter
+from askhub.web.core import OPT_KEY, STATIC, WebState, environment, error_page, provide_viewer
+from askhub.web.settings import WebSettings
+
+# The bearer-token middleware of the JSON API skips routes with this option: the pages have
+# their own sign-in (a session cookie or the trusted header).
+EXCLUDE_FROM_BEARER = {"exclude_from_auth": True}
+# Paths with their own protection (bearer tokens, signed links) or none needed: no web session,
+# no CSRF cookie.
+NOT_WEB = [r"^/api(/|$)", r"^/act/", r"^/schema", r"^/static/"]
+SESSION_COOKIE = "askhub_session"
+CSRF_COOKIE = "askhub_csrf"
+
+SECURITY_HEADERS = [
+    ResponseHeader(
+        name="Content-Security-Policy",
+        value=(
+            "default-src 'self'; img-src 'self' https: data:; script-src 'self'; "
+            "style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'"
+        ),
+    ),
+    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+    ResponseHeader(name="Referrer-Policy", value="same-origin"),
+    ResponseHeader(name="X-Frame-Options", value="DENY"),
+    ResponseHeader(name="Cache-Control", value="no-store"),
+]
+
+PAGES: list[ControllerRouterHandler] = [
+    auth.login_page,
+    auth.login,
+    auth.logout,
+    home.home,
+    home.search,
+    home.suggest_people,
+    calls.new_call,
+    calls.post_call,
+    calls.preview_matches,
+    calls.preview_markdown,
+    calls.show_call,
+    calls.reply,
+    calls.withdraw,
+    calls.accept,
+    calls.thank,
+    profile.show_profile,
+    profile.save_profile,
+    profile.save_preferences,
+    profile.hide_topic,
+    profile.show_topic,
+    profile.add_skill,
+    profile.change_password,
+    profile.export,
+    posts.my_posts,
+    posts.write_post,
+    posts.edit_post_page,
+    posts.edit_post,
+    people.person_page,
+]
+
+
+def _derive(settings: Settings, purpose: str) -> bytes:
+    """A key for one purpose from the shared secret (the same on every app process)."""
+    return hmac.new(settings.signing_key().encode(), purpose.encode(), hashlib.sha256).digest()
+
+
+@dataclass
+class WebApp:
+    route_handlers: list[ControllerRouterHandler]
+    csrf_config: CSRFConfig
+    session_config: CookieBackendConfig
+    template_config: TemplateConfig[Any]
+    settings: WebSettings = field(default_factory=WebSettings)
+
+
+def build(settings: Settings) -> WebApp:
+    web = WebSettings.from_env(settings)
+    state = WebState(settings=web, limiter=LoginLimiter(web.login_max_failures, web.login_window))
+    router = Router(
+        path="/",
+        route_handlers=PAGES,
+        dependencies={"viewer": Provide(provide_viewer)},
+        # Every key the app maps to JSON, mapped to pages here (the nearest layer wins).
+        exception_handlers={
+            HTTPException: error_page,
+            ValidationException: error_page,
+            InputError: error_page,
+            Exception: error_page,
+        },
+        response_headers=SECURITY_HEADERS,
+        include_in_schema=False,
+        opt={OPT_KEY: state, **EXCLUDE_FROM_BEARER},
+    )
+    static = create_static_files_router(
+        path="/static",
+        directories=[STATIC],
+        cache_control=CacheControlHeader(max_age=3600, public=True),
+        include_in_schema=False,
+        opt=EXCLUDE_FROM_BEARER,
+    )
+    return WebApp(
+        route_handlers=[router, static],
+        csrf_config=CSRFConfig(
+            secret=_derive(settings, "askhub.web.csrf.v1").hex(),
+            cookie_name=CSRF_COOKIE,
+            cookie_httponly=True,
+            cookie_secure=web.secure_cookies,
+            cookie_samesite="lax",
+            exclude=NOT_WEB,
+        ),
+        session_config=CookieBackendConfig(
+            secret=_derive(settings, "askhub.web.session.v1"),
+            key=SESSION_COOKIE,
+            max_age=web.session_max_age,
+            httponly=True,
+            secure=web.secure_cookies,
+            samesite="lax",
+            exclude=NOT_WEB,
+        ),
+        template_config=TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment())),
+        settings=web,
+    )

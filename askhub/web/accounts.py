@@ -1,0 +1,131 @@
+"""Local accounts: argon2id password hashes, sign-in, and the sign-in rate limit.
+
+``set_password`` is what the CLI (``askhub user set-password HANDLE``) calls.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections import deque
+from collections.abc import Callable
+from functools import lru_cache
+
+import anyio.to_thread
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from askhub.validation import InputError
+from models import Person
+
+MIN_PASSWORD_LENGTH = 8
+MAX_PASSWORD_LENGTH = 1024
+
+# argon2id with OWASP's recommended minimum (19 MiB, 2 passes, 1 lane): ~0.1 s a check on a
+# small server, so sign-in stays quick and cannot be used to burn the CPU. Hashes made with
+# other parameters are upgraded at the next sign-in (check_needs_rehash).
+_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    # Verified against when the handle is unknown, so timing does not tell which handles exist.
+    return _hasher.hash("askhub: no such account")
+
+
+def hash_password(password: str) -> str:
+    check_password(password)
+    return _hasher.hash(password)
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InputError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters", "password")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InputError(f"a password has at most {MAX_PASSWORD_LENGTH} characters", "password")
+
+
+def _verify(stored: str, password: str) -> bool:
+    try:
+        return _hasher.verify(stored, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def set_password(session: AsyncSession, person: Person, password: str) -> None:
+    """Set (or replace) ``person``'s password; this also ends their other web sessions."""
+    person.password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    await session.flush()
+
+
+async def clear_password(session: AsyncSession, person: Person) -> None:
+    """No more password sign-in for ``person`` (their sessions end too)."""
+    person.password_hash = None
+    await session.flush()
+
+
+async def authenticate(session: AsyncSession, handle: str, password: str) -> Person | None:
+    """The person with this handle and password, or None (same work either way)."""
+    handle = handle.strip().lower()
+    person = await session.scalar(select(Person).where(Person.handle == handle)) if handle else None
+    stored = person.password_hash if person is not None else None
+    if person is None or stored is None or len(password) > MAX_PASSWORD_LENGTH:
+        await anyio.to_thread.run_sync(_verify, _dummy_hash(), password[:MAX_PASSWORD_LENGTH])
+        return None
+    if not await anyio.to_thread.run_sync(_verify, stored, password):
+        return None
+    if _hasher.check_needs_rehash(stored):
+        person.password_hash = await anyio.to_thread.run_sync(_hasher.hash, password)
+    return person
+
+
+def password_fingerprint(person: Person) -> str:
+    """Kept in the session: a changed or removed password ends the sessions made with the old."""
+    return hashlib.sha256((person.password_hash or "").encode()).hexdigest()[:16]
+
+
+class LoginLimiter:
+    """At most ``max_failures`` failed sign-ins per key (handle + client address) in a sliding
+    ``window`` of seconds. In memory: per process, forgotten on restart. With N processes
+    behind a load balancer an attacker gets at most N times the allowance."""
+
+    MAX_KEYS = 100_000
+
+    def __init__(
+        self, max_failures: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.max_failures = max_failures
+        self.window = window
+        self._clock = clock
+        self._failures: dict[str, deque[float]] = {}
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        failures = self._failures.get(key)
+        if failures is None:
+            return deque()
+        while failures and failures[0] <= now - self.window:
+            failures.popleft()
+        if not failures:
+            del self._failures[key]
+        return failures
+
+    def retry_after(self, key: str) -> int | None:
+        """Seconds until ``key`` may try again, or None when it may now."""
+        now = self._clock()
+        failures = self._recent(key, now)
+        if len(failures) < self.max_failures:
+            return None
+        return max(1, int(failures[0] + self.window - now + 0.999))
+
+    def failed(self, key: str) -> None:
+        now = self._clock()
+        if len(self._failures) >= self.MAX_KEYS:
+            for stale in list(self._failures):
+                self._recent(stale, now)
+        self._recent(key, now)
+        self._failures.setdefault(key, deque()).append(now)
+
+    def succeeded(self, key: str) -> None:
+        self._failures.pop(key, None)

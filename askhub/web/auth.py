@@ -1,0 +1,68 @@
+"""Sign in and out. Passwords (argon2id) by default; with ``ASKHUB_AUTH_HEADER`` the single
+sign-on proxy says who is asking and these pages only send people home."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import TooManyRequestsException
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from askhub.web.accounts import authenticate, password_fingerprint
+from askhub.web.core import current_person, local_path, page, redirect, state_of, text
+
+
+def _limit_key(request: Request[Any, Any, Any], handle: str) -> str:
+    client = request.client.host if request.client else "?"
+    return f"{handle.strip().lower()}|{client}"
+
+
+@get("/login", name="web:login")
+async def login_page(
+    request: Request[Any, Any, Any], db: AsyncSession, next: str | None = None
+) -> Response[Any]:
+    if state_of(request).settings.auth_header or await current_person(request, db):
+        return redirect(local_path(next))
+    return page(request, None, "login.html", next=local_path(next), handle="", error=None)
+
+
+@post("/login", status_code=200)
+async def login(request: Request[Any, Any, Any], db: AsyncSession) -> Response[Any]:
+    web = state_of(request)
+    if web.settings.auth_header:
+        return redirect("/")
+    form = await request.form()
+    handle = text(form, "handle", 64)
+    password = form.get("password") if isinstance(form.get("password"), str) else ""
+    target = local_path(text(form, "next", 2000))
+    key = _limit_key(request, handle)
+    wait = web.limiter.retry_after(key)
+    if wait is not None:
+        raise TooManyRequestsException(
+            "too many failed sign-ins; try again later", headers={"Retry-After": str(wait)}
+        )
+    person = await authenticate(db, handle, str(password))
+    if person is None:
+        web.limiter.failed(key)
+        return page(
+            request,
+            None,
+            "login.html",
+            status=401,
+            next=target,
+            handle=handle,
+            error="Wrong handle or password.",
+        )
+    web.limiter.succeeded(key)
+    # A fresh session: nothing from before the sign-in carries over.
+    request.set_session({"pid": person.id, "pw": password_fingerprint(person)})
+    return redirect(target)
+
+
+@post("/logout", status_code=200)
+async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+    request.clear_session()
+    if state_of(request).settings.auth_header:
+        return redirect("/")
+    return redirect("/login")

@@ -1,0 +1,295 @@
+"""What every page shares: the web state, the signed-in viewer, rendering, forms and errors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import msgspec
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import MediaType, Request, Response
+from litestar.datastructures import FormMultiDict
+from litestar.exceptions import HTTPException
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_401_UNAUTHORIZED
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from askhub.validation import InputError
+from askhub.web.accounts import LoginLimiter, password_fingerprint
+from askhub.web.i18n import language_for, translator
+from askhub.web.markdown import render_markdown
+from askhub.web.settings import WebSettings
+from models import Person
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+STATIC = Path(__file__).resolve().parent / "static"
+OPT_KEY = "askhub_web"
+UTC_ZONE = ZoneInfo("UTC")
+
+
+@dataclass
+class WebState:
+    settings: WebSettings
+    limiter: LoginLimiter
+
+
+def state_of(request: Request[Any, Any, Any]) -> WebState:
+    state: WebState = request.route_handler.opt[OPT_KEY]
+    return state
+
+
+class NotSignedIn(HTTPException):
+    """No (valid) session: the page handler turns it into a redirect to the sign-in page."""
+
+    status_code = HTTP_401_UNAUTHORIZED
+
+
+class UnknownUser(HTTPException):
+    """Trusted header mode: the proxy named someone AskHub does not know."""
+
+    status_code = 403
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["md"] = render_markdown
+    return env
+
+
+@lru_cache(maxsize=1)
+def _error_environment() -> Environment:
+    return environment()
+
+
+# -- who is asking ----------------------------------------------------------------------------
+
+
+async def _by_header(db: AsyncSession, value: str) -> Person | None:
+    value = value.strip().lower()
+    if not value:
+        return None
+    person = await db.scalar(select(Person).where(Person.handle == value))
+    if person is None and "@" in value:
+        person = await db.scalar(select(Person).where(func.lower(Person.email) == value))
+    return person
+
+
+async def current_person(request: Request[Any, Any, Any], db: AsyncSession) -> Person | None:
+    web = state_of(request).settings
+    if web.auth_header:
+        value = request.headers.get(web.auth_header)
+        if not value:
+            return None
+        person = await _by_header(db, value)
+        if person is None:
+            raise UnknownUser(f"{web.auth_header} names nobody AskHub knows: {value[:64]!r}")
+        return person
+    session = request.session
+    person_id = session.get("pid")
+    if not isinstance(person_id, int):
+        return None
+    person = await db.get(Person, person_id)
+    if (
+        person is None
+        or person.password_hash is None
+        or session.get("pw") != password_fingerprint(person)
+    ):
+        request.clear_session()
+        return None
+    return person
+
+
+async def provide_viewer(request: Request[Any, Any, Any], db: AsyncSession) -> Person:
+    person = await current_person(request, db)
+    if person is None:
+        raise NotSignedIn("sign in first")
+    return person
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def zone_of(person: Person | None) -> tzinfo:
+    try:
+        return ZoneInfo(person.timezone) if person and person.timezone else UTC_ZONE
+    except (ZoneInfoNotFoundError, ValueError):
+        return UTC_ZONE
+
+
+def flash(request: Request[Any, Any, Any], message: str) -> None:
+    """A one-line note shown on the next page (after a redirect)."""
+    request.session["flash"] = message
+
+
+def page(
+    request: Request[Any, Any, Any],
+    viewer: Person | None,
+    template: str,
+    *,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    **context: Any,
+) -> Template:
+    lang = language_for(viewer, request.headers.get("accept-language"))
+    zone = zone_of(viewer)
+    # A fragment (fetched by the page's script) must not eat the note meant for the next page.
+    fragment = template.startswith("fragments/")
+    note = (
+        request.session.pop("flash", None) if "session" in request.scope and not fragment else None
+    )
+
+    def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        return value.astimezone(zone).strftime(fmt) if value is not None else ""
+
+    t = translator(lang)
+    # Field errors are message ids too (service messages stay as they are when not translated).
+    errors = {name: t(message) for name, message in (context.pop("errors", None) or {}).items()}
+    return Template(
+        template_name=template,
+        context={
+            "t": t,
+            "lang": lang,
+            "me": viewer,
+            "when": when,
+            "flash": note if isinstance(note, str) else None,
+            "header_mode": bool(state_of(request).settings.auth_header)
+            if OPT_KEY in request.route_handler.opt
+            else False,
+            "errors": errors,
+            **context,
+        },
+        status_code=status,
+        headers=headers,
+        media_type=MediaType.HTML,
+    )
+
+
+def redirect(path: str) -> Redirect:
+    return Redirect(path=path, status_code=303)
+
+
+def local_path(value: str | None, default: str = "/") -> str:
+    """Only paths on this site ("/calls/3"), never "//evil.example" or "https://…"."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return default
+    return value
+
+
+# -- forms ------------------------------------------------------------------------------------
+
+_FIELD = re.compile(r"at `\$\.([A-Za-z_]+)")
+
+
+def convert(data: dict[str, Any], kind: type[Any]) -> tuple[Any, dict[str, str]]:
+    """``data`` as ``kind`` (a msgspec struct), or None and {field: message}."""
+    try:
+        return msgspec.convert(data, kind, strict=False), {}
+    except msgspec.ValidationError as exc:
+        found = _FIELD.search(str(exc))
+        return None, {found.group(1) if found else "form": str(exc).split(" - at ")[0]}
+
+
+def text(form: FormMultiDict, name: str, limit: int = 100_000) -> str:
+    value = form.get(name)
+    return value.strip()[:limit] if isinstance(value, str) else ""
+
+
+def word_list(raw: str, limit: int = 50) -> list[str]:
+    """'a, b ,c' → ['a', 'b', 'c'] without duplicates."""
+    seen: dict[str, None] = {}
+    for part in raw.replace("\n", ",").split(","):
+        item = part.strip()
+        if item and item.lower() not in {s.lower() for s in seen}:
+            seen[item] = None
+    return list(seen)[:limit]
+
+
+def local_datetime(raw: str, zone: tzinfo) -> datetime | None:
+    """An <input type="datetime-local"> or date value, read in the viewer's time zone."""
+    if not raw:
+        return None
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        return None
+    return value.replace(tzinfo=zone) if value.tzinfo is None else value
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """Errors on web pages are pages, not JSON; no session means: sign in."""
+    if isinstance(exc, NotSignedIn) and OPT_KEY in request.route_handler.opt:
+        if state_of(request).settings.auth_header:
+            return _render_error(
+                request, 401, "Your company sign-in did not say who you are. Sign in again."
+            )
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        if request.method != "GET":
+            target = "/"
+        return redirect("/login?next=" + quote(target, safe="/"))
+    if isinstance(exc, UnknownUser):
+        return _render_error(
+            request, 403, "AskHub does not know you yet. Ask your AskHub admin to add you."
+        )
+    if isinstance(exc, InputError):
+        return _render_error(request, 422 if exc.field else 409, str(exc))
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 500:
+        from askhub.errors import log
+
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    headers = dict(getattr(exc, "headers", None) or {})
+    return _render_error(
+        request, status, _ERROR_KEYS.get(status, "Something went wrong on our side."), headers
+    )
+
+
+_ERROR_KEYS = {
+    403: "You may not do this, or the form was too old. Go back, reload the page and try again.",
+    404: "This page does not exist (any more).",
+    405: "This page does not exist (any more).",
+    413: "That is too much text for one go.",
+    429: "Too many failed attempts. Wait a few minutes, then try again.",
+}
+
+
+def _render_error(
+    request: Request[Any, Any, Any],
+    status: int,
+    key: str,
+    headers: dict[str, str] | None = None,
+) -> Response[Any]:
+    lang = language_for(None, request.headers.get("accept-language"))
+    t = translator(lang)
+    body = (
+        _error_environment()
+        .get_template("error.html")
+        .render(
+            t=t,
+            lang=lang,
+            me=None,
+            flash=None,
+            header_mode=False,
+            status=status,
+            message=key,
+            errors={},
+        )
+    )
+    return Response(body, status_code=status, media_type=MediaType.HTML, headers=headers)

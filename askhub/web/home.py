@@ -1,0 +1,126 @@
+"""Home (what is waiting for me, my calls, calls to join, notifications) and search."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from litestar import Request, Response, get
+from sqlalchemy import String, cast, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from askhub.calls.service import list_calls
+from askhub.nudges.outbox import inbox
+from askhub.web.core import page
+from askhub.web.expertise import visible_skills
+from models import Call, CallKind, CallStatus, Match, Person, ReplyKind
+
+LIVE = (CallStatus.OPEN, CallStatus.ANSWERED, CallStatus.FILLED)
+
+
+def _in_audience(call: Call, person: Person) -> bool:
+    audience = call.audience or {}
+    for field in ("department", "location"):
+        wanted = audience.get(field)
+        if wanted and (getattr(person, field) or "").lower() != str(wanted).lower():
+            return False
+    return True
+
+
+async def asked_of(db: AsyncSession, viewer: Person, limit: int = 20) -> list[tuple[Call, Match]]:
+    """Calls that asked ``viewer`` (newest first) with their match: the *why you*."""
+    calls = await list_calls(db, viewer, routed_to_me=True, limit=limit * 2)
+    out = []
+    for call in calls:
+        match = next((m for m in call.matches if m.person_id == viewer.id), None)
+        if match is not None and match.nudged_at is not None and call.status in LIVE:
+            out.append((call, match))
+    return out[:limit]
+
+
+async def joinable(db: AsyncSession, viewer: Person, limit: int = 20) -> list[Call]:
+    calls = await list_calls(db, viewer, status=str(CallStatus.OPEN), limit=200)
+    return [
+        c
+        for c in calls
+        if c.kind == CallKind.VOLUNTEERS
+        and c.asker_id != viewer.id
+        and _in_audience(c, viewer)
+        and not any(r.person_id == viewer.id and r.kind == ReplyKind.VOLUNTEER for r in c.replies)
+    ][:limit]
+
+
+@get("/", name="web:home")
+async def home(request: Request[Any, Any, Any], db: AsyncSession, viewer: Person) -> Response[Any]:
+    return page(
+        request,
+        viewer,
+        "home.html",
+        asked=await asked_of(db, viewer),
+        mine=await list_calls(db, viewer, mine=True, limit=20),
+        joinable=await joinable(db, viewer),
+        inbox=list(await inbox(db, viewer.id, limit=8)),
+    )
+
+
+def _like(term: str) -> str:
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_people(db: AsyncSession, term: str, limit: int = 20) -> Sequence[Person]:
+    like = _like(term)
+    return (
+        await db.scalars(
+            select(Person)
+            .where(
+                or_(
+                    func.lower(Person.name).like(like, escape="\\"),
+                    func.lower(Person.handle).like(like, escape="\\"),
+                    func.lower(Person.department).like(like, escape="\\"),
+                    func.lower(cast(Person.skills, String)).like(like, escape="\\"),
+                )
+            )
+            .order_by(Person.name)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def search_calls(db: AsyncSession, term: str, limit: int = 20) -> Sequence[Call]:
+    return (
+        await db.scalars(
+            select(Call)
+            .where(func.lower(Call.title).like(_like(term), escape="\\"))
+            .options(selectinload(Call.asker))
+            .order_by(Call.created_at.desc(), Call.id.desc())
+            .limit(limit)
+        )
+    ).all()
+
+
+@get("/search")
+async def search(
+    request: Request[Any, Any, Any], db: AsyncSession, viewer: Person, q: str = ""
+) -> Response[Any]:
+    term = q.strip()[:200]
+    return page(
+        request,
+        viewer,
+        "search.html",
+        query=term,
+        people=await search_people(db, term) if term else [],
+        calls=await search_calls(db, term) if term else [],
+        skills_of=visible_skills,
+    )
+
+
+@get("/suggest/people")
+async def suggest_people(
+    request: Request[Any, Any, Any], db: AsyncSession, viewer: Person, q: str = ""
+) -> Response[Any]:
+    """``<option>``s for the forward field's autocomplete."""
+    term = q.strip().lstrip("@")[:100]
+    people = [p for p in await search_people(db, term, 9) if p.id != viewer.id] if term else []
+    return page(request, viewer, "fragments/people_options.html", people=people[:8])

@@ -1,0 +1,348 @@
+"""Dutch and English for the pages: the English text is the message id, Dutch is looked up.
+
+The language is the person's first profile language when it is ``nl`` or ``en``, else the
+browser's (``Accept-Language``), else English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from models import Person
+
+LANGUAGES = ("en", "nl")
+DEFAULT = "en"
+
+Translator = Callable[..., str]
+
+# Messages whose English is not the id itself (states, kinds).
+EN: dict[str, str] = {
+    "status:open": "open",
+    "status:answered": "answered",
+    "status:filled": "filled",
+    "status:closed": "closed",
+    "status:expired": "expired",
+    "kind:question": "question",
+    "kind:volunteers": "volunteers",
+    "kind:referral": "referral",
+    "state:proposed": "not asked yet",
+    "state:nudged": "asked",
+    "state:seen": "seen",
+    "state:replied": "replied",
+    "state:declined": "declined",
+    "state:forwarded": "forwarded",
+    "state:expired": "expired",
+    "reply:answer": "answer",
+    "reply:volunteer": "volunteers",
+    "reply:decline": "not me",
+    "reply:forward": "forwarded",
+    "post:post": "post",
+    "post:question": "question",
+    "post:answer": "answer",
+    "post:call": "call",
+    "post:profile": "profile",
+}
+
+NL: dict[str, str] = {
+    "status:open": "open",
+    "status:answered": "beantwoord",
+    "status:filled": "vol",
+    "status:closed": "gesloten",
+    "status:expired": "verlopen",
+    "kind:question": "vraag",
+    "kind:volunteers": "vrijwilligers",
+    "kind:referral": "doorverwijzing",
+    "state:proposed": "nog niet gevraagd",
+    "state:nudged": "gevraagd",
+    "state:seen": "gezien",
+    "state:replied": "gereageerd",
+    "state:declined": "afgeslagen",
+    "state:forwarded": "doorgestuurd",
+    "state:expired": "verlopen",
+    "reply:answer": "antwoord",
+    "reply:volunteer": "doet mee",
+    "reply:decline": "niet voor mij",
+    "reply:forward": "doorgestuurd",
+    "post:post": "bericht",
+    "post:question": "vraag",
+    "post:answer": "antwoord",
+    "post:call": "oproep",
+    "post:profile": "profiel",
+    # layout
+    "Skip to content": "Naar de inhoud",
+    "Main": "Hoofdmenu",
+    "Ask": "Vraag iets",
+    "My posts": "Mijn berichten",
+    "Profile": "Profiel",
+    "Sign out": "Uitloggen",
+    "Search people and calls": "Zoek collega's en oproepen",
+    "Search people, skills, calls": "Zoek collega's, vaardigheden, oproepen",
+    "Search": "Zoeken",
+    "Error": "Fout",
+    "Back to AskHub": "Terug naar AskHub",
+    "You may not do this, or the form was too old. Go back, reload the page and try again.": (
+        "Dat mag niet, of het formulier was te oud. Ga terug, laad de pagina opnieuw en "
+        "probeer het nog eens."
+    ),
+    "This page does not exist (any more).": "Deze pagina bestaat niet (meer).",
+    "That is too much text for one go.": "Dat is te veel tekst in één keer.",
+    "Too many failed attempts. Wait a few minutes, then try again.": (
+        "Te veel mislukte pogingen. Wacht een paar minuten en probeer het dan opnieuw."
+    ),
+    "Something went wrong on our side.": "Er ging bij ons iets mis.",
+    "AskHub does not know you yet. Ask your AskHub admin to add you.": (
+        "AskHub kent je nog niet. Vraag de beheerder van AskHub je toe te voegen."
+    ),
+    "Your company sign-in did not say who you are. Sign in again.": (
+        "De bedrijfslogin gaf niet door wie je bent. Log opnieuw in."
+    ),
+    # sign in
+    "Sign in": "Inloggen",
+    "Sign in to AskHub": "Inloggen bij AskHub",
+    "Ask colleagues, answer what you know.": "Vraag het je collega's, beantwoord wat jij weet.",
+    "Your handle": "Je gebruikersnaam",
+    "Password": "Wachtwoord",
+    "No password yet? Ask your AskHub admin to set one.": (
+        "Nog geen wachtwoord? Vraag de beheerder van AskHub er een in te stellen."
+    ),
+    "Wrong handle or password.": "Onjuiste gebruikersnaam of wachtwoord.",
+    # home
+    "Home": "Start",
+    "Hello, {name}": "Hallo, {name}",
+    "Asked of you": "Aan jou gevraagd",
+    "from {name}": "van {name}",
+    "deadline": "deadline",
+    "Why you": "Waarom jij",
+    "Why": "Waarom",
+    "Nobody is waiting for you right now.": "Er wacht nu niemand op jou.",
+    "Your calls": "Jouw oproepen",
+    "You have not asked anything yet.": "Je hebt nog niets gevraagd.",
+    "Ask your first question": "Stel je eerste vraag",
+    "Volunteers wanted": "Vrijwilligers gezocht",
+    "No open calls for volunteers.": "Geen open oproepen voor vrijwilligers.",
+    "Notifications": "Meldingen",
+    "{n} of {needed} volunteers": "{n} van {needed} vrijwilligers",
+    "{n} answers": "{n} antwoorden",
+    "wave {wave}, {asked} asked": "ronde {wave}, {asked} gevraagd",
+    # search
+    "Search people by name, skill or department, and calls by title.": (
+        "Zoek collega's op naam, vaardigheid of afdeling, en oproepen op titel."
+    ),
+    "People": "Collega's",
+    "Nobody found.": "Niemand gevonden.",
+    "Calls": "Oproepen",
+    "No calls found.": "Geen oproepen gevonden.",
+    # new call
+    "New call": "Nieuwe oproep",
+    "Ask your colleagues": "Vraag het je collega's",
+    "What do you need?": "Wat heb je nodig?",
+    "A question": "Een vraag",
+    "Someone who knows": "Iemand die het weet",
+    "Volunteers": "Vrijwilligers",
+    "A number of colleagues by a date": "Een aantal collega's voor een datum",
+    "A referral": "Een doorverwijzing",
+    "Share a vacancy or ask who knows someone": "Deel een vacature of vraag wie iemand kent",
+    "Title": "Titel",
+    "e.g. Who knows about steel construction?": "bijv. Wie weet iets van staalbouw?",
+    "Details": "Toelichting",
+    "markdown": "markdown",
+    "Preview text": "Voorbeeld van de tekst",
+    "Tags": "Labels",
+    "comma separated": "gescheiden door komma's",
+    "How many volunteers?": "Hoeveel vrijwilligers?",
+    "Deadline": "Deadline",
+    "optional": "optioneel",
+    "Only ask people in …": "Alleen mensen vragen uit …",
+    "Department": "Afdeling",
+    "Location": "Locatie",
+    "Post call": "Oproep plaatsen",
+    "Who would it reach?": "Wie zou hij bereiken?",
+    "Who it would reach": "Wie hij zou bereiken",
+    "Type a title: AskHub shows who it would ask, and why.": (
+        "Typ een titel: AskHub laat zien wie het zou vragen, en waarom."
+    ),
+    "Nobody matches yet. Use other or more general words, or add tags.": (
+        "Nog niemand past. Gebruik andere of algemenere woorden, of voeg labels toe."
+    ),
+    "Nothing to preview.": "Niets om te tonen.",
+    "Your call was sent to {n} colleagues.": "Je oproep is naar {n} collega's gestuurd.",
+    "Say how many volunteers you need.": "Zeg hoeveel vrijwilligers je nodig hebt.",
+    "Give a date and time, e.g. 2026-12-01 17:00.": (
+        "Geef een datum en tijd, bijv. 2026-12-01 17:00."
+    ),
+    # call page
+    "asked by": "gevraagd door",
+    "Who was asked": "Wie is gevraagd",
+    "Only you and managers see this.": "Alleen jij en managers zien dit.",
+    "Managers see this.": "Managers zien dit.",
+    "Wave {wave} of {max}.": "Ronde {wave} van {max}.",
+    "{n} more in reserve for a next wave.": "Nog {n} in reserve voor een volgende ronde.",
+    "wave": "ronde",
+    "Nobody could be asked yet.": "Er kon nog niemand gevraagd worden.",
+    "Replies": "Reacties",
+    "Accepted answer": "Geaccepteerd antwoord",
+    "Thanked": "Bedankt",
+    "Accept this answer": "Accepteer dit antwoord",
+    "Thank": "Bedank",
+    "No replies yet.": "Nog geen reacties.",
+    "Your reply": "Jouw reactie",
+    "You volunteered. Thank you!": "Je doet mee. Dank je wel!",
+    "Withdraw": "Terugtrekken",
+    "A note (optional)": "Een opmerking (optioneel)",
+    "I'll volunteer": "Ik doe mee",
+    "This call has all the volunteers it needs.": (
+        "Deze oproep heeft alle vrijwilligers die nodig zijn."
+    ),
+    "Your answer": "Jouw antwoord",
+    "Send answer": "Antwoord versturen",
+    "Forward to a colleague who knows better": "Doorsturen naar een collega die het beter weet",
+    "Colleague (name or handle)": "Collega (naam of gebruikersnaam)",
+    "A note for them (optional)": "Een bericht voor die collega (optioneel)",
+    "Forward": "Doorsturen",
+    "Not me": "Niet voor mij",
+    "Why not, or who might know (optional)": "Waarom niet, of wie het wel weet (optioneel)",
+    "Decline": "Afslaan",
+    "This call takes no more replies.": "Deze oproep neemt geen reacties meer aan.",
+    "Thank you! Your answer was sent to {name}.": (
+        "Dank je wel! Je antwoord is naar {name} gestuurd."
+    ),
+    "Thank you for volunteering! {name} has been told.": (
+        "Dank je wel dat je meedoet! {name} weet het."
+    ),
+    "Thanks for letting us know; you will not be asked about this again.": (
+        "Bedankt voor het laten weten; je wordt hier niet meer over gevraagd."
+    ),
+    "Thanks! AskHub asked your colleague.": "Bedankt! AskHub heeft je collega gevraagd.",
+    "You withdrew. {name} sees one volunteer less.": (
+        "Je hebt je teruggetrokken. {name} ziet een vrijwilliger minder."
+    ),
+    "There is no volunteering of yours to withdraw here.": (
+        "Je hebt je hier niet aangemeld, dus er valt niets terug te trekken."
+    ),
+    "Accepted. The answer now counts as their expertise.": (
+        "Geaccepteerd. Het antwoord telt nu mee als hun expertise."
+    ),
+    "{name} has been thanked.": "{name} is bedankt.",
+    # profile
+    "Your profile": "Jouw profiel",
+    "See your public page": "Bekijk je openbare pagina",
+    "About you": "Over jou",
+    "Bio": "Over mij",
+    "Skills": "Vaardigheden",
+    "Languages": "Talen",
+    "codes such as nl, en; the first is the language of these pages": (
+        "codes zoals nl, en; de eerste is de taal van deze pagina's"
+    ),
+    "Time zone": "Tijdzone",
+    "Save profile": "Profiel opslaan",
+    "How AskHub may ask you": "Hoe AskHub je mag vragen",
+    "Availability": "Beschikbaarheid",
+    "Available": "Beschikbaar",
+    "Away until …": "Afwezig tot …",
+    "Do not ask me (opt out)": "Vraag mij niets (afmelden)",
+    "Away until": "Afwezig tot",
+    "Say until when you are away.": "Zeg tot wanneer je afwezig bent.",
+    "At most this many asks per week": "Hoogstens zoveel vragen per week",
+    "Quiet hours (no email or webhook)": "Stille uren (geen e-mail of webhook)",
+    "from": "van",
+    "until": "tot",
+    "Channels": "Kanalen",
+    "In AskHub (always)": "In AskHub (altijd)",
+    "Email": "E-mail",
+    "Webhook (chat)": "Webhook (chat)",
+    "Webhook URL": "Webhook-URL",
+    "One digest email a day instead of single emails": (
+        "Eén overzichtsmail per dag in plaats van losse mails"
+    ),
+    "Save preferences": "Voorkeuren opslaan",
+    "What AskHub thinks you know": "Wat AskHub denkt dat je weet",
+    "Inferred from your posts and answers. Hide what is wrong; add what is missing.": (
+        "Afgeleid uit je berichten en antwoorden. Verberg wat niet klopt; voeg toe wat ontbreekt."
+    ),
+    "{n} posts": "{n} berichten",
+    "Hide {topic}": "Verberg {topic}",
+    "Hide": "Verberg",
+    "Nothing yet: write a post about something you know.": (
+        "Nog niets: schrijf een bericht over iets wat je weet."
+    ),
+    "Hidden:": "Verborgen:",
+    "Show {topic} again": "Toon {topic} weer",
+    "Add a skill": "Vaardigheid toevoegen",
+    "Add": "Toevoegen",
+    "Type a skill to add.": "Typ een vaardigheid om toe te voegen.",
+    "Current password": "Huidig wachtwoord",
+    "New password (at least 8 characters)": "Nieuw wachtwoord (minstens 8 tekens)",
+    "Change password": "Wachtwoord wijzigen",
+    "Fill in both passwords.": "Vul beide wachtwoorden in.",
+    "The current password is wrong.": "Het huidige wachtwoord klopt niet.",
+    "Your data": "Jouw gegevens",
+    "Download my data (JSON)": "Download mijn gegevens (JSON)",
+    "Saved.": "Opgeslagen.",
+    # posts
+    "Write about something you know or did. It counts as your expertise at once.": (
+        "Schrijf over iets wat je weet of gedaan hebt. Het telt meteen mee als je expertise."
+    ),
+    "Edit post": "Bericht bewerken",
+    "Write a post": "Schrijf een bericht",
+    "Text": "Tekst",
+    "Save post": "Bericht opslaan",
+    "Publish": "Publiceren",
+    "Cancel": "Annuleren",
+    "Written so far": "Tot nu toe geschreven",
+    "(untitled)": "(zonder titel)",
+    "Edit": "Bewerken",
+    "Imported or from an answer: change it where it came from.": (
+        "Geïmporteerd of uit een antwoord: wijzig het bij de bron."
+    ),
+    "No posts yet.": "Nog geen berichten.",
+    "Published. AskHub counts it as your expertise from now on.": (
+        "Gepubliceerd. AskHub telt het vanaf nu mee als je expertise."
+    ),
+    # people
+    "Posts": "Berichten",
+    "Answered calls": "Beantwoorde oproepen",
+    "No answers yet.": "Nog geen antwoorden.",
+}
+
+CATALOGUES = {"en": EN, "nl": NL}
+
+
+def translator(lang: str) -> Translator:
+    catalogue = CATALOGUES.get(lang, EN)
+
+    def t(message: str, **values: Any) -> str:
+        text = catalogue.get(message) or EN.get(message) or message
+        return text.format(**values) if values else text
+
+    return t
+
+
+def from_accept_language(header: str | None) -> str | None:
+    """The supported language the browser prefers most (``nl-NL,nl;q=0.9,en;q=0.8``)."""
+    best: tuple[float, int, str] | None = None
+    for position, part in enumerate((header or "").split(",")):
+        tag, _, params = part.strip().partition(";")
+        lang = tag.strip().lower().split("-")[0]
+        if lang not in LANGUAGES:
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            key, _, value = param.strip().partition("=")
+            if key == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        candidate = (-quality, position, lang)
+        if best is None or candidate < best:
+            best = candidate
+    return best[2] if best else None
+
+
+def language_for(person: Person | None, accept_language: str | None) -> str:
+    if person is not None and person.languages and person.languages[0] in LANGUAGES:
+        return person.languages[0]
+    return from_accept_language(accept_language) or DEFAULT

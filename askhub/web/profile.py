@@ -1,0 +1,282 @@
+"""My profile: about me, nudge preferences, the expertise AskHub inferred (and my corrections),
+password, and a download of everything AskHub keeps about me. Every route here acts on the
+signed-in person only: there is no handle in these URLs to change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time
+from typing import Any
+
+import msgspec
+from litestar import MediaType, Request, Response, get, post
+from litestar.datastructures import FormMultiDict
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from askhub.calls.service import call_out, list_calls
+from askhub.context import AppContext
+from askhub.nudges.controllers import item_out
+from askhub.nudges.outbox import inbox
+from askhub.people.schemas import ProfileUpdate
+from askhub.people.service import person_out, post_out, update_profile
+from askhub.validation import InputError
+from askhub.web.accounts import authenticate, password_fingerprint, set_password
+from askhub.web.core import convert, flash, page, redirect, text, word_list, zone_of
+from askhub.web.expertise import (
+    hidden_topics,
+    inferred_topics,
+    skills_adding,
+    skills_hiding,
+    skills_showing,
+    visible_skills,
+)
+from askhub.web.i18n import language_for, translator
+from models import ApiToken, Call, Match, Person, Post, PostKind, Reply
+
+
+async def profile_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    viewer: Person,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Response[Any]:
+    return page(
+        request,
+        viewer,
+        "profile.html",
+        status=status,
+        errors=errors or {},
+        skills=visible_skills(viewer),
+        topics=await inferred_topics(db, viewer),
+        hidden=hidden_topics(viewer),
+    )
+
+
+def _saved(request: Request[Any, Any, Any], viewer: Person) -> None:
+    t = translator(language_for(viewer, request.headers.get("accept-language")))
+    flash(request, t("Saved."))
+
+
+async def _update(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    data: dict[str, Any],
+    anchor: str = "",
+) -> Response[Any]:
+    update, errors = convert(data, ProfileUpdate)
+    if update is not None:
+        try:
+            async with db.begin_nested():
+                await update_profile(db, context.routing, viewer, update)
+        except InputError as exc:
+            errors = {exc.field or "form": str(exc)}
+            await db.refresh(viewer)
+    if errors:
+        return await profile_page(request, db, viewer, status=422, errors=errors)
+    _saved(request, viewer)
+    return redirect("/profile" + anchor)
+
+
+@get("/profile")
+async def show_profile(
+    request: Request[Any, Any, Any], db: AsyncSession, viewer: Person
+) -> Response[Any]:
+    return await profile_page(request, db, viewer)
+
+
+@post("/profile", status_code=200)
+async def save_profile(
+    request: Request[Any, Any, Any], db: AsyncSession, context: AppContext, viewer: Person
+) -> Response[Any]:
+    form = await request.form()
+    skills = word_list(text(form, "skills"), 50)
+    data = {
+        "bio": text(form, "bio", 10_000),
+        # Hidden topics are kept; the field shows (and changes) the visible skills only.
+        "skills": skills + [s for s in viewer.skills or [] if s.startswith("-")],
+        "languages": [x.lower() for x in word_list(text(form, "languages"), 10)],
+        "timezone": text(form, "timezone", 64) or "Europe/Amsterdam",
+    }
+    return await _update(request, db, context, viewer, data)
+
+
+def _hour(form: FormMultiDict, name: str) -> int | str | None:
+    raw = text(form, name, 4)
+    if not raw:
+        return None
+    return int(raw) if raw.isdigit() else raw
+
+
+@post("/profile/preferences", status_code=200)
+async def save_preferences(
+    request: Request[Any, Any, Any], db: AsyncSession, context: AppContext, viewer: Person
+) -> Response[Any]:
+    form = await request.form()
+    availability = text(form, "availability", 20) or "available"
+    away_raw = text(form, "away_until", 40)
+    away_until: datetime | None = None
+    errors: dict[str, str] = {}
+    if availability == "away":
+        try:
+            day = datetime.fromisoformat(away_raw) if away_raw else None
+        except ValueError:
+            day = None
+        if day is None:
+            errors["away_until"] = "Say until when you are away."
+        else:
+            # Away until the start of that day, in the person's own time zone.
+            away_until = datetime.combine(day.date(), time(0), tzinfo=zone_of(viewer)).astimezone(
+                UTC
+            )
+    channels = ["inapp", *(c for c in form.getall("channels", []) if c in ("email", "webhook"))]
+    budget = text(form, "nudge_budget_per_week", 4)
+    data = {
+        "availability": availability,
+        "away_until": away_until,
+        "nudge_budget_per_week": int(budget) if budget.isdigit() else budget or 3,
+        "quiet_hours_start": _hour(form, "quiet_hours_start"),
+        "quiet_hours_end": _hour(form, "quiet_hours_end"),
+        "channels": channels,
+        "digest": form.get("digest") == "1",
+        "webhook_url": text(form, "webhook_url", 500) or None,
+    }
+    if errors:
+        return await profile_page(request, db, viewer, status=422, errors=errors)
+    return await _update(request, db, context, viewer, data, "#preferences")
+
+
+@post("/profile/topics/hide", status_code=200)
+async def hide_topic(
+    request: Request[Any, Any, Any], db: AsyncSession, context: AppContext, viewer: Person
+) -> Response[Any]:
+    topic = text(await request.form(), "topic", 200)
+    if not topic:
+        return redirect("/profile")
+    return await _update(request, db, context, viewer, {"skills": skills_hiding(viewer, topic)})
+
+
+@post("/profile/topics/show", status_code=200)
+async def show_topic(
+    request: Request[Any, Any, Any], db: AsyncSession, context: AppContext, viewer: Person
+) -> Response[Any]:
+    topic = text(await request.form(), "topic", 200)
+    return await _update(request, db, context, viewer, {"skills": skills_showing(viewer, topic)})
+
+
+@post("/profile/skills/add", status_code=200)
+async def add_skill(
+    request: Request[Any, Any, Any], db: AsyncSession, context: AppContext, viewer: Person
+) -> Response[Any]:
+    skill = text(await request.form(), "skill", 200)
+    if not skill:
+        return await profile_page(
+            request, db, viewer, status=422, errors={"skill": "Type a skill to add."}
+        )
+    return await _update(request, db, context, viewer, {"skills": skills_adding(viewer, skill)})
+
+
+@post("/profile/password", status_code=200)
+async def change_password(
+    request: Request[Any, Any, Any], db: AsyncSession, viewer: Person
+) -> Response[Any]:
+    form = await request.form()
+    current = form.get("current_password")
+    new = form.get("new_password")
+    if not isinstance(current, str) or not isinstance(new, str):
+        return await profile_page(
+            request, db, viewer, status=422, errors={"password": "Fill in both passwords."}
+        )
+    if await authenticate(db, viewer.handle, current) is None:
+        return await profile_page(
+            request, db, viewer, status=422, errors={"password": "The current password is wrong."}
+        )
+    try:
+        await set_password(db, viewer, new)
+    except InputError as exc:
+        return await profile_page(request, db, viewer, status=422, errors={"password": str(exc)})
+    # This session goes on; sessions elsewhere with the old password end.
+    request.session["pw"] = password_fingerprint(viewer)
+    _saved(request, viewer)
+    return redirect("/profile")
+
+
+async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
+    """Everything AskHub keeps about ``viewer`` (but no secrets: no password or token hashes)."""
+    posts = (
+        await db.scalars(
+            select(Post).where(Post.author_id == viewer.id).order_by(Post.created_at, Post.id)
+        )
+    ).all()
+    replies = (
+        await db.execute(
+            select(Reply, Call.title)
+            .join(Call, Call.id == Reply.call_id)
+            .where(Reply.person_id == viewer.id)
+            .order_by(Reply.id)
+        )
+    ).all()
+    matches = (
+        await db.scalars(
+            select(Match)
+            .where(Match.person_id == viewer.id)
+            .options(selectinload(Match.call))
+            .order_by(Match.id)
+        )
+    ).all()
+    tokens = (await db.scalars(select(ApiToken).where(ApiToken.person_id == viewer.id))).all()
+    return {
+        "exported_at": datetime.now(UTC),
+        "person": person_out(viewer, private=True),
+        "hidden_topics": hidden_topics(viewer),
+        "posts": [post_out(p, viewer) for p in posts if p.kind != PostKind.PROFILE],
+        "calls_asked": [
+            call_out(c, viewer) for c in await list_calls(db, viewer, mine=True, limit=100_000)
+        ],
+        "replies": [
+            {
+                "call_id": r.call_id,
+                "call_title": title,
+                "kind": str(r.kind),
+                "body": r.body,
+                "accepted": r.accepted,
+                "thanked": r.helpful,
+                "created_at": r.created_at,
+            }
+            for r, title in replies
+        ],
+        "asked_of_me": [
+            {
+                "call_id": m.call_id,
+                "call_title": m.call.title,
+                "state": str(m.state),
+                "wave": m.wave,
+                "nudged_at": m.nudged_at,
+                "seen_at": m.seen_at,
+                "replied_at": m.replied_at,
+                "reasons": m.evidence,
+            }
+            for m in matches
+        ],
+        "inbox": [item_out(n) for n in await inbox(db, viewer.id, limit=100_000)],
+        "api_tokens": [
+            {"created_at": tok.created_at, "last_used_at": tok.last_used_at} for tok in tokens
+        ],
+    }
+
+
+@get("/profile/export")
+async def export(db: AsyncSession, viewer: Person) -> Response[bytes]:
+    body = msgspec.json.format(msgspec.json.encode(await export_of(db, viewer)), indent=2)
+    return Response(
+        body,
+        media_type=MediaType.JSON,
+        headers={
+            "Content-Disposition": f'attachment; filename="askhub-{viewer.handle}.json"',
+            "Cache-Control": "no-store",
+        },
+    )
