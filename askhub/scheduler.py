@@ -23,6 +23,7 @@ def dispatch_settings(context: AppContext) -> DispatchSettings:
     return DispatchSettings(
         retry_base_seconds=context.settings.retry_base_seconds,
         max_attempts=context.settings.max_attempts,
+        lease_seconds=context.settings.dispatch_lease_seconds,
     )
 
 

@@ -37,7 +37,7 @@ class Settings:
     database_url: str = field(default_factory=database_url)
     data_dir: Path = field(default_factory=data_dir)
     model: str = field(default_factory=lambda: os.environ.get("ASKHUB_MODEL", DEFAULT_MODEL))
-    embed_threads: int = field(default_factory=lambda: _int("ASKHUB_EMBED_THREADS", 2))
+    embed_threads: int = field(default_factory=lambda: _int("ASKHUB_EMBED_THREADS", 1))
     host: str = field(default_factory=lambda: os.environ.get("ASKHUB_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _int("ASKHUB_PORT", 8000))
     # Larger request bodies get 413: calls and posts are text, not uploads.
@@ -66,6 +66,11 @@ class Settings:
     max_open_asks: int = field(default_factory=lambda: _int("ASKHUB_MAX_OPEN_ASKS", 2))
     retry_base_seconds: int = field(default_factory=lambda: _int("ASKHUB_RETRY_BASE_SECONDS", 30))
     max_attempts: int = field(default_factory=lambda: _int("ASKHUB_MAX_ATTEMPTS", 6))
+    # How long a claimed outbox row belongs to the process sending it; a row left in "sending"
+    # by a process that died is retried after this. Keep it well above one send's timeout.
+    dispatch_lease_seconds: int = field(
+        default_factory=lambda: _int("ASKHUB_DISPATCH_LEASE_SECONDS", 120)
+    )
     # Email is sent only when an SMTP host is configured (see askhub/nudges/channels/email.py).
     smtp_enabled: bool = field(default_factory=lambda: bool(os.environ.get("ASKHUB_SMTP_HOST")))
     # Webhooks are signed; they are sent only when a signing secret is configured.

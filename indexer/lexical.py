@@ -100,10 +100,14 @@ class LexicalIndex:
         if not terms:
             return empty
         scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
-        k = min(k, int(np.count_nonzero(scores > 0)))
+        # Only documents holding a query term score above 0: rank those, not the whole corpus
+        # (a few hundred of a million rows).
+        hits = np.flatnonzero(scores > 0)
+        k = min(k, len(hits))
         if k <= 0:
             return empty
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        best = scores[top[0]]
-        return self._ids[top], scores[top] / best, terms
+        hit_scores = scores[hits]
+        top = np.argpartition(-hit_scores, k - 1)[:k]
+        top = top[np.argsort(-hit_scores[top], kind="stable")]
+        best = hit_scores[top[0]]
+        return self._ids[hits[top]], hit_scores[top] / best, terms
