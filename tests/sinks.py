@@ -95,6 +95,8 @@ class _SMTPHandler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.sink.delay > 0:  # a slow server: the answer (and the count) comes later
+            await asyncio.sleep(self.sink.delay)
         return self.sink._accept(envelope.original_content)
 
 
@@ -102,11 +104,16 @@ class SMTPSink:
     """An SMTP server on 127.0.0.1 that keeps every message it accepts.
 
     ``fail_first=N`` answers the first N messages with 451 (temporary, try later);
-    ``reject={"a@example.com"}`` answers 550 (permanent) for those recipients.
+    ``reject={"a@example.com"}`` answers 550 (permanent) for those recipients;
+    ``delay=0.02`` waits that many seconds before answering each message (a slow server; a
+    message whose connection is seen closed before the answer is not kept).
     """
 
-    def __init__(self, *, fail_first: int = 0, reject: Iterable[str] = ()) -> None:
+    def __init__(
+        self, *, fail_first: int = 0, reject: Iterable[str] = (), delay: float = 0.0
+    ) -> None:
         self.reject = {address.lower() for address in reject}
+        self.delay = delay
         self.host = HOST
         self.port = 0
         self._fail_left = fail_first

@@ -4,6 +4,12 @@ Each row is claimed and committed before sending and marked sent right after, on
 each, so a crash at any point loses nothing: an unfinished row is retried when its lease ends,
 under the same idempotency key (email Message-ID, webhook header) so a receiver can drop the
 rare resend of a message that left just before the crash.
+
+A batch is claimed at once but sent one row after the other. Once less than half of the lease
+is left, a row's lease is renewed (fenced by its claim) before its send, so a slow channel that
+outlasts the lease of the batch's tail makes this process skip those rows rather than send
+them alongside another process; half the lease must stay above one send's timeout (SMTP: 10 s
+by default). The outcome is recorded fenced too.
 """
 
 from __future__ import annotations
@@ -27,6 +33,8 @@ class DispatchResult:
     sent: int = 0
     failed: int = 0
     dead: int = 0
+    # Claimed rows that another process took over (our lease ran out) before we sent them.
+    lost: int = 0
 
     @property
     def handled(self) -> int:
@@ -78,52 +86,78 @@ async def dispatch_due(
             )
         if not claimed:
             return result
-        for nudge_id in claimed:
-            await _deliver(sessions, channels, cfg, nudge_id, result, now)
+        for claim in claimed:
+            await _deliver(sessions, channels, cfg, claim, result, now)
 
 
 async def _deliver(
     sessions: async_sessionmaker[AsyncSession],
     channels: Mapping[str, Channel],
     cfg: DispatchSettings,
-    nudge_id: int,
+    claim: outbox.Claim,
     result: DispatchResult,
     now: datetime | None,
 ) -> None:
+    lease = timedelta(seconds=cfg.lease_seconds)
+    moment = now or datetime.now(UTC)
     async with sessions() as session:
-        nudge = await session.get(Nudge, nudge_id)
-        person = await session.get(Person, nudge.person_id) if nudge else None
-    if nudge is None or person is None:
-        return
-    channel = channels.get(str(nudge.channel))
-    error: DeliveryError | None = None
-    if channel is None:
-        error = DeliveryError(f"channel {nudge.channel} is not configured", permanent=True)
-    else:
-        try:
-            await channel.send(message_for(nudge, person))
-        except DeliveryError as exc:
-            error = exc
-        except Exception as exc:  # a channel bug must not stop the tick for everyone else
-            log.exception("channel %s failed on nudge %s", nudge.channel, nudge.id)
-            error = DeliveryError(f"{type(exc).__name__}: {exc}")
-    async with sessions() as session, session.begin():
+        async with session.begin():
+            # One write less per message while the lease is young (the usual case).
+            if moment + lease / 2 > claim.until and not await outbox.renew(
+                session, claim, moment, lease
+            ):
+                log.info("nudge %s was claimed by another process before its send", claim.id)
+                result.lost += 1
+                return
+            nudge = await session.get(Nudge, claim.id)
+            person = await session.get(Person, nudge.person_id) if nudge else None
+        if nudge is None or person is None:
+            return
+        # Check a connection out (and ping it) before sending, so that between the receiver's
+        # acceptance and our record of it there is only the channel's close (SMTP QUIT), the
+        # UPDATE and its COMMIT: a crash in that window is what makes a resend.
+        await session.connection()
+        error = await _send(channels, nudge, person)
         moment = now or datetime.now(UTC)
         if error is None:
-            await outbox.mark_sent(session, nudge.id, moment)
+            ours = await outbox.mark_sent(session, claim, moment)
+            await session.commit()
+            if not ours:
+                # Only when one send outlasted the whole lease: the other process may send too.
+                log.warning("nudge %s was sent but another process had claimed it", nudge.id)
             result.sent += 1
             return
         state = await outbox.mark_failed(
             session,
-            nudge,
+            claim,
             moment,
             str(error),
             error.permanent,
             cfg.retry_base_seconds,
             cfg.max_attempts,
         )
-    if state == NudgeState.DEAD:
+        await session.commit()
+    if state is None:
+        log.warning("nudge %s failed (%s) but another process had claimed it", nudge.id, error)
+        result.lost += 1
+    elif state == NudgeState.DEAD:
         result.dead += 1
-        log.warning("nudge %s is dead after %s attempts: %s", nudge.id, nudge.attempts, error)
+        log.warning("nudge %s is dead after %s attempts: %s", nudge.id, claim.attempt, error)
     else:
         result.failed += 1
+
+
+async def _send(
+    channels: Mapping[str, Channel], nudge: Nudge, person: Person
+) -> DeliveryError | None:
+    channel = channels.get(str(nudge.channel))
+    if channel is None:
+        return DeliveryError(f"channel {nudge.channel} is not configured", permanent=True)
+    try:
+        await channel.send(message_for(nudge, person))
+    except DeliveryError as exc:
+        return exc
+    except Exception as exc:  # a channel bug must not stop the tick for everyone else
+        log.exception("channel %s failed on nudge %s", nudge.channel, nudge.id)
+        return DeliveryError(f"{type(exc).__name__}: {exc}")
+    return None

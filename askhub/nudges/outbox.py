@@ -4,11 +4,17 @@ States: pending → sending → sent, or → failed (retried with exponential ba
 A claim is a conditional UPDATE, so two processes can never both own a row; on PostgreSQL the
 candidate rows are also read with ``FOR UPDATE SKIP LOCKED`` so processes do not wait on each
 other. A row left in ``sending`` by a process that died is claimed again when its lease runs out.
+
+Every claim increments ``attempts``; the value a claim set is its fencing token. Renewing the
+lease before a send and recording the outcome after it both require that token, so a process
+whose lease ran out (and whose row another process has claimed since) neither sends nor
+overwrites the other's outcome.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -61,16 +67,34 @@ def _due(now: datetime) -> Any:
     )
 
 
+@dataclass(frozen=True)
+class Claim:
+    """A row this process claimed, and the ``attempts`` value its claim set (the fence)."""
+
+    id: int
+    attempt: int
+    # When the lease ends unless renewed.
+    until: datetime
+
+
+def _ours(claim: Claim) -> Any:
+    return and_(
+        Nudge.id == claim.id,
+        Nudge.state == NudgeState.SENDING,
+        Nudge.attempts == claim.attempt,
+    )
+
+
 async def claim_due(
     session: AsyncSession, now: datetime, limit: int, lease: timedelta
-) -> list[int]:
+) -> list[Claim]:
     """Claim up to ``limit`` due rows for this process; the caller commits."""
     query = select(Nudge.id).where(_due(now)).order_by(Nudge.next_attempt_at, Nudge.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    claimed: list[int] = []
+    claimed: list[Claim] = []
     for nudge_id in (await session.scalars(query)).all():
-        result = await session.execute(
+        attempt = await session.scalar(
             update(Nudge)
             .where(Nudge.id == nudge_id, _due(now))
             .values(
@@ -78,46 +102,67 @@ async def claim_due(
                 claimed_until=now + lease,
                 attempts=Nudge.attempts + 1,
             )
+            .returning(Nudge.attempts)
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount == 1:  # type: ignore[attr-defined]
-            claimed.append(nudge_id)
+        if attempt is not None:
+            claimed.append(Claim(nudge_id, attempt, now + lease))
     return claimed
 
 
-async def mark_sent(session: AsyncSession, nudge_id: int, now: datetime) -> None:
-    await session.execute(
-        update(Nudge)
-        .where(Nudge.id == nudge_id)
-        .values(state=NudgeState.SENT, sent_at=now, claimed_until=None, last_error=None)
-        .execution_options(synchronize_session=False)
+async def _write(session: AsyncSession, statement: Any) -> int:
+    """Run an UPDATE on the session's connection, bypassing the ORM (nothing in the session
+    mirrors the row): less work between a send and its record. Returns the rows matched."""
+    connection = await session.connection()
+    result = await connection.execute(statement)
+    return int(result.rowcount)
+
+
+async def renew(session: AsyncSession, claim: Claim, now: datetime, lease: timedelta) -> bool:
+    """Extend the lease before sending; False if the row is no longer ours (our lease ran out
+    while earlier rows of the batch were sent, and another process claimed it)."""
+    matched = await _write(
+        session, update(Nudge).where(_ours(claim)).values(claimed_until=now + lease)
     )
+    return matched == 1
+
+
+async def mark_sent(session: AsyncSession, claim: Claim, now: datetime) -> bool:
+    """Record the delivery; False if another process had claimed the row meanwhile."""
+    matched = await _write(
+        session,
+        update(Nudge)
+        .where(_ours(claim))
+        .values(state=NudgeState.SENT, sent_at=now, claimed_until=None, last_error=None),
+    )
+    return matched == 1
 
 
 async def mark_failed(
     session: AsyncSession,
-    nudge: Nudge,
+    claim: Claim,
     now: datetime,
     error: str,
     permanent: bool,
     retry_base: int,
     max_attempts: int,
-) -> NudgeState:
-    """Schedule a retry with exponential backoff, or give up (dead)."""
-    dead = permanent or nudge.attempts >= max_attempts
+) -> NudgeState | None:
+    """Schedule a retry with exponential backoff, or give up (dead); None if the row is no
+    longer ours (its outcome belongs to the process that claimed it since)."""
+    dead = permanent or claim.attempt >= max_attempts
     state = NudgeState.DEAD if dead else NudgeState.FAILED
-    await session.execute(
+    matched = await _write(
+        session,
         update(Nudge)
-        .where(Nudge.id == nudge.id)
+        .where(_ours(claim))
         .values(
             state=state,
             claimed_until=None,
             last_error=error[:2000],
-            next_attempt_at=now + timedelta(seconds=retry_base * 2 ** max(nudge.attempts - 1, 0)),
-        )
-        .execution_options(synchronize_session=False)
+            next_attempt_at=now + timedelta(seconds=retry_base * 2 ** max(claim.attempt - 1, 0)),
+        ),
     )
-    return state
+    return state if matched == 1 else None
 
 
 async def inbox(

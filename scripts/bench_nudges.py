@@ -1,0 +1,628 @@
+#!/usr/bin/env python
+"""Nudge delivery speed and scheduler overhead (issue 4, "Done when").
+
+Everything is measured in one run, on this machine, with the baseline in the same run:
+
+1. Delivery rate: email nudges dispatched per second through the outbox (claim, renew, render,
+   SMTP, mark sent: ``askhub.nudges.dispatch.dispatch_due``) into an SMTP server on loopback,
+   against raw ``aiosmtplib.send`` of the same, pre-rendered messages to the same server (one
+   connection per message, as the channel does), and the email channel alone (render + send,
+   no database). The raw runs come before and after the outbox run; their mean is the baseline.
+2. Scheduler overhead per tick with 10,000 open matches: 2,000 open calls, each with 5 nudged
+   matches (and 5 more proposed candidates for a next wave), the outbox holding the 20,000 sent
+   nudges of those asks. ``lifecycle_tick`` + ``dispatch_due`` when nothing is due, p50/p95 over
+   the ticks; then one tick in which 1% of the calls are due for their next wave.
+
+The SMTP server is a tiny aiosmtpd sink in a thread of this process that only counts
+Message-IDs, so it costs both sides of the comparison alike and little. Databases: a temporary
+SQLite file, and with ``--postgres URL`` also PostgreSQL, in a schema of its own that is dropped
+afterwards (nothing else in that database is touched).
+
+Usage: .venv/bin/python scripts/bench_nudges.py [--quick] [--postgres URL]
+The report goes to stdout; its last line is one JSON object with every figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import aiosmtplib
+from aiosmtpd.controller import Controller
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from askhub.calls.scheduled import lifecycle_tick
+from askhub.nudges.channels.base import Channel, OutboundMessage
+from askhub.nudges.channels.email import EmailChannel, EmailSettings, render_email
+from askhub.nudges.channels.inapp import InAppChannel
+from askhub.nudges.dispatch import DispatchSettings, dispatch_due, message_for
+from askhub.settings import Settings
+from models import (
+    Call,
+    CallKind,
+    CallStatus,
+    Match,
+    MatchState,
+    Nudge,
+    NudgeChannel,
+    NudgeKind,
+    NudgeState,
+    Person,
+)
+from models.db import create_engine, session_factory, upgrade
+
+HOST = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class Sizes:
+    nudges: int  # email nudges delivered through the outbox
+    baseline: int  # raw sends, half before and half after the outbox run; as many via the channel
+    calls: int  # open calls for the tick overhead
+    asked: int  # nudged (open) matches per call
+    candidates: int  # proposed matches per call, for the next wave
+    ticks: int  # measured idle ticks
+    due_fraction: float  # share of calls due for their next wave in the last tick
+
+
+FULL = Sizes(
+    nudges=2000, baseline=400, calls=2000, asked=5, candidates=5, ticks=20, due_fraction=0.01
+)
+QUICK = Sizes(
+    nudges=200, baseline=100, calls=400, asked=5, candidates=5, ticks=8, due_fraction=0.01
+)
+
+
+# -- the SMTP sink ----------------------------------------------------------------------------
+
+MESSAGE_ID = re.compile(rb"^Message-ID:\s*(\S+)", re.IGNORECASE | re.MULTILINE)
+
+
+class CountingSink:
+    """aiosmtpd on loopback in its own thread; counts accepted messages per Message-ID."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        self._controller: Controller | None = None
+        self.port = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        found = MESSAGE_ID.search(envelope.original_content or b"")
+        with self._lock:
+            self.counts[found.group(1).decode() if found else "?"] += 1
+        return "250 OK"
+
+    def start(self) -> CountingSink:
+        # aiosmtpd needs a concrete port (it connects to it to see that it is up).
+        for attempt in range(5):
+            with socket.socket() as probe:
+                probe.bind((HOST, 0))
+                port = int(probe.getsockname()[1])
+            controller = Controller(self, hostname=HOST, port=port, server_hostname="bench-sink")
+            try:
+                controller.start()
+            except OSError:
+                if attempt == 4:
+                    raise
+                continue
+            self._controller, self.port = controller, port
+            break
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def reset(self) -> None:
+        with self._lock:
+            self.counts.clear()
+
+    def snapshot(self) -> Counter[str]:
+        with self._lock:
+            return Counter(self.counts)
+
+
+# -- databases --------------------------------------------------------------------------------
+
+
+@dataclass
+class Database:
+    name: str
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    url: str
+
+
+@asynccontextmanager
+async def sqlite_database(directory: Path, label: str) -> AsyncIterator[Database]:
+    url = f"sqlite+aiosqlite:///{directory / f'{label}.db'}"
+    engine = create_engine(url)  # the app's engine: WAL, foreign keys, busy timeout
+    try:
+        await upgrade(engine)
+        yield Database("sqlite", engine, session_factory(engine), url)
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def postgres_database(url: str, label: str) -> AsyncIterator[Database]:
+    """A schema of its own (search_path), dropped afterwards: nothing else is touched."""
+    schema = f"askhub_bench_{label}_{os.getpid()}"
+    admin = create_async_engine(url)
+    async with admin.begin() as conn:
+        await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_async_engine(
+        url, pool_pre_ping=True, connect_args={"server_settings": {"search_path": schema}}
+    )
+    try:
+        await upgrade(engine)
+        yield Database("postgresql", engine, session_factory(engine), url)
+    finally:
+        await engine.dispose()
+        async with admin.begin() as conn:
+            await conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        await admin.dispose()
+
+
+async def insert_rows(db: Database, table: Any, rows: list[dict[str, Any]]) -> None:
+    async with db.sessions() as session, session.begin():
+        for start in range(0, len(rows), 2000):
+            await session.execute(insert(table), rows[start : start + 2000])
+
+
+def person_row(n: int) -> dict[str, Any]:
+    return {
+        "handle": f"p{n}",
+        "name": f"Person {n}",
+        "email": f"p{n}@bench.example",
+        "bio": "",
+        "timezone": "UTC",
+    }
+
+
+LINKS = [
+    {"label": label, "url": f"http://askhub.bench/act/{'x' * 120}{n}"}
+    for n, label in enumerate(["Answer", "Forward to a colleague", "Later", "Not me"])
+]
+
+
+def ask_payload(n: int) -> dict[str, Any]:
+    return {
+        "subject": f"Person {n % 97} asks: who knows about fibre splicing in old buildings? #{n}",
+        "intro": "Person 7 asks your help: “Who knows about fibre splicing in old buildings?”.",
+        "body": "We are planning a pilot in Utrecht and need someone who has done it before. " * 4,
+        "reasons": [
+            "Fibre in monumental buildings: we replaced copper in three listed buildings",
+            "Skill: fibre splicing",
+        ],
+        "links": LINKS,
+        "items": [],
+    }
+
+
+# -- 1. delivery rate -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rate:
+    count: int
+    seconds: float
+    cpu_seconds: float  # this process, the sink's thread included
+
+    @property
+    def per_s(self) -> float:
+        return self.count / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.cpu_seconds / self.count
+
+
+async def timed(count: int, work: Callable[[], Awaitable[Any]]) -> Rate:
+    start, cpu = time.perf_counter(), time.process_time()
+    await work()
+    return Rate(count, time.perf_counter() - start, time.process_time() - cpu)
+
+
+async def timed_rate(count: int, send: Callable[[int], Awaitable[None]]) -> Rate:
+    """``count`` sends, one after the other."""
+
+    async def work() -> None:
+        for n in range(count):
+            await send(n)
+
+    return await timed(count, work)
+
+
+async def delivery(db: Database, sink: CountingSink, sizes: Sizes) -> dict[str, Any]:
+    people = 100
+    await insert_rows(db, Person.__table__, [person_row(n) for n in range(people)])
+    async with db.sessions() as session:
+        ids = list((await session.scalars(select(Person.id).order_by(Person.id))).all())
+        person_by_id = {p.id: p for p in (await session.scalars(select(Person))).all()}
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "idempotency_key": f"bench:{n}",
+            "person_id": ids[n % people],
+            "channel": NudgeChannel.EMAIL,
+            "kind": NudgeKind.ASK,
+            "state": NudgeState.PENDING,
+            "attempts": 0,
+            "payload": ask_payload(n),
+            "next_attempt_at": now,
+            "created_at": now,
+        }
+        for n in range(sizes.nudges)
+    ]
+    await insert_rows(db, Nudge.__table__, rows)
+
+    # The same messages, built as the dispatcher builds them, for the baselines.
+    async with db.sessions() as session:
+        nudges = (await session.scalars(select(Nudge).order_by(Nudge.id))).all()
+    outbound: list[OutboundMessage] = [
+        replace(message_for(nudge, person_by_id[nudge.person_id]), idempotency_key=f"raw:{n}")
+        for n, nudge in enumerate(nudges)
+    ]
+    rendered: list[EmailMessage] = [render_email(message) for message in outbound]
+    email = EmailChannel(EmailSettings(host=HOST, port=sink.port))
+    half = max(min(sizes.baseline, sizes.nudges) // 2, 1)
+
+    async def raw(n: int) -> None:
+        await aiosmtplib.send(rendered[n], hostname=HOST, port=sink.port, timeout=10)
+
+    async def channel(n: int) -> None:
+        await email.send(outbound[n])
+
+    raw_before = await timed_rate(half, raw)
+    channel_rate = await timed_rate(2 * half, channel)
+    sink.reset()
+
+    dispatched: list[Any] = []
+
+    async def dispatch() -> None:
+        dispatched.append(await dispatch_due(db.sessions, {"email": email}, DispatchSettings()))
+
+    outbox_rate = await timed(sizes.nudges, dispatch)
+    [result] = dispatched
+    counts = sink.snapshot()
+    sink.reset()
+
+    raw_after = await timed_rate(half, lambda n: raw(len(rendered) - 1 - n))
+    sink.reset()
+    async with db.sessions() as session:
+        sent = await session.scalar(
+            select(func.count()).select_from(Nudge).where(Nudge.state == NudgeState.SENT)
+        )
+    assert result.sent == sizes.nudges == sent, (result, sent)
+    assert len(counts) == sizes.nudges and set(counts.values()) == {1}, "not exactly once"
+    baseline = (raw_before.per_s + raw_after.per_s) / 2
+    raw_cpu = (raw_before.cpu_ms + raw_after.cpu_ms) / 2
+    return {
+        "nudges": sizes.nudges,
+        "outbox_per_s": round(outbox_rate.per_s, 1),
+        "outbox_seconds": round(outbox_rate.seconds, 2),
+        "outbox_ms_per_nudge": round(1000 / outbox_rate.per_s, 2),
+        "outbox_cpu_ms_per_nudge": round(outbox_rate.cpu_ms, 2),
+        "raw_smtp_sends": 2 * half,
+        "raw_smtp_per_s": round(baseline, 1),
+        "raw_smtp_per_s_before_after": [round(raw_before.per_s, 1), round(raw_after.per_s, 1)],
+        "raw_smtp_cpu_ms_per_send": round(raw_cpu, 2),
+        "channel_sends": 2 * half,
+        "channel_per_s": round(channel_rate.per_s, 1),
+        "channel_cpu_ms_per_send": round(channel_rate.cpu_ms, 2),
+        "ratio_outbox_to_raw": round(outbox_rate.per_s / baseline, 3),
+        "ratio_channel_to_raw": round(channel_rate.per_s / baseline, 3),
+        "delivered_exactly_once": True,
+    }
+
+
+# -- 2. scheduler overhead --------------------------------------------------------------------
+
+
+async def populate(db: Database, sizes: Sizes, now: datetime) -> None:
+    per_call = sizes.asked + sizes.candidates
+    askers = max(sizes.calls // 10, 1)
+    people = askers + sizes.calls * per_call
+    await insert_rows(db, Person.__table__, [person_row(n) for n in range(people)])
+    async with db.sessions() as session:
+        ids = list((await session.scalars(select(Person.id).order_by(Person.id))).all())
+    started = now - timedelta(minutes=5)
+    await insert_rows(
+        db,
+        Call.__table__,
+        [
+            {
+                "asker_id": ids[n % askers],
+                "kind": CallKind.QUESTION,
+                "title": f"Who knows about topic {n}?",
+                "body": "Details of the question. " * 5,
+                "status": CallStatus.OPEN,
+                "deadline": now + timedelta(days=7),
+                "wave": 1,
+                "wave_started_at": started,
+                "created_at": started,
+            }
+            for n in range(sizes.calls)
+        ],
+    )
+    async with db.sessions() as session:
+        calls = list((await session.scalars(select(Call.id).order_by(Call.id))).all())
+    matches: list[dict[str, Any]] = []
+    nudges: list[dict[str, Any]] = []
+    evidence = [{"kind": "post", "title": "A post about the topic", "snippet": "…the topic…"}]
+    for c, call_id in enumerate(calls):
+        for rank in range(per_call):
+            person_id = ids[askers + c * per_call + rank]
+            asked = rank < sizes.asked
+            matches.append(
+                {
+                    "call_id": call_id,
+                    "person_id": person_id,
+                    "rank": rank + 1,
+                    "score": 1.0 / (rank + 1),
+                    "wave": 1,
+                    "evidence": evidence,
+                    "state": MatchState.NUDGED if asked else MatchState.PROPOSED,
+                    "nudged_at": started if asked else None,
+                    "created_at": started,
+                }
+            )
+            if asked:
+                for channel in (NudgeChannel.INAPP, NudgeChannel.EMAIL):
+                    nudges.append(
+                        {
+                            "idempotency_key": f"ask:{call_id}:{person_id}:{channel}",
+                            "person_id": person_id,
+                            "call_id": call_id,
+                            "channel": channel,
+                            "kind": NudgeKind.ASK,
+                            "state": NudgeState.SENT,
+                            "attempts": 1,
+                            "payload": ask_payload(c),
+                            "next_attempt_at": started,
+                            "created_at": started,
+                            "sent_at": started,
+                        }
+                    )
+    await insert_rows(db, Match.__table__, matches)
+    await insert_rows(db, Nudge.__table__, nudges)
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
+
+
+async def overhead(db: Database, sink: CountingSink, sizes: Sizes, data: Path) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    setup = time.perf_counter()
+    await populate(db, sizes, now)
+    setup_seconds = time.perf_counter() - setup
+    settings = Settings(
+        database_url=db.url,
+        data_dir=data,
+        scheduler=False,
+        smtp_enabled=True,
+        webhook_enabled=False,
+        base_url="http://askhub.bench",
+        secret_key="bench-secret",
+    )
+    channels: dict[str, Channel] = {
+        "inapp": InAppChannel(),
+        "email": EmailChannel(EmailSettings(host=HOST, port=sink.port)),
+    }
+
+    cpu_ms: list[float] = []
+
+    async def tick() -> tuple[float, float, Any, Any]:
+        start, cpu = time.perf_counter(), time.process_time()
+        lifecycle = await lifecycle_tick(db.sessions, settings)
+        middle = time.perf_counter()
+        dispatched = await dispatch_due(db.sessions, channels, DispatchSettings())
+        end = time.perf_counter()
+        cpu_ms.append((time.process_time() - cpu) * 1000)
+        return (middle - start) * 1000, (end - middle) * 1000, lifecycle, dispatched
+
+    await tick()  # warm-up: statement caches, connection pool
+    cpu_ms.clear()
+    lifecycle_ms: list[float] = []
+    dispatch_ms: list[float] = []
+    for _ in range(sizes.ticks):
+        life, disp, lifecycle, dispatched = await tick()
+        assert lifecycle.asked == lifecycle.reminders == lifecycle.closed == 0, lifecycle
+        assert dispatched.handled == 0, dispatched
+        lifecycle_ms.append(life)
+        dispatch_ms.append(disp)
+    total_ms = [a + b for a, b in zip(lifecycle_ms, dispatch_ms, strict=True)]
+
+    # 1% of the calls reach their wave interval: the next wave is asked and delivered.
+    due = max(1, round(sizes.calls * sizes.due_fraction))
+    async with db.sessions() as session, session.begin():
+        first = (await session.scalars(select(Call.id).order_by(Call.id).limit(due))).all()
+        await session.execute(
+            update(Call)
+            .where(Call.id.in_(first))
+            .values(wave_started_at=now - timedelta(seconds=settings.wave_interval + 60))
+        )
+    sink.reset()
+    wave_life, wave_disp, lifecycle, dispatched = await tick()
+    emails = sum(sink.snapshot().values())
+    sink.reset()
+    assert lifecycle.waves == due, lifecycle
+    return {
+        "calls": sizes.calls,
+        "open_matches": sizes.calls * sizes.asked,
+        "proposed_candidates": sizes.calls * sizes.candidates,
+        "outbox_rows": sizes.calls * sizes.asked * 2,
+        "setup_seconds": round(setup_seconds, 2),
+        "idle_ticks": sizes.ticks,
+        "idle_tick_ms": {
+            "p50": round(percentile(total_ms, 0.5), 2),
+            "p95": round(percentile(total_ms, 0.95), 2),
+            "max": round(max(total_ms), 2),
+        },
+        "idle_tick_cpu_ms_p50": round(statistics.median(cpu_ms[: sizes.ticks]), 2),
+        "idle_lifecycle_ms_p50": round(statistics.median(lifecycle_ms), 2),
+        "idle_dispatch_ms_p50": round(statistics.median(dispatch_ms), 2),
+        "wave_tick": {
+            "due_calls": due,
+            "waves": lifecycle.waves,
+            "asked": lifecycle.asked,
+            "nudges_sent": dispatched.sent,
+            "emails_received": emails,
+            "lifecycle_ms": round(wave_life, 1),
+            "dispatch_ms": round(wave_disp, 1),
+            "total_ms": round(wave_life + wave_disp, 1),
+            "cpu_ms": round(cpu_ms[-1], 1),
+        },
+    }
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def report(name: str, d: dict[str, Any], o: dict[str, Any]) -> None:
+    print(f"\n== {name}")
+    print(f"delivery of {d['nudges']} email nudges into the local SMTP sink:")
+    print(
+        f"  outbox (dispatch_due)   {d['outbox_per_s']:8.1f} /s   "
+        f"{d['outbox_ms_per_nudge']:6.2f} ms each, {d['outbox_cpu_ms_per_nudge']:5.2f} ms CPU "
+        f"({d['outbox_seconds']} s)"
+    )
+    print(
+        f"  email channel, no DB    {d['channel_per_s']:8.1f} /s   "
+        f"{1000 / d['channel_per_s']:6.2f} ms each, {d['channel_cpu_ms_per_send']:5.2f} ms CPU "
+        f"({d['channel_sends']} sends)"
+    )
+    before, after = d["raw_smtp_per_s_before_after"]
+    print(
+        f"  raw aiosmtplib.send     {d['raw_smtp_per_s']:8.1f} /s   "
+        f"{1000 / d['raw_smtp_per_s']:6.2f} ms each, {d['raw_smtp_cpu_ms_per_send']:5.2f} ms CPU "
+        f"({d['raw_smtp_sends']} sends: {before}/s before, {after}/s after)"
+    )
+    print(
+        f"  ratio outbox / raw      {d['ratio_outbox_to_raw']:8.3f}     "
+        f"(channel / raw {d['ratio_channel_to_raw']}); every Message-ID exactly once"
+    )
+    idle = o["idle_tick_ms"]
+    wave = o["wave_tick"]
+    print(
+        f"scheduler tick with {o['open_matches']:,} open matches ({o['calls']:,} open calls, "
+        f"{o['proposed_candidates']:,} candidates, {o['outbox_rows']:,} outbox rows; "
+        f"set up in {o['setup_seconds']} s):"
+    )
+    print(
+        f"  nothing due, {o['idle_ticks']} ticks  p50 {idle['p50']} ms  p95 {idle['p95']} ms  "
+        f"max {idle['max']} ms, CPU p50 {o['idle_tick_cpu_ms_p50']} ms  "
+        f"(lifecycle p50 {o['idle_lifecycle_ms_p50']} ms, "
+        f"dispatch p50 {o['idle_dispatch_ms_p50']} ms)"
+    )
+    print(
+        f"  next wave due for {wave['due_calls']} calls (1%): {wave['total_ms']} ms, "
+        f"CPU {wave['cpu_ms']} ms "
+        f"(lifecycle {wave['lifecycle_ms']} ms: {wave['asked']} asked; dispatch "
+        f"{wave['dispatch_ms']} ms: {wave['nudges_sent']} nudges sent, "
+        f"{wave['emails_received']} emails received)"
+    )
+
+
+async def bench(db_factory: Callable[[str], Any], sink: CountingSink, sizes: Sizes) -> Any:
+    with tempfile.TemporaryDirectory(prefix="askhub-bench-") as tmp:
+        async with db_factory("delivery") as db:
+            name = db.name
+            delivered = await delivery(db, sink, sizes)
+        async with db_factory("ticks") as db:
+            ticks = await overhead(db, sink, sizes, Path(tmp))
+    report(name, delivered, ticks)
+    return name, {"delivery": delivered, "scheduler": ticks}
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    sizes = QUICK if args.quick else FULL
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "bench": "nudges",
+        "quick": bool(args.quick),
+        "python": platform.python_version(),
+        "cpus": os.cpu_count(),
+        "sizes": sizes.__dict__,
+    }
+    load = [round(x, 2) for x in os.getloadavg()]
+    results["load_average_at_start"] = load
+    print(
+        f"askhub nudge bench ({'quick' if args.quick else 'full'}) on {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; load average at start {load} (CPU ms below are "
+        "this process's, the sink thread's included: less sensitive to a busy machine)"
+    )
+    sink = CountingSink().start()
+    try:
+        with tempfile.TemporaryDirectory(prefix="askhub-bench-db-") as directory:
+            path = Path(directory)
+
+            def sqlite(label: str) -> Any:
+                return sqlite_database(path, label)
+
+            name, figures = await bench(sqlite, sink, sizes)
+            results[name] = figures
+        if args.postgres:
+
+            def postgres(label: str) -> Any:
+                return postgres_database(args.postgres, label)
+
+            # The SMTP baselines do not depend on the database: fewer sends for the second.
+            name, figures = await bench(
+                postgres, sink, replace(sizes, baseline=sizes.baseline // 3)
+            )
+            results[name] = figures
+    finally:
+        sink.stop()
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(f"\nfinished in {results['seconds']} s")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes, < 30 s")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="also measure on PostgreSQL, e.g. postgresql+asyncpg://postgres@127.0.0.1/test",
+    )
+    args = parser.parse_args()
+    results = asyncio.run(main_async(args))
+    print(json.dumps(results, sort_keys=True))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
