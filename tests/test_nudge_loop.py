@@ -220,21 +220,19 @@ async def test_reminder_only_for_people_who_did_not_open_the_call(loop: Loop) ->
 
 
 async def test_budget_away_and_opt_out_move_the_call_to_the_next_candidate(loop: Loop) -> None:
-    t0 = datetime.now(UTC)
     async with loop.ctx.sessions() as session, session.begin():
         sanne = await get_by_handle(session, "sanne.visser")
         mark = await get_by_handle(session, "mark.jones")
         assert sanne and mark
         sanne.nudge_budget_per_week = 1
         mark.availability = Availability.OPTED_OUT
-    first = await loop.post("asker", kind="question", title="Staalbouw: wie kent stalen liggers?")
+    await loop.post("asker", kind="question", title="Staalbouw: wie kent stalen liggers?")
     assert "sanne@example.com" in recipients(await loop.deliver())
     second = await loop.post("tom.bakker", kind="question", title="Staalbouw en stalen liggers?")
     asked = recipients(await loop.deliver())
     assert "sanne@example.com" not in asked and "mark@example.com" not in asked
     matched = await loop.matches(second)
     assert matched["sanne.visser"].state == MatchState.PROPOSED  # over budget: passed over
-    assert first != second and t0
 
 
 async def test_quiet_hours_delay_email_but_not_the_inbox(loop: Loop) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from askhub.people.availability import is_available
 from askhub.settings import Settings
 from indexer.dense import DenseIndex
 from indexer.embedders import Embedder, load_embedder
@@ -312,14 +313,13 @@ class RoutingService:
         """The ``k`` best people for ``text`` with reasons, skipping people who cannot be asked."""
         index = await self.sync(session)
         now = datetime.now(UTC)
+        # The same rule the nudge loop uses; only people not marked available can fail it.
         unavailable = {
-            str(pid)
-            for pid, availability, away_until in await session.execute(
-                select(Person.id, Person.availability, Person.away_until).where(
-                    Person.availability != Availability.AVAILABLE
-                )
+            str(person.id)
+            for person in await session.scalars(
+                select(Person).where(Person.availability != Availability.AVAILABLE)
             )
-            if availability == Availability.OPTED_OUT or away_until is None or away_until > now
+            if not is_available(person, now)
         }
         only: set[str] | None = None
         if audience:
