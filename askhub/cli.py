@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import NoReturn, TypeVar
@@ -172,7 +173,7 @@ def route(text: str, k: int, as_json: bool) -> None:
     if not text.strip():
         fail("TEXT is empty: say what the call is about")
 
-    async def work(context: AppContext) -> list[dict[str, object]]:
+    async def work(context: AppContext) -> tuple[list[dict[str, object]], dict[str, object]]:
         async with context.sessions() as session:
             routed = await context.routing.route(session, text, k=k)
         context.routing.save()
@@ -182,15 +183,16 @@ def route(text: str, k: int, as_json: bool) -> None:
                 "name": r.person.name,
                 "department": r.person.department,
                 "score": r.score,
+                "p_answer": r.p_answer,
                 "rank": r.rank,
                 "reasons": r.reasons,
             }
             for r in routed
-        ]
+        ], context.routing.ranker_state()
 
-    matches = run(work)
+    matches, ranker = run(work)
     if as_json:
-        click.echo(json.dumps({"matches": matches}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"ranker": ranker, "matches": matches}, ensure_ascii=False, indent=2))
         return
     if not matches:
         click.echo("Nobody found: the index has no matching evidence. Try other words.")
@@ -319,29 +321,70 @@ def eval_group() -> None:
 
 
 @eval_group.command("routing")
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--rankings",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Write AskHub's top 100 per test question here as JSON lines.",
+    help="Write AskHub's top 100 UserIds per test question as JSON lines (one dump only).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def eval_routing(folder: Path, rankings: Path | None, as_json: bool) -> None:
-    """Measure routing on a Stack Exchange dump against baselines (issue 3's protocol)."""
-    from askhub.evaluation.routing import EvaluationError, evaluate_routing, format_table
+def eval_routing(folders: tuple[Path, ...], rankings: Path | None, as_json: bool) -> None:
+    """Measure routing on Stack Exchange dumps against baselines, per site and pooled."""
+    from askhub.evaluation.routing import (
+        EvaluationError,
+        evaluate_routing,
+        evaluate_sites,
+        format_sites,
+        format_table,
+    )
     from askhub.imports.stackexchange import DumpError
 
+    if rankings is not None and len(folders) != 1:
+        fail("--rankings: give exactly one dump folder")
     if rankings is not None and not rankings.parent.is_dir():
         fail(f"--rankings: folder {rankings.parent} does not exist")
+    started = time.perf_counter()
     try:
-        report = asyncio.run(evaluate_routing(folder, rankings))
+        if len(folders) == 1:
+            report = asyncio.run(evaluate_routing(folders[0], rankings))
+        else:
+            report = asyncio.run(evaluate_sites(folders))
     except (DumpError, EvaluationError) as exc:
-        fail(f"{folder}: {exc}")
+        fail(f"{exc}")
     if as_json:
         click.echo(json.dumps(report, indent=2))
-    else:
+    elif len(folders) == 1:
         click.echo(format_table(report))
+    else:
+        click.echo(format_sites(report))
+        click.echo(f"({time.perf_counter() - started:.0f} s)")
+
+
+@main.group()
+def routing() -> None:
+    """The ranker fitted on this organisation's history."""
+
+
+@routing.command("fit")
+def routing_fit() -> None:
+    """Fit the ranker on the history in the database; it ranks from the next call on."""
+    from askhub.routing.learning import NotEnoughHistory
+
+    async def work(context: AppContext) -> str:
+        try:
+            report = await context.routing.fit(context.sessions)
+        except NotEnoughHistory as exc:
+            fail(str(exc))
+        metrics = report.ranker.metrics
+        return (
+            f"askhub: fitted ranker v{report.model_id} on {report.ranker.questions} questions "
+            f"({report.ranker.positives} answers) in {report.seconds:.1f} s; held-back Brier "
+            f"{metrics.get('brier', float('nan')):.4f} (constant "
+            f"{metrics.get('brier_constant', float('nan')):.4f})"
+        )
+
+    click.echo(run(work))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ without matching evidence are never ranked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -255,6 +255,10 @@ class ExpertiseIndex:
                     state.stamp if self._newest is None else max(self._newest, state.stamp)
                 )
 
+    def reference_time(self) -> float | None:
+        """The newest activity date in the index (epoch seconds), or None when undated."""
+        return self._reference_time()
+
     def _reference_time(self) -> float | None:
         """The newest activity date in the index: where document ages count back from."""
         if self._newest_stale:
@@ -414,8 +418,8 @@ class ExpertiseIndex:
             for weighted, doc_id in best
         )
 
-    def documents_of(self, person: str) -> list[Document]:
-        return [s.document for s in self._docs.values() if s.document.person == person]
+    def documents(self) -> Iterator[Document]:
+        return (state.document for state in self._docs.values())
 
     def document(self, doc_id: int) -> Document | None:
         state = self._docs.get(doc_id)

@@ -20,6 +20,7 @@ from models.entities import (
     Reply,
     ReplyKind,
     Role,
+    RoutingModel,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "Reply",
     "ReplyKind",
     "Role",
+    "RoutingModel",
 ]

@@ -208,6 +208,8 @@ class Post(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     source: Mapped[str] = mapped_column(String(32), default="askhub")
     external_id: Mapped[str | None] = mapped_column(String(200))
+    # The external id of the question this post answers (same source); fitting learns from it.
+    in_reply_to: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[Person] = relationship(back_populates="posts")
@@ -271,6 +273,8 @@ class Match(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     rank: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
+    # Calibrated probability that the person answers (None: ranked by the hand-set weights).
+    p_answer: Mapped[float | None] = mapped_column(Float)
     wave: Mapped[int] = mapped_column(Integer, default=1)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     state: Mapped[MatchState] = mapped_column(_enum(MatchState), default=MatchState.PROPOSED)
@@ -328,3 +332,15 @@ class Nudge(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     seen_at: Mapped[datetime | None]
+
+
+class RoutingModel(Base):
+    """A fitted ranker (``indexer.ranker.FittedRanker`` as JSON); the newest one ranks."""
+
+    __tablename__ = "routing_model"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    questions: Mapped[int] = mapped_column(Integer)
+    positives: Mapped[int] = mapped_column(Integer)
+    model: Mapped[dict[str, Any]] = mapped_column(JSON)

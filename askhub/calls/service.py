@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from askhub.calls import notify
-from askhub.calls.scheduled import start_next_wave
+from askhub.calls.scheduled import start_next_wave, tell_exhausted
 from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
 from askhub.people.availability import asks_in_window, is_available
 from askhub.people.service import person_brief
@@ -84,6 +84,8 @@ async def create_call(
         k=max(settings.matches_per_call, settings.wave_size * settings.max_waves),
         exclude={asker.id},
         audience=audience,
+        tags=data.tags,
+        asker=asker.id,
     )
     for match in routed:
         session.add(
@@ -92,14 +94,19 @@ async def create_call(
                 person_id=match.person.id,
                 rank=match.rank,
                 score=match.score,
+                p_answer=match.p_answer,
                 evidence=match.reasons,
             )
         )
     await session.flush()
     stored = await get_call(session, call.id)
     assert stored is not None
-    if stored.deadline is None or stored.deadline > datetime.now(UTC):
-        await start_next_wave(session, settings, stored, datetime.now(UTC))
+    now = datetime.now(UTC)
+    if stored.deadline is None or stored.deadline > now:
+        asked = await start_next_wave(session, settings, stored, now)
+        if not routed and not asked:
+            # Nobody passed the relevance floor: say so now, not after the first wave interval.
+            await tell_exhausted(session, settings, stored, now)
     return stored
 
 
@@ -178,6 +185,7 @@ def call_out(call: Call, viewer: Person) -> CallOut:
             MatchOut(
                 person=person_brief(m.person),
                 score=m.score,
+                p_answer=m.p_answer,
                 rank=m.rank,
                 wave=m.wave,
                 state=str(m.state),

@@ -211,6 +211,7 @@ async def upsert_people(
                 "body": item.body,
                 "tags": list(item.tags),
                 "kind": PostKind(item.kind),
+                "in_reply_to": item.in_reply_to,
             }
             if post is None:
                 post = Post(author_id=person.id, source=source, external_id=key, **fields)
