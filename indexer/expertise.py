@@ -334,6 +334,14 @@ class ExpertiseIndex:
             doc_id: min(score, 1.0)
             for doc_id, score in zip(lex_ids.tolist(), lex_scores.tolist(), strict=True)
         }
+        if before is not None:
+            # Replaying the past: the best lexical match is the best one known then, so a
+            # replayed question's scores are scaled as a live one's are (else they shrink
+            # whenever a later post matches better, and a fitted model learns the shrinkage).
+            doc_lexical = {d: v for d, v in doc_lexical.items() if self._known_at(d, before)}
+            best = max(doc_lexical.values(), default=0.0)
+            if best > 0:
+                doc_lexical = {d: v / best for d, v in doc_lexical.items()}
 
         reference = self._reference_time() if before is None else before
         gathered.reference = reference
@@ -342,11 +350,7 @@ class ExpertiseIndex:
             state = self._docs.get(doc_id)
             if state is None:
                 continue
-            if (
-                before is not None
-                and state.dates_activity
-                and (state.stamp is None or state.stamp >= before)
-            ):
+            if before is not None and not self._known_at(doc_id, before):
                 continue
             person = state.document.person
             if person in exclude or (only is not None and person not in only):
@@ -367,6 +371,13 @@ class ExpertiseIndex:
                 )
             )
         return gathered
+
+    def _known_at(self, doc_id: int, moment: float) -> bool:
+        """Whether the document existed before ``moment`` (profiles always count)."""
+        state = self._docs.get(doc_id)
+        if state is None:
+            return False
+        return not state.dates_activity or (state.stamp is not None and state.stamp < moment)
 
     def hand_score(self, person: str, hits: Sequence[DocHit]) -> float:
         """The hand-set score: weighted relevance summed over documents, times the prior."""

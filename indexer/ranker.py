@@ -35,6 +35,8 @@ from indexer.lexical import tokenize
 DAY = 86400.0
 # People most active in the weeks before a question who join the candidates (see module doc).
 RECENT_CANDIDATES = 30
+# People with topical evidence who are featurised and re-ranked, best by the hand-set score.
+TOPICAL_CANDIDATES = 200
 RECENT_WINDOW_DAYS = 90.0
 RANK_DEPTH = 200
 FEATURES = (
@@ -222,7 +224,12 @@ def candidate_features(
     excluded = set(exclude) | ({query.asker} if query.asker else set())
     gathered = index.gather(query.text, excluded, only, query.vector, before=before)
     at = query.at if query.at is not None else time.time()
-    people = list(gathered.per_person)
+    # Two stages: the hand-set score picks who is worth featurising (the fitted model re-ranks
+    # them); featurising every person with a stray match would cost more than the search.
+    people = sorted(
+        gathered.per_person,
+        key=lambda person: (-index.hand_score(person, gathered.per_person[person]), person),
+    )[:TOPICAL_CANDIDATES]
     recent = history.recently_active(at, RECENT_CANDIDATES, excluded)
     topical_people = set(people)
     people += [p for p in recent if p not in topical_people and (only is None or p in only)]
@@ -487,7 +494,7 @@ def fit_ranker(data: TrainingSet, settings: FitSettings = FitSettings()) -> Fitt
         model.fit(np.vstack([diffs, -diffs]), np.r_[np.ones(len(diffs)), np.zeros(len(diffs))])
     else:
         model.fit(z[fit_rows], data.labels[fit_rows])
-    draft = FittedRanker(
+    fitted = FittedRanker(
         features=FEATURES,
         mean=tuple(mean.tolist()),
         scale=tuple(scale.tolist()),
@@ -499,16 +506,49 @@ def fit_ranker(data: TrainingSet, settings: FitSettings = FitSettings()) -> Fitt
         positives=int(data.labels.sum()),
         fitted_at=time.time(),
     )
-    # Platt scaling on the held-back later questions: what the model's scores mean *now*.
-    platt_a, platt_b = 1.0, 0.0
+    # The hand-set score alone, as a model of the same form: the fallback the fit must beat.
+    hand = FEATURES.index("hand_score")
+    hand_only = FittedRanker(
+        **{
+            **fitted.__dict__,
+            "mean": tuple(0.0 for _ in FEATURES),
+            "scale": tuple(1.0 for _ in FEATURES),
+            "coef": tuple(1.0 if i == hand else 0.0 for i in range(len(FEATURES))),
+            "intercept": 0.0,
+        }
+    )
+    # Model selection on the held-back later questions, never on anything the caller tests
+    # with: the fitted weights rank only where they beat the hand-set ones on this history.
     held_labels = data.labels[held_rows]
+    fitted_mrr = _mrr(fitted.logits(x[held_rows]), held_labels, data.groups[held_rows])
+    hand_mrr = _mrr(hand_only.logits(x[held_rows]), held_labels, data.groups[held_rows])
+    chosen = fitted if fitted_mrr >= hand_mrr else hand_only
+    # Platt scaling on the held-back later questions: what the scores mean *now*.
+    platt_a, platt_b = 1.0, 0.0
     if held_labels.sum() > 0 and held_labels.sum() < len(held_labels):
         platt = LogisticRegression(C=1e6, max_iter=1000)
-        platt.fit(draft.logits(x[held_rows]).reshape(-1, 1), held_labels)
+        platt.fit(chosen.logits(x[held_rows]).reshape(-1, 1), held_labels)
         platt_a, platt_b = float(platt.coef_[0][0]), float(platt.intercept_[0])
-    calibrated = FittedRanker(**{**draft.__dict__, "platt_a": platt_a, "platt_b": platt_b})
+    calibrated = FittedRanker(**{**chosen.__dict__, "platt_a": platt_a, "platt_b": platt_b})
     metrics = calibration_report(calibrated.probabilities(x[held_rows]), held_labels)
+    metrics.update(
+        held_mrr_fitted=fitted_mrr,
+        held_mrr_hand=hand_mrr,
+        uses_fitted_weights=float(chosen is fitted),
+    )
     return FittedRanker(**{**calibrated.__dict__, "metrics": metrics})
+
+
+def _mrr(scores: NDArray[np.float64], labels: NDArray[np.int8], groups: NDArray[np.int64]) -> float:
+    """Mean reciprocal rank of the first answerer per question (0 where none is a candidate)."""
+    total = 0.0
+    questions = np.unique(groups)
+    for question in questions:
+        rows = groups == question
+        order = np.argsort(-scores[rows], kind="stable")
+        hits = np.flatnonzero(labels[rows][order] == 1)
+        total += 1.0 / (hits[0] + 1) if len(hits) else 0.0
+    return total / max(len(questions), 1)
 
 
 def _pairs(

@@ -100,3 +100,31 @@ async def test_stopwords_and_call_glue_never_show_as_matched_terms(org: AppConte
     assert seen, "the calls should match someone on their topic words"
     assert not seen & STOPWORDS
     assert not seen & {"wil", "gezocht", "twee", "weken", "the", "who", "would"}
+
+
+async def test_the_ask_preview_marks_who_is_held_back_and_why(org: AppContext) -> None:
+    from tests.test_web_support import sign_in, submit, web_client, with_passwords
+
+    async with org.sessions() as session, session.begin():
+        await session.execute(
+            update(Person)
+            .where(Person.handle == "sanne.visser")
+            .values(availability=Availability.AWAY)
+        )
+    await with_passwords(org, ["asker"])
+    async with web_client(org) as asker:
+        await sign_in(asker, "asker")
+        preview = await submit(
+            asker,
+            "/calls/new",
+            "/calls/preview",
+            {"kind": "question", "title": "Wie weet iets van staalbouw?", "body": "", "tags": ""},
+        )
+    assert preview.status_code == 200
+    items = preview.text.split('<li class="match')[1:]
+    by_name = {
+        name: item for item in items for name in ("Sanne Visser", "Mark Jones") if name in item
+    }
+    # The asker reads Dutch: the reasons are in Dutch too.
+    assert "niet gevraagd: afwezig" in by_name["Sanne Visser"]
+    assert "wordt gevraagd" in by_name["Mark Jones"]

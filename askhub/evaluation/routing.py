@@ -19,6 +19,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
 from sqlalchemy import select
 
 from askhub.context import AppContext
@@ -43,7 +44,7 @@ from indexer.baselines import (
 )
 from indexer.embedders import Embedder
 from indexer.metrics import summarise
-from indexer.ranker import Query
+from indexer.ranker import Query, calibration_report
 from models import Person
 from models.db import upgrade
 
@@ -137,6 +138,9 @@ async def _rank_with_askhub(
             # "Now" is where the history ends: the index holds nothing after the cutoff.
             now = index.reference_time()
             rankings: list[list[str]] = []
+            # p_answer against what happened, on the test questions the fit never saw.
+            p_answer: list[float] = []
+            answered: list[bool] = []
             for question, text, vector in zip(split.test_questions, texts, vectors, strict=True):
                 asker = person_of.get(question.asker_id)
                 ranked = context.routing.rank(
@@ -148,7 +152,15 @@ async def _rank_with_askhub(
                     floor=False,
                 )
                 rankings.append([user_of[m.person] for m in ranked])
+                for m in ranked:
+                    if m.p_answer is not None:
+                        p_answer.append(m.p_answer)
+                        answered.append(user_of[m.person] in question.relevant)
             rank_seconds = time.perf_counter() - started
+            if p_answer:
+                fitted["test_calibration"] = calibration_report(
+                    np.array(p_answer), np.array(answered, dtype=np.int8)
+                )
             return rankings, build_seconds, rank_seconds, context.routing.model_id, fitted
         finally:
             await context.close()

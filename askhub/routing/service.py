@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import anyio.to_thread
@@ -19,7 +19,7 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from askhub.people.availability import is_available
+from askhub.people.availability import asks_in_window, is_available, open_asks
 from askhub.routing import learning
 from askhub.settings import Settings
 from indexer.dense import DenseIndex
@@ -39,6 +39,8 @@ class RoutedPerson:
     reasons: list[dict[str, object]]
     # Calibrated probability that the person answers; None when the hand-set weights rank.
     p_answer: float | None = None
+    # In a preview: why this person would not be asked now ("away", "busy", "below_floor").
+    held_back: str | None = None
 
 
 @dataclass(frozen=True)
@@ -258,6 +260,13 @@ class RoutingService:
             await self.sync(session)
         return report
 
+    def floor_score(self, top: float) -> float:
+        """The lowest score that may be asked, given the best score for the call."""
+        absolute = (
+            HAND_SCORE_FLOOR if self._ranker is None else self.settings.min_p_answer_bp / 10_000
+        )
+        return max(absolute, RELATIVE_FLOOR * top)
+
     def rank(
         self,
         index: ExpertiseIndex,
@@ -298,8 +307,7 @@ class RoutingService:
             return []
         p = ranker.probabilities(found.features)
         order = np.lexsort((np.arange(len(p)), -p))
-        top = float(p[order[0]])
-        min_p = max(self.settings.min_p_answer_bp / 10_000, RELATIVE_FLOOR * top)
+        min_p = self.floor_score(float(p[order[0]]))
         ranked = []
         for i in order.tolist():
             topical = bool(found.topical[i])
@@ -437,7 +445,59 @@ class RoutingService:
         tags: Sequence[str] = (),
         asker: int | None = None,
     ) -> list[RoutedPerson]:
-        """The ``k`` best people for ``text`` with reasons, skipping people who cannot be asked."""
+        """The ``k`` best people for ``text`` with reasons, skipping people who cannot be asked
+        and everyone below the relevance floor."""
+        matches, _ = await self._ranked(session, text, k, exclude, audience, tags, asker, True)
+        return await self._routed(session, matches)
+
+    async def preview(
+        self,
+        session: AsyncSession,
+        text: str,
+        k: int,
+        exclude: Set[int] = frozenset(),
+        audience: dict[str, str] | None = None,
+        tags: Sequence[str] = (),
+        asker: int | None = None,
+        max_open_asks: int | None = None,
+    ) -> list[RoutedPerson]:
+        """The best ``k`` candidates, each marked with why they would be held back (away,
+        busy, below the floor) or not: exactly what a new call would do, before it is posted."""
+        matches, unavailable = await self._ranked(
+            session, text, 4 * k, exclude, audience, tags, asker, False
+        )
+        lowest = self.floor_score(matches[0].score if matches else 0.0)
+        ids = [int(m.person) for m in matches]
+        now = datetime.now(UTC)
+        used = await asks_in_window(session, ids, now)
+        waiting = await open_asks(session, ids)
+        routed = await self._routed(session, matches[:k])
+        marked = []
+        for person in routed:
+            held: str | None = None
+            ranked = next(m for m in matches if m.person == str(person.person.id))
+            if not ranked.topical or ranked.score < lowest:
+                held = "below_floor"
+            elif str(person.person.id) in unavailable:
+                held = "away"
+            elif used.get(person.person.id, 0) >= person.person.nudge_budget_per_week or (
+                max_open_asks is not None and waiting.get(person.person.id, 0) >= max_open_asks
+            ):
+                held = "busy"
+            marked.append(replace(person, held_back=held))
+        return marked
+
+    async def _ranked(
+        self,
+        session: AsyncSession,
+        text: str,
+        k: int,
+        exclude: Set[int],
+        audience: dict[str, str] | None,
+        tags: Sequence[str],
+        asker: int | None,
+        floor: bool,
+    ) -> tuple[list[Ranked], set[str]]:
         index = await self.sync(session)
         now = datetime.now(UTC)
         # The same rule the nudge loop uses; only people not marked available can fail it.
@@ -472,8 +532,12 @@ class RoutingService:
             k,
             exclude={str(p) for p in exclude},
             only=only,
-            unavailable=unavailable,
+            floor=floor,
+            unavailable=unavailable if floor else frozenset(),
         )
+        return matches, unavailable
+
+    async def _routed(self, session: AsyncSession, matches: Sequence[Ranked]) -> list[RoutedPerson]:
         if not matches:
             return []
         people = {

@@ -98,12 +98,17 @@ async def _preview(
     if len(raw["title"]) + len(raw["body"]) < 3:
         return None
     audience = {k: raw[k] for k in ("department", "location") if raw[k]} or None
-    return await context.routing.route(
+    tags = word_list(raw["tags"], 20)
+    # Exactly what posting would do, with the people held back marked and why.
+    return await context.routing.preview(
         db,
-        query_text(raw["title"], raw["body"], word_list(raw["tags"], 20)),
-        k=5,
+        query_text(raw["title"], raw["body"], tags),
+        k=8,
         exclude={viewer.id},
         audience=audience,
+        tags=tags,
+        asker=viewer.id,
+        max_open_asks=context.settings.max_open_asks,
     )
 
 

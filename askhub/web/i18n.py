@@ -42,9 +42,17 @@ EN: dict[str, str] = {
     "post:answer": "answer",
     "post:call": "call",
     "post:profile": "profile",
+    "held:away": "held back: away",
+    "held:busy": "held back: asked enough this week",
+    "held:below_floor": "held back: too little evidence",
+    "held:none": "would be asked",
 }
 
 NL: dict[str, str] = {
+    "held:away": "niet gevraagd: afwezig",
+    "held:busy": "niet gevraagd: deze week al genoeg gevraagd",
+    "held:below_floor": "niet gevraagd: te weinig bewijs",
+    "held:none": "wordt gevraagd",
     "status:open": "open",
     "status:answered": "beantwoord",
     "status:filled": "vol",
