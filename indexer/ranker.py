@@ -447,6 +447,10 @@ class FitSettings:
     # Leave out this share of the earliest training questions: with little history before
     # them, their features describe a community that no longer exists.
     warmup_share: float = 0.0
+    # The hand-set score enters the fit this many times larger, so the L2 penalty on its weight
+    # is this squared times smaller: the fit starts from the hand-set ranking and learns
+    # corrections, instead of shrinking the one feature that already ranks well.
+    anchor: float = 1.0
     # Share of the latest training questions held back to fit the calibration.
     calibration_share: float = 0.2
 
@@ -486,6 +490,8 @@ def fit_ranker(data: TrainingSet, settings: FitSettings = FitSettings()) -> Fitt
         mean[unused] = 0.0
         scale[unused] = 1.0
         x = np.where(unused, 0.0, x)
+    hand = FEATURES.index("hand_score")
+    scale[hand] /= settings.anchor
     z = (x - mean) / scale
     model = LogisticRegression(C=settings.regularisation, max_iter=2000)
     if settings.objective == "pairwise":
@@ -507,7 +513,6 @@ def fit_ranker(data: TrainingSet, settings: FitSettings = FitSettings()) -> Fitt
         fitted_at=time.time(),
     )
     # The hand-set score alone, as a model of the same form: the fallback the fit must beat.
-    hand = FEATURES.index("hand_score")
     hand_only = FittedRanker(
         **{
             **fitted.__dict__,
