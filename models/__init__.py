@@ -8,6 +8,7 @@ from models.entities import (
     CallKind,
     CallStatus,
     Embedding,
+    LinkUse,
     Match,
     MatchState,
     Nudge,
@@ -20,6 +21,7 @@ from models.entities import (
     Reply,
     ReplyKind,
     Role,
+    WebSession,
 )
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "CallKind",
     "CallStatus",
     "Embedding",
+    "LinkUse",
     "Match",
     "MatchState",
     "Nudge",
@@ -42,4 +45,5 @@ __all__ = [
     "Reply",
     "ReplyKind",
     "Role",
+    "WebSession",
 ]
