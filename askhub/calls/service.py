@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -36,6 +36,12 @@ from models import (
 
 class CallError(InputError):
     """A request that the call's state does not allow (HTTP 409, or 422 naming a field)."""
+
+
+# Messages people see; the web pages translate them (askhub/web/i18n.py).
+CALL_FULL = "This call is full: it has all the volunteers it needs."
+ALREADY_VOLUNTEERED = "You have already volunteered for this call."
+NOT_A_VOLUNTEER = "There is no volunteering of yours to withdraw here."
 
 
 def query_text(title: str, body: str, tags: Sequence[str]) -> str:
@@ -206,13 +212,11 @@ async def add_reply(
     forward_to: Person | None = None
     if data.kind == "forward":
         forward_to = await _forward_target(session, call, person, data.forward_to)
+    volunteers = 0
     if data.kind == "volunteer":
         if call.kind != CallKind.VOLUNTEERS:
             raise CallError("only volunteers calls take volunteers", "kind")
-        if call.status == CallStatus.FILLED:
-            raise CallError(f"call {call.id} is already filled")
-        if any(r.person_id == person.id and r.kind == ReplyKind.VOLUNTEER for r in call.replies):
-            raise CallError("you have already volunteered for this call", "kind")
+        volunteers = await _take_volunteer_place(session, call, person)
     reply = Reply(
         call_id=call.id,
         person_id=person.id,
@@ -247,12 +251,94 @@ async def add_reply(
             items=[data.body],
         )
     if data.kind == "volunteer":
-        volunteers = 1 + sum(1 for r in call.replies if r.kind == ReplyKind.VOLUNTEER)
+        volunteers += 1
         if call.needed is not None and volunteers >= call.needed:
             call.status = CallStatus.FILLED
             await _tell_full(session, settings, call, person, volunteers, now)
     await session.flush()
     return reply
+
+
+async def hold_call(session: AsyncSession, call: Call) -> None:
+    """Queue behind every other transaction that changes how full ``call`` is, and reread its
+    status. A write to the call's row does it on both databases: on PostgreSQL it is a row lock
+    until commit, on SQLite the database's write lock (taken at once, as the transaction's first
+    write, so it waits in the busy timeout rather than failing). Whatever is counted after this
+    includes every reply committed before, and nobody else can add one until this commits."""
+    await session.execute(
+        update(Call)
+        .where(Call.id == call.id)
+        .values(status=Call.status)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(call, ["status"])
+
+
+async def _volunteer_count(session: AsyncSession, call: Call) -> int:
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Reply)
+            .where(Reply.call_id == call.id, Reply.kind == ReplyKind.VOLUNTEER)
+        )
+    ) or 0
+
+
+async def _volunteered(session: AsyncSession, call: Call, person: Person) -> bool:
+    found = await session.scalar(
+        select(Reply.id).where(
+            Reply.call_id == call.id,
+            Reply.person_id == person.id,
+            Reply.kind == ReplyKind.VOLUNTEER,
+        )
+    )
+    return found is not None
+
+
+async def _take_volunteer_place(session: AsyncSession, call: Call, person: Person) -> int:
+    """Decide, holding the call, whether ``person`` may volunteer; the volunteers before them.
+
+    Losers of a race are told the call is full (409); a second post by the same person is told
+    they already volunteered (409) and adds nothing. The unique index on volunteer replies
+    backs this up should anything write around it."""
+    await hold_call(session, call)
+    if call.status in (CallStatus.CLOSED, CallStatus.EXPIRED):
+        raise CallError(f"call {call.id} is {call.status}; it takes no more replies")
+    if await _volunteered(session, call, person):
+        raise CallError(ALREADY_VOLUNTEERED)
+    volunteers = await _volunteer_count(session, call)
+    if call.status == CallStatus.FILLED or (call.needed is not None and volunteers >= call.needed):
+        raise CallError(CALL_FULL)
+    return volunteers
+
+
+async def withdraw_volunteer(
+    session: AsyncSession, call: Call, person: Person, now: datetime | None = None
+) -> None:
+    """Take back ``person``'s volunteer reply; a filled call that drops below its count opens
+    again (decided holding the call, like volunteering)."""
+    await hold_call(session, call)
+    mine = (
+        await session.scalars(
+            select(Reply).where(
+                Reply.call_id == call.id,
+                Reply.person_id == person.id,
+                Reply.kind == ReplyKind.VOLUNTEER,
+            )
+        )
+    ).all()
+    if not mine or call.status in (CallStatus.CLOSED, CallStatus.EXPIRED):
+        raise CallError(NOT_A_VOLUNTEER)
+    for item in mine:
+        await session.delete(item)
+    await session.flush()
+    left = await _volunteer_count(session, call)
+    if call.status == CallStatus.FILLED and call.needed is not None and left < call.needed:
+        call.status = CallStatus.OPEN
+    for match in call.matches:
+        if match.person_id == person.id and match.state == MatchState.REPLIED:
+            match.state = MatchState.SEEN
+    await session.flush()
 
 
 async def _forward_target(
@@ -320,7 +406,13 @@ async def _tell_full(
     volunteers: int,
     now: datetime,
 ) -> None:
-    volunteered = {r.person_id for r in call.replies if r.kind == ReplyKind.VOLUNTEER} | {last.id}
+    volunteered = set(
+        await session.scalars(
+            select(Reply.person_id).where(
+                Reply.call_id == call.id, Reply.kind == ReplyKind.VOLUNTEER
+            )
+        )
+    ) | {last.id}
     await notify.tell_asker(
         session,
         settings,

@@ -23,6 +23,7 @@ from askhub.calls.service import (
     get_call,
     mark_seen,
     query_text,
+    withdraw_volunteer,
 )
 from askhub.context import AppContext
 from askhub.web.core import (
@@ -312,27 +313,18 @@ async def withdraw(
 ) -> Response[Any]:
     """Take back a volunteer reply. A filled call that drops below its count opens again."""
     call = await _load(db, call_id)
-    mine = [r for r in call.replies if r.person_id == viewer.id and r.kind == ReplyKind.VOLUNTEER]
-    if not mine or call.status in CLOSED:
+    try:
+        async with db.begin_nested():
+            await withdraw_volunteer(db, call, viewer)
+    except CallError as exc:
         return call_page(
             request,
-            call,
+            await _load(db, call_id),
             viewer,
             context.settings.max_waves,
             status=409,
-            errors={"form": "There is no volunteering of yours to withdraw here."},
+            errors={"form": str(exc)},
         )
-    for item in mine:
-        await db.delete(item)
-    left = sum(
-        1 for r in call.replies if r.kind == ReplyKind.VOLUNTEER and r.person_id != viewer.id
-    )
-    if call.status == CallStatus.FILLED and call.needed is not None and left < call.needed:
-        call.status = CallStatus.OPEN
-    for match in call.matches:
-        if match.person_id == viewer.id and match.state == MatchState.REPLIED:
-            match.state = MatchState.SEEN
-    await db.flush()
     flash(
         request,
         _t(request, viewer)("You withdrew. {name} sees one volunteer less.", name=call.asker.name),

@@ -220,6 +220,10 @@ NL: dict[str, str] = {
     "There is no volunteering of yours to withdraw here.": (
         "Je hebt je hier niet aangemeld, dus er valt niets terug te trekken."
     ),
+    "This call is full: it has all the volunteers it needs.": (
+        "Deze oproep is vol: er zijn al genoeg vrijwilligers."
+    ),
+    "You have already volunteered for this call.": "Je hebt je al aangemeld voor deze oproep.",
     "Accepted. The answer now counts as their expertise.": (
         "Geaccepteerd. Het antwoord telt nu mee als hun expertise."
     ),

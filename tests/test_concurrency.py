@@ -1,0 +1,93 @@
+"""Rules that must hold when many requests arrive at once, through a real server (requests in
+flight together, as in production), on SQLite and PostgreSQL: a volunteers call never takes
+more than it needs, one person counts once."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import func, select
+
+from askhub.calls.service import ALREADY_VOLUNTEERED, CALL_FULL
+from askhub.context import AppContext
+from models import Call, CallStatus, Reply, ReplyKind
+from tests.served import people_with_tokens, served
+from tests.test_api import token_for
+
+pytestmark = pytest.mark.db
+
+VOLUNTEERS = {
+    "kind": "volunteers",
+    "title": "Wie test het nieuwe modem binnen 14 dagen?",
+    "body": "We zoeken collega's die thuis het KPN1 Connect modem willen testen.",
+}
+
+
+async def _volunteer_rows(ctx: AppContext, call_id: int) -> list[int]:
+    async with ctx.sessions() as session:
+        return list(
+            await session.scalars(
+                select(Reply.person_id).where(
+                    Reply.call_id == call_id, Reply.kind == ReplyKind.VOLUNTEER
+                )
+            )
+        )
+
+
+async def test_fifty_concurrent_volunteers_fill_five_places_exactly(org: AppContext) -> None:
+    volunteers = await people_with_tokens(org, "vol", 50)
+    async with served(org) as client:
+        created = await client.post(
+            "/api/calls", json={**VOLUNTEERS, "needed": 5}, headers=await token_for(org, "asker")
+        )
+        assert created.status_code == 201, created.text
+        call_id = created.json()["id"]
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    f"/api/calls/{call_id}/replies", json={"kind": "volunteer"}, headers=auth
+                )
+                for auth in volunteers
+            )
+        )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 5 + [409] * 45, statuses
+    assert all(r.json()["detail"] == CALL_FULL for r in responses if r.status_code == 409)
+    rows = await _volunteer_rows(org, call_id)
+    assert len(rows) == len(set(rows)) == 5
+    async with org.sessions() as session:
+        call = await session.get(Call, call_id)
+        assert call is not None and call.status == CallStatus.FILLED
+
+
+async def test_twenty_concurrent_volunteer_posts_by_one_person_make_one_row(
+    org: AppContext,
+) -> None:
+    [auth] = await people_with_tokens(org, "eager", 1)
+    async with served(org) as client:
+        created = await client.post(
+            "/api/calls", json={**VOLUNTEERS, "needed": 3}, headers=await token_for(org, "asker")
+        )
+        call_id = created.json()["id"]
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    f"/api/calls/{call_id}/replies", json={"kind": "volunteer"}, headers=auth
+                )
+                for _ in range(20)
+            )
+        )
+        call = (await client.get(f"/api/calls/{call_id}", headers=auth)).json()
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 19, statuses
+    assert all(r.json()["detail"] == ALREADY_VOLUNTEERED for r in responses if r.status_code == 409)
+    assert len(await _volunteer_rows(org, call_id)) == 1
+    assert call["volunteers"] == 1 and call["status"] == "open"
+    async with org.sessions() as session:
+        assert (
+            await session.scalar(
+                select(func.count()).select_from(Reply).where(Reply.call_id == call_id)
+            )
+            == 1
+        )
