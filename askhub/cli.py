@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from askhub.context import AppContext
 from askhub.settings import Settings
+from askhub.validation import InputError
 from models import Person, Role
 
 T = TypeVar("T")
@@ -81,12 +82,15 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the latest version."""
-    from models.db import upgrade
+    from models.db import MigrationRefused, upgrade
 
     async def work(context: AppContext) -> None:
         await upgrade(context.engine)
 
-    run(work)
+    try:
+        run(work)
+    except MigrationRefused as exc:
+        fail(f"the database was not upgraded: {exc}")
     click.echo("askhub: database is up to date")
 
 
@@ -160,7 +164,10 @@ def import_people(file: Path) -> None:
             f"{embedded} embedded"
         )
 
-    click.echo(run(work))
+    try:
+        click.echo(run(work))
+    except InputError as exc:
+        fail(f"{file.name}: {exc.field + ': ' if exc.field else ''}{exc}; nothing was imported")
 
 
 @main.command()
@@ -236,7 +243,6 @@ def user() -> None:
 @click.argument("handle")
 def user_set_password(handle: str) -> None:
     """Set HANDLE's web password, read from standard input (first line)."""
-    from askhub.validation import InputError
     from askhub.web.accounts import set_password
 
     password = sys.stdin.readline().rstrip("\r\n")

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from askhub.calls.service import ALREADY_VOLUNTEERED, CALL_FULL
 from askhub.context import AppContext
-from models import Call, CallStatus, Reply, ReplyKind
+from models import Call, CallStatus, Person, Reply, ReplyKind
 from tests.served import people_with_tokens, served
 from tests.test_api import token_for
 
@@ -91,3 +91,31 @@ async def test_twenty_concurrent_volunteer_posts_by_one_person_make_one_row(
             )
             == 1
         )
+
+
+ADDRESS = "new.colleague@example.com"
+
+
+async def test_ten_people_claiming_one_address_at_once_leave_it_with_one(
+    org: AppContext,
+) -> None:
+    claimants = await people_with_tokens(org, "claim", 10)
+    async with served(org) as client:
+        responses = await asyncio.gather(
+            *(
+                client.put(
+                    "/api/people/me",
+                    json={"email": "NEW.COLLEAGUE@EXAMPLE.COM" if n % 2 else ADDRESS},
+                    headers=auth,
+                )
+                for n, auth in enumerate(claimants)
+            )
+        )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [200] + [409] * 9, statuses
+    assert all(r.json()["errors"][0]["field"] == "email" for r in responses if r.status_code == 409)
+    async with org.sessions() as session:
+        owners = await session.scalar(
+            select(func.count()).select_from(Person).where(func.lower(Person.email) == ADDRESS)
+        )
+    assert owners == 1

@@ -21,7 +21,7 @@ from litestar.status_codes import HTTP_401_UNAUTHORIZED
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.validation import InputError
+from askhub.validation import ConflictError, InputError
 from askhub.web.accounts import LoginLimiter, password_fingerprint
 from askhub.web.i18n import language_for, translator
 from askhub.web.markdown import render_markdown
@@ -77,14 +77,15 @@ def _error_environment() -> Environment:
 # -- who is asking ----------------------------------------------------------------------------
 
 
-async def _by_header(db: AsyncSession, value: str) -> Person | None:
+async def _by_header(db: AsyncSession, value: str, field: str) -> Person | None:
+    """The one person the proxy's header names, by the field the deployment chose
+    (``ASKHUB_AUTH_HEADER_FIELD``), or None: never a guess from another field."""
     value = value.strip().lower()
     if not value:
         return None
-    person = await db.scalar(select(Person).where(Person.handle == value))
-    if person is None and "@" in value:
-        person = await db.scalar(select(Person).where(func.lower(Person.email) == value))
-    return person
+    column = func.lower(Person.email) if field == "email" else Person.handle
+    found = (await db.scalars(select(Person).where(column == value).limit(2))).all()
+    return found[0] if len(found) == 1 else None
 
 
 async def current_person(request: Request[Any, Any, Any], db: AsyncSession) -> Person | None:
@@ -93,7 +94,7 @@ async def current_person(request: Request[Any, Any, Any], db: AsyncSession) -> P
         value = request.headers.get(web.auth_header)
         if not value:
             return None
-        person = await _by_header(db, value)
+        person = await _by_header(db, value, web.auth_header_field)
         if person is None:
             raise UnknownUser(f"{web.auth_header} names nobody AskHub knows: {value[:64]!r}")
         return person
@@ -249,7 +250,8 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             request, 403, "AskHub does not know you yet. Ask your AskHub admin to add you."
         )
     if isinstance(exc, InputError):
-        return _render_error(request, 422 if exc.field else 409, str(exc))
+        conflict = isinstance(exc, ConflictError) or not exc.field
+        return _render_error(request, 409 if conflict else 422, str(exc))
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status == 500:
         from askhub.errors import log

@@ -283,6 +283,14 @@ NL: dict[str, str] = {
     "Your data": "Jouw gegevens",
     "Download my data (JSON)": "Download mijn gegevens (JSON)",
     "Saved.": "Opgeslagen.",
+    "This email address belongs to another person.": "Dit e-mailadres is van iemand anders.",
+    (
+        "Your email address is how you sign in; it comes from the company directory. "
+        "Ask your AskHub admin to change it."
+    ): (
+        "Met je e-mailadres log je in; het komt uit het bedrijfsadresboek. "
+        "Vraag de beheerder van AskHub het te wijzigen."
+    ),
     # posts
     "Write about something you know or did. It counts as your expertise at once.": (
         "Schrijf over iets wat je weet of gedaan hebt. Het telt meteen mee als je expertise."

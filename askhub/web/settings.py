@@ -5,6 +5,8 @@
 | ``ASKHUB_AUTH_HEADER`` | unset | trusted header mode: the header (e.g. ``X-Forwarded-User``) that a single
   sign-on proxy sets to the signed-in person's handle; passwords are then not used. Only safe
   when the proxy strips the header from what clients send. |
+| ``ASKHUB_AUTH_HEADER_FIELD`` | ``handle`` | what that header carries: ``handle`` or ``email``; it
+  must name exactly one person (emails are unique in any case), or the page is refused. |
 | ``ASKHUB_SESSION_MAX_AGE`` | ``1209600`` | seconds a web sign-in lasts (14 days) |
 | ``ASKHUB_LOGIN_MAX_FAILURES`` | ``5`` | failed sign-ins per handle and address … |
 | ``ASKHUB_LOGIN_WINDOW`` | ``300`` | … within this many seconds before HTTP 429 |
@@ -36,6 +38,7 @@ def _int(name: str, default: int, minimum: int = 1) -> int:
 @dataclass(frozen=True)
 class WebSettings:
     auth_header: str | None = None
+    auth_header_field: str = "handle"
     secure_cookies: bool = False
     session_max_age: int = 14 * 24 * 3600
     login_max_failures: int = 5
@@ -46,6 +49,7 @@ class WebSettings:
         header = os.environ.get("ASKHUB_AUTH_HEADER", "").strip() or None
         return cls(
             auth_header=header,
+            auth_header_field=settings.auth_header_field,
             secure_cookies=settings.base_url.lower().startswith("https://"),
             session_max_age=_int("ASKHUB_SESSION_MAX_AGE", 14 * 24 * 3600),
             login_max_failures=_int("ASKHUB_LOGIN_MAX_FAILURES", 5),

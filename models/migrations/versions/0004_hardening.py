@@ -23,16 +23,14 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from models.db import MigrationRefused
+
 revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 _VOLUNTEER = sa.text("kind = 'volunteer'")
-
-
-class SharedEmails(RuntimeError):
-    """Some people share an email address; the upgrade cannot choose whose it is."""
 
 
 def _refuse_shared_emails() -> None:
@@ -53,11 +51,11 @@ def _refuse_shared_emails() -> None:
     for address, handle in rows:
         shared.setdefault(address, []).append(f"@{handle}")
     listed = "; ".join(f"{address}: {', '.join(handles)}" for address, handles in shared.items())
-    raise SharedEmails(
+    raise MigrationRefused(
         f"{len(shared)} email address(es) belong to more than one person ({listed}); an address "
         "must be one person's (it can sign people in), so give each their own address "
         "(askhub import people, or PUT /api/people/me) and run `askhub db upgrade` again; "
-        "nothing was changed"
+        "revision 0004 was not applied"
     )
 
 

@@ -1,0 +1,132 @@
+"""One test per attack of issue 10 (items 2, 3, 5 and 6), each named after what it tried.
+Every one of them worked against the server before the fix."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from askhub.context import AppContext
+from askhub.people.service import EMAIL_IS_IDENTITY, EMAIL_TAKEN
+from models import Role
+from models.db import MigrationRefused, create_engine, upgrade
+from tests.test_api import token_for
+from tests.test_web_support import web_client
+
+SANNE = "sanne@example.com"
+
+
+def _field_errors(response: Any) -> list[str]:
+    return [e["field"] for e in response.json().get("errors", [])]
+
+
+async def _email_of(ctx: AppContext, handle: str) -> str | None:
+    async with ctx.sessions() as session:
+        return await session.scalar(
+            text("SELECT email FROM person WHERE handle = :h"), {"h": handle}
+        )
+
+
+# -- 2. one identity per address --------------------------------------------------------------
+
+
+async def test_header_signin_cannot_be_hijacked_by_case_variant_email(
+    org: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Amy claims Sanne's address in other case; Sanne, signed in by her address through the
+    company proxy, must still be Sanne (it used to be the lowest id: Amy)."""
+    amy = await token_for(org, "amy.chen")
+    async with web_client(org) as client:
+        claimed = await client.put("/api/people/me", json={"email": SANNE.upper()}, headers=amy)
+        assert claimed.status_code == 409, claimed.text
+        assert _field_errors(claimed) == ["email"] and EMAIL_TAKEN in claimed.json()["detail"]
+    assert await _email_of(org, "amy.chen") == "amy@example.com"
+
+    monkeypatch.setenv("ASKHUB_AUTH_HEADER", "X-Forwarded-User")
+    async with web_client(org, auth_header_field="email") as client:
+        page = await client.get("/profile", headers={"X-Forwarded-User": "Sanne@Example.com"})
+        assert page.status_code == 200 and "sanne.visser" in page.text
+        assert "amy.chen" not in page.text
+        # An address that is nobody's signs nobody in; a handle is not an address.
+        assert (
+            await client.get("/", headers={"X-Forwarded-User": "nobody@example.com"})
+        ).status_code == 403
+        assert (
+            await client.get("/", headers={"X-Forwarded-User": "sanne.visser"})
+        ).status_code == 403
+
+
+async def test_email_identity_cannot_be_claimed_before_its_owner_arrives(
+    org: AppContext,
+) -> None:
+    """With email sign-in, Amy sets her address to a new colleague's before the directory
+    gives it to them: refused, since the address is who someone is."""
+    amy = await token_for(org, "amy.chen")
+    async with web_client(org, auth_header_field="email") as client:
+        claimed = await client.put(
+            "/api/people/me", json={"email": "new.hire@example.com"}, headers=amy
+        )
+        assert claimed.status_code == 422 and _field_errors(claimed) == ["email"]
+        assert EMAIL_IS_IDENTITY in claimed.json()["detail"]
+        # The same address in another case is not a change of who she is.
+        same = await client.put("/api/people/me", json={"email": "Amy@Example.com"}, headers=amy)
+        assert same.status_code == 200 and same.json()["email"] == "Amy@Example.com"
+    assert await _email_of(org, "amy.chen") == "Amy@Example.com"
+
+
+async def test_directory_sync_cannot_give_an_address_to_a_second_person(org: AppContext) -> None:
+    admin = await token_for(org, "asker", role=Role.ADMIN)
+    async with web_client(org) as client:
+        created = await client.post(
+            "/api/people",
+            json={"handle": "mallory", "name": "Mallory", "email": SANNE.title()},
+            headers=admin,
+        )
+        assert created.status_code == 409, created.text
+        assert _field_errors(created) == ["email"]
+        assert (await client.get("/api/people/mallory", headers=admin)).status_code == 404
+
+
+async def test_upgrade_refuses_to_guess_whose_shared_address_it_is(database_url: str) -> None:
+    """Two people already share an address (made before 0004): the upgrade must not keep it
+    for the lowest id (the hijack) or clear one; it stops and names them."""
+    from alembic import command
+    from alembic.config import Config
+
+    from models.db import MIGRATIONS
+
+    def downgrade(connection: Any) -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0003")
+
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(downgrade)
+            for handle, email in (("victim", "v@example.com"), ("thief", "V@EXAMPLE.COM")):
+                await connection.execute(
+                    text(
+                        "INSERT INTO person (handle, name, email, languages, bio, skills, "
+                        "timezone, availability, nudge_budget_per_week, channels, digest, role, "
+                        "created_at, updated_at) VALUES (:h, :h, :e, '[]', '', '[]', 'UTC', "
+                        "'available', 3, '[]', false, 'member', :now, :now)"
+                    ),
+                    {"h": handle, "e": email, "now": datetime(2026, 1, 1, tzinfo=UTC)},
+                )
+        with pytest.raises(MigrationRefused, match=r"v@example.com: @victim, @thief"):
+            await upgrade(engine)
+        async with engine.begin() as connection:
+            await connection.execute(text("UPDATE person SET email = NULL WHERE handle = 'thief'"))
+        await upgrade(engine)
+        async with engine.begin() as connection:
+            with pytest.raises(Exception, match=r"(?i)unique"):
+                await connection.execute(
+                    text("UPDATE person SET email = 'V@example.com' WHERE handle = 'thief'")
+                )
+    finally:
+        await engine.dispose()
