@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import msgspec
@@ -66,12 +66,20 @@ def serve(host: str | None, port: int | None) -> None:
     from askhub.app import create_app
 
     settings = Settings()
-    uvicorn.run(
-        create_app(settings=settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-    )
+    app = create_app(settings=settings)
+    uvicorn.Server(server_config(app, host or settings.host, port or settings.port)).run()
+
+
+def server_config(
+    app: Any, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info"
+) -> Any:
+    """How ``askhub serve`` runs uvicorn. Its proxy-header handling stays off: by default it
+    believes X-Forwarded-For from loopback, which let anyone on the machine (or behind a
+    local proxy that passes the header on) pick the address the sign-in limit counts. AskHub
+    reads the header itself, from ASKHUB_TRUSTED_PROXIES only."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, proxy_headers=False)
 
 
 @main.group()

@@ -16,12 +16,9 @@ import uvicorn
 
 from askhub.app import create_app
 from askhub.auth.service import create_token
+from askhub.cli import server_config
 from askhub.context import AppContext
 from models import Person
-
-
-def server_config(app: Any) -> uvicorn.Config:
-    return uvicorn.Config(app, lifespan="on", log_level="warning", proxy_headers=False)
 
 
 @asynccontextmanager
@@ -32,7 +29,8 @@ async def served(ctx: AppContext, **settings: Any) -> AsyncIterator[httpx.AsyncC
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(server_config(app))
+    # As `askhub serve` runs it (its proxy-header handling matters to the tests).
+    server = uvicorn.Server(server_config(app, log_level="warning"))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:

@@ -1,6 +1,7 @@
 """Rules that must hold when many requests arrive at once, through a real server (requests in
 flight together, as in production), on SQLite and PostgreSQL: a volunteers call never takes
-more than it needs, one person counts once."""
+more than it needs, one person counts once, an address has one owner, and a sign-in limit
+holds however many guesses arrive at once."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from sqlalchemy import func, select
 
 from askhub.calls.service import ALREADY_VOLUNTEERED, CALL_FULL
 from askhub.context import AppContext
+from askhub.web import accounts
 from models import Call, CallStatus, Person, Reply, ReplyKind
 from tests.served import people_with_tokens, served
 from tests.test_api import token_for
+from tests.test_web_support import PASSWORD, csrf_of, with_passwords
 
 pytestmark = pytest.mark.db
 
@@ -119,3 +122,39 @@ async def test_ten_people_claiming_one_address_at_once_leave_it_with_one(
             select(func.count()).select_from(Person).where(func.lower(Person.email) == ADDRESS)
         )
     assert owners == 1
+
+
+async def test_sixty_concurrent_sign_ins_get_at_most_the_limit_checked(
+    org: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """60 guesses at once, the right password 50th: only the limit's worth of passwords may be
+    checked at all (it used to be every one of them, and the 50th signed in)."""
+    await with_passwords(org, ["asker"])
+    checked = []
+    verify = accounts._verify
+
+    def counting(stored: str, password: str) -> bool:
+        checked.append(password)
+        return verify(stored, password)
+
+    monkeypatch.setattr(accounts, "_verify", counting)
+    async with served(org) as client:
+        token = csrf_of((await client.get("/login")).text)
+        guesses = [f"wrong guess {n}" for n in range(60)]
+        guesses[49] = PASSWORD
+        responses = await asyncio.gather(
+            *(
+                client.post(
+                    "/login",
+                    data={"_csrf_token": token, "handle": "asker", "password": guess},
+                    follow_redirects=False,
+                )
+                for guess in guesses
+            )
+        )
+    limit = 5  # ASKHUB_LOGIN_MAX_FAILURES
+    statuses = [r.status_code for r in responses]
+    assert len(checked) <= limit, len(checked)
+    assert statuses.count(429) >= len(guesses) - limit
+    assert statuses.count(401) + statuses.count(303) == len(checked)
+    assert all(int(r.headers["retry-after"]) > 0 for r in responses if r.status_code == 429)

@@ -13,8 +13,9 @@ from askhub.context import AppContext
 from askhub.people.service import EMAIL_IS_IDENTITY, EMAIL_TAKEN
 from models import Role
 from models.db import MigrationRefused, create_engine, upgrade
+from tests.served import served
 from tests.test_api import token_for
-from tests.test_web_support import web_client
+from tests.test_web_support import PASSWORD, csrf_of, sign_in, submit, web_client, with_passwords
 
 SANNE = "sanne@example.com"
 
@@ -130,3 +131,80 @@ async def test_upgrade_refuses_to_guess_whose_shared_address_it_is(database_url:
                 )
     finally:
         await engine.dispose()
+
+
+# -- 3. sign-in limits that hold -----------------------------------------------------------------
+
+
+async def _guess(client: Any, token: str, handle: str, password: str, via: str) -> int:
+    response = await client.post(
+        "/login",
+        data={"_csrf_token": token, "handle": handle, "password": password},
+        headers={"X-Forwarded-For": via},
+        follow_redirects=False,
+    )
+    return int(response.status_code)
+
+
+async def test_forwarded_for_header_cannot_reset_the_sign_in_limit(
+    org: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From loopback, a claimed X-Forwarded-For made every guess come from a new address. The
+    header is ignored unless the peer is a trusted proxy (none by default)."""
+    monkeypatch.setenv("ASKHUB_LOGIN_MAX_FAILURES_PER_ADDRESS", "3")
+    async with served(org) as client:
+        token = csrf_of((await client.get("/login")).text)
+        spray = [await _guess(client, token, f"user{n}", "guess", f"10.0.0.{n}") for n in range(4)]
+        assert spray == [401, 401, 401, 429]
+
+    # Behind a trusted proxy the header is the client: other addresses are other clients.
+    monkeypatch.setenv("ASKHUB_TRUSTED_PROXIES", "127.0.0.1/32, ::1")
+    async with served(org) as client:
+        token = csrf_of((await client.get("/login")).text)
+        spread = [await _guess(client, token, f"user{n}", "guess", f"10.0.1.{n}") for n in range(4)]
+        assert spread == [401] * 4
+        # A forged hop to the left of what the trusted proxy saw does not help either.
+        same = [
+            await _guess(client, token, f"other{n}", "guess", f"10.9.9.{n}, 10.0.2.1")
+            for n in range(4)
+        ]
+        assert same == [401, 401, 401, 429]
+
+
+async def test_password_guessing_from_many_addresses_hits_the_per_handle_limit(
+    org: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The limit was per handle *and* address: a botnet (or a forged header) had a fresh
+    allowance per address. Now the handle's own allowance runs out whoever guesses."""
+    await with_passwords(org, ["asker"])
+    monkeypatch.setenv("ASKHUB_TRUSTED_PROXIES", "127.0.0.1")
+    async with served(org) as client:
+        token = csrf_of((await client.get("/login")).text)
+        guesses = [await _guess(client, token, "asker", "wrong", f"10.1.0.{n}") for n in range(5)]
+        assert guesses == [401] * 5
+        assert await _guess(client, token, "asker", PASSWORD, "10.1.0.99") == 429
+
+
+async def test_current_password_cannot_be_brute_forced_from_a_stolen_session(
+    org: AppContext,
+) -> None:
+    await with_passwords(org, ["asker"])
+    async with web_client(org) as client:
+        await sign_in(client, "asker")
+        for n in range(5):
+            wrong = await submit(
+                client,
+                "/profile",
+                "/profile/password",
+                {"current_password": f"guess {n}", "new_password": "taken over 123"},
+            )
+            assert wrong.status_code == 422
+        blocked = await submit(
+            client,
+            "/profile",
+            "/profile/password",
+            {"current_password": PASSWORD, "new_password": "taken over 123"},
+        )
+        assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
+    async with web_client(org) as client:
+        assert (await sign_in(client, "asker")).status_code == 303  # unchanged

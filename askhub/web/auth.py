@@ -9,13 +9,24 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import TooManyRequestsException
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from askhub.auth.service import client_address
 from askhub.web.accounts import authenticate, password_fingerprint
 from askhub.web.core import current_person, local_path, page, redirect, state_of, text
 
 
-def _limit_key(request: Request[Any, Any, Any], handle: str) -> str:
-    client = request.client.host if request.client else "?"
-    return f"{handle.strip().lower()}|{client}"
+def _limits(request: Request[Any, Any, Any], handle: str) -> dict[str, int]:
+    """The limiter's keys for a sign-in: the handle (whoever tries it) and the client address
+    (whatever handles it tries), each with its limit."""
+    web = state_of(request).settings
+    address = client_address(
+        request.client.host if request.client else None,
+        request.headers.getall("x-forwarded-for", []),
+        web.trusted_proxies,
+    )
+    return {
+        f"handle:{handle.strip().lower()}": web.login_max_failures,
+        f"address:{address}": web.login_max_failures_per_address,
+    }
 
 
 @get("/login", name="web:login")
@@ -36,15 +47,16 @@ async def login(request: Request[Any, Any, Any], db: AsyncSession) -> Response[A
     handle = text(form, "handle", 64)
     password = form.get("password") if isinstance(form.get("password"), str) else ""
     target = local_path(text(form, "next", 2000))
-    key = _limit_key(request, handle)
-    wait = web.limiter.retry_after(key)
-    if wait is not None:
+    limits = _limits(request, handle)
+    # The place is taken before the password is checked: of many attempts at once, no more
+    # than the limit get checked. A failure keeps its place; a success gives it back.
+    attempt = web.limiter.begin(limits)
+    if isinstance(attempt, int):
         raise TooManyRequestsException(
-            "too many failed sign-ins; try again later", headers={"Retry-After": str(wait)}
+            "too many failed sign-ins; try again later", headers={"Retry-After": str(attempt)}
         )
     person = await authenticate(db, handle, str(password))
     if person is None:
-        web.limiter.failed(key)
         return page(
             request,
             None,
@@ -54,7 +66,7 @@ async def login(request: Request[Any, Any, Any], db: AsyncSession) -> Response[A
             handle=handle,
             error="Wrong handle or password.",
         )
-    web.limiter.succeeded(key)
+    web.limiter.release(attempt, forget=(next(iter(limits)),))
     # A fresh session: nothing from before the sign-in carries over.
     request.set_session({"pid": person.id, "pw": password_fingerprint(person)})
     return redirect(target)

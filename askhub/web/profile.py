@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
+from litestar.exceptions import TooManyRequestsException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -22,7 +23,16 @@ from askhub.people.schemas import ProfileUpdate
 from askhub.people.service import person_out, post_out, update_profile
 from askhub.validation import InputError
 from askhub.web.accounts import authenticate, password_fingerprint, set_password
-from askhub.web.core import convert, flash, page, redirect, text, word_list, zone_of
+from askhub.web.core import (
+    convert,
+    flash,
+    page,
+    redirect,
+    state_of,
+    text,
+    word_list,
+    zone_of,
+)
 from askhub.web.expertise import (
     hidden_topics,
     inferred_topics,
@@ -191,10 +201,20 @@ async def change_password(
         return await profile_page(
             request, db, viewer, status=422, errors={"password": "Fill in both passwords."}
         )
+    # Guessing the current password here is limited like signing in (a stolen session must not
+    # become a way to find the password): the place is taken before the check.
+    web = state_of(request)
+    key = f"password:{viewer.id}"
+    attempt = web.limiter.begin({key: web.settings.login_max_failures})
+    if isinstance(attempt, int):
+        raise TooManyRequestsException(
+            "too many wrong passwords; try again later", headers={"Retry-After": str(attempt)}
+        )
     if await authenticate(db, viewer.handle, current) is None:
         return await profile_page(
             request, db, viewer, status=422, errors={"password": "The current password is wrong."}
         )
+    web.limiter.release(attempt, forget=(key,))
     try:
         await set_password(db, viewer, new)
     except InputError as exc:
