@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from askhub.context import AppContext
 from askhub.people.service import EMAIL_IS_IDENTITY, EMAIL_TAKEN
+from askhub.web.core import CSRF_COOKIE
 from models import Role
 from models.db import MigrationRefused, create_engine, upgrade
 from tests.served import served
@@ -208,3 +209,84 @@ async def test_current_password_cannot_be_brute_forced_from_a_stolen_session(
         assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) > 0
     async with web_client(org) as client:
         assert (await sign_in(client, "asker")).status_code == 303  # unchanged
+
+
+# -- 5. sessions that end -----------------------------------------------------------------------
+
+
+def _jar(client: Any) -> dict[str, str]:
+    return {cookie.name: cookie.value for cookie in client.cookies.jar}
+
+
+async def test_session_cookie_copied_before_sign_out_no_longer_works(org: AppContext) -> None:
+    await with_passwords(org, ["asker"])
+    async with web_client(org) as victim, web_client(org) as thief:
+        await sign_in(victim, "asker")
+        thief.cookies.update(_jar(victim))
+        assert (await thief.get("/profile", follow_redirects=False)).status_code == 200
+        assert (await submit(victim, "/", "/logout")).status_code == 303
+        replay = await thief.get("/profile", follow_redirects=False)
+        assert replay.status_code == 303 and replay.headers["location"].startswith("/login")
+
+
+async def test_password_change_ends_every_other_session_and_old_cookies(org: AppContext) -> None:
+    await with_passwords(org, ["asker"])
+    async with web_client(org) as laptop, web_client(org) as phone, web_client(org) as thief:
+        await sign_in(laptop, "asker")
+        await sign_in(phone, "asker")
+        thief.cookies.update(_jar(laptop))
+        assert (await thief.get("/profile", follow_redirects=False)).status_code == 200
+        changed = await submit(
+            laptop,
+            "/profile",
+            "/profile/password",
+            {"current_password": PASSWORD, "new_password": "a brand new secret"},
+        )
+        assert changed.status_code == 303
+        assert (await laptop.get("/profile", follow_redirects=False)).status_code == 200
+        assert (await phone.get("/profile", follow_redirects=False)).status_code == 303
+        # The laptop's cookie from before the change is a session that ended too.
+        assert (await thief.get("/profile", follow_redirects=False)).status_code == 303
+
+
+async def test_sign_out_everywhere_ends_a_session_someone_else_holds(org: AppContext) -> None:
+    await with_passwords(org, ["asker"])
+    async with web_client(org) as mine, web_client(org) as theirs:
+        await sign_in(mine, "asker")
+        await sign_in(theirs, "asker")
+        page = await mine.get("/profile")
+        assert "Overal uitloggen" in page.text  # Anna reads Dutch
+        out = await submit(mine, "/profile", "/profile/sessions/end")
+        assert out.status_code == 303 and out.headers["location"] == "/login"
+        assert (await theirs.get("/", follow_redirects=False)).status_code == 303
+        assert (await mine.get("/", follow_redirects=False)).status_code == 303
+
+
+async def test_planted_csrf_cookie_cannot_forge_a_form_for_a_signed_in_user(
+    org: AppContext,
+) -> None:
+    """The attacker gets a valid CSRF cookie and token from their own browser and plants the
+    cookie in the victim's (a sibling subdomain can): the token fitted any cookie of the same
+    value, so forms could be forged. Now a signed-in session's token is its own."""
+    await with_passwords(org, ["asker"])
+    async with web_client(org) as attacker:
+        planted = _jar(await _fresh(attacker))[CSRF_COOKIE]
+    form = {"kind": "question", "title": "Forged call", "action": "post"}
+    async with web_client(org) as victim:
+        # Planted before the sign-in: the sign-in gives the browser a new one.
+        victim.cookies.set(CSRF_COOKIE, planted)
+        await sign_in(victim, "asker")
+        assert _jar(victim)[CSRF_COOKIE] != planted
+        forged = await victim.post("/calls/new", data={**form, "_csrf_token": planted})
+        assert forged.status_code == 403
+        # Planted after the sign-in.
+        victim.cookies.set(CSRF_COOKIE, planted)
+        forged = await victim.post("/calls/new", data={**form, "_csrf_token": planted})
+        assert forged.status_code == 403
+    async with org.sessions() as session:
+        assert await session.scalar(text("SELECT count(*) FROM call")) == 0
+
+
+async def _fresh(client: Any) -> Any:
+    await client.get("/login")
+    return client

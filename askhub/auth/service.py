@@ -1,5 +1,6 @@
-"""Bearer tokens. Random 256-bit secrets, so a fast SHA-256 is the right stored form (a slow
-password hash buys nothing against guessing 2^256, and would slow every request)."""
+"""Bearer tokens and web sessions. Both are random 256-bit secrets, so a fast SHA-256 is the
+right stored form (a slow password hash buys nothing against guessing 2^256, and would slow
+every request). Also: which client address a request came from."""
 
 from __future__ import annotations
 
@@ -7,12 +8,12 @@ import hashlib
 import ipaddress
 import secrets
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import ApiToken, Person
+from models import ApiToken, Person, WebSession
 
 TOKEN_PREFIX = "ah_"
 
@@ -42,6 +43,53 @@ async def person_for_token(session: AsyncSession, token: str) -> Person | None:
     api_token, person = row
     api_token.last_used_at = datetime.now(UTC)
     return person
+
+
+# -- web sessions -------------------------------------------------------------------------------
+
+
+async def start_session(
+    session: AsyncSession, person: Person, max_age: int, now: datetime | None = None
+) -> str:
+    """A new web session for ``person``; the returned id goes into the (signed) cookie, only
+    its hash is stored. The person's expired sessions are cleared on the way."""
+    now = now or datetime.now(UTC)
+    await session.execute(
+        delete(WebSession).where(WebSession.person_id == person.id, WebSession.expires_at <= now)
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            token_hash=hash_token(token),
+            person_id=person.id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=max_age),
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def person_for_session(session: AsyncSession, token: str) -> Person | None:
+    """The person of a live session: not ended, not expired."""
+    return await session.scalar(
+        select(Person)
+        .join(WebSession, WebSession.person_id == Person.id)
+        .where(
+            WebSession.token_hash == hash_token(token),
+            WebSession.expires_at > datetime.now(UTC),
+        )
+    )
+
+
+async def end_session(session: AsyncSession, token: str) -> None:
+    await session.execute(delete(WebSession).where(WebSession.token_hash == hash_token(token)))
+
+
+async def end_sessions(session: AsyncSession, person: Person) -> int:
+    """End every web session of ``person`` (sign out everywhere; a password change)."""
+    result = await session.execute(delete(WebSession).where(WebSession.person_id == person.id))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network

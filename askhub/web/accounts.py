@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -18,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from askhub.auth.service import end_sessions
 from askhub.validation import InputError
 from models import Person
 
@@ -56,14 +56,17 @@ def _verify(stored: str, password: str) -> bool:
 
 
 async def set_password(session: AsyncSession, person: Person, password: str) -> None:
-    """Set (or replace) ``person``'s password; this also ends their other web sessions."""
+    """Set (or replace) ``person``'s password; this also ends all their web sessions (the
+    page that changed it starts a fresh one for itself)."""
     person.password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    await end_sessions(session, person)
     await session.flush()
 
 
 async def clear_password(session: AsyncSession, person: Person) -> None:
     """No more password sign-in for ``person`` (their sessions end too)."""
     person.password_hash = None
+    await end_sessions(session, person)
     await session.flush()
 
 
@@ -80,11 +83,6 @@ async def authenticate(session: AsyncSession, handle: str, password: str) -> Per
     if _hasher.check_needs_rehash(stored):
         person.password_hash = await anyio.to_thread.run_sync(_hasher.hash, password)
     return person
-
-
-def password_fingerprint(person: Person) -> str:
-    """Kept in the session: a changed or removed password ends the sessions made with the old."""
-    return hashlib.sha256((person.password_hash or "").encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

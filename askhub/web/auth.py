@@ -9,9 +9,17 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import TooManyRequestsException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.auth.service import client_address
-from askhub.web.accounts import authenticate, password_fingerprint
-from askhub.web.core import current_person, local_path, page, redirect, state_of, text
+from askhub.auth.service import client_address, end_session, start_session
+from askhub.web.accounts import authenticate
+from askhub.web.core import (
+    bind_csrf,
+    current_person,
+    local_path,
+    page,
+    redirect,
+    state_of,
+    text,
+)
 
 
 def _limits(request: Request[Any, Any, Any], handle: str) -> dict[str, int]:
@@ -67,14 +75,22 @@ async def login(request: Request[Any, Any, Any], db: AsyncSession) -> Response[A
             error="Wrong handle or password.",
         )
     web.limiter.release(attempt, forget=(next(iter(limits)),))
-    # A fresh session: nothing from before the sign-in carries over.
-    request.set_session({"pid": person.id, "pw": password_fingerprint(person)})
-    return redirect(target)
+    # A fresh session, recorded on the server: nothing from before the sign-in carries over,
+    # not even the CSRF cookie (one planted before would otherwise stay valid).
+    sid = await start_session(db, person, web.settings.session_max_age)
+    request.set_session({"sid": sid})
+    response = redirect(target)
+    bind_csrf(request, response, sid)
+    return response
 
 
 @post("/logout", status_code=200)
-async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+async def logout(request: Request[Any, Any, Any], db: AsyncSession) -> Response[Any]:
+    """Sign out: the session ends on the server, so a copy of the cookie is worthless too."""
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        await end_session(db, sid)
     request.clear_session()
-    if state_of(request).settings.auth_header:
-        return redirect("/")
-    return redirect("/login")
+    response = redirect("/" if state_of(request).settings.auth_header else "/login")
+    bind_csrf(request, response, None)
+    return response

@@ -280,6 +280,10 @@ NL: dict[str, str] = {
     "Change password": "Wachtwoord wijzigen",
     "Fill in both passwords.": "Vul beide wachtwoorden in.",
     "The current password is wrong.": "Het huidige wachtwoord klopt niet.",
+    "Changing your password signs you out everywhere else.": (
+        "Als je je wachtwoord wijzigt, word je overal elders uitgelogd."
+    ),
+    "Sign out everywhere": "Overal uitloggen",
     "Your data": "Jouw gegevens",
     "Download my data (JSON)": "Download mijn gegevens (JSON)",
     "Saved.": "Opgeslagen.",

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from askhub.auth.service import end_sessions, start_session
 from askhub.calls.service import call_out, list_calls
 from askhub.context import AppContext
 from askhub.nudges.controllers import item_out
@@ -22,8 +23,9 @@ from askhub.nudges.outbox import inbox
 from askhub.people.schemas import ProfileUpdate
 from askhub.people.service import person_out, post_out, update_profile
 from askhub.validation import InputError
-from askhub.web.accounts import authenticate, password_fingerprint, set_password
+from askhub.web.accounts import authenticate, set_password
 from askhub.web.core import (
+    bind_csrf,
     convert,
     flash,
     page,
@@ -219,10 +221,25 @@ async def change_password(
         await set_password(db, viewer, new)
     except InputError as exc:
         return await profile_page(request, db, viewer, status=422, errors={"password": str(exc)})
-    # This session goes on; sessions elsewhere with the old password end.
-    request.session["pw"] = password_fingerprint(viewer)
+    # Every session ended with the old password; this browser goes on in a fresh one.
+    sid = await start_session(db, viewer, web.settings.session_max_age)
+    request.set_session({"sid": sid})
     _saved(request, viewer)
-    return redirect("/profile")
+    response = redirect("/profile")
+    bind_csrf(request, response, sid)
+    return response
+
+
+@post("/profile/sessions/end", status_code=200)
+async def end_all_sessions(
+    request: Request[Any, Any, Any], db: AsyncSession, viewer: Person
+) -> Response[Any]:
+    """Sign out everywhere: every session of the viewer ends, this one too."""
+    await end_sessions(db, viewer)
+    request.clear_session()
+    response = redirect("/login")
+    bind_csrf(request, response, None)
+    return response
 
 
 async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
