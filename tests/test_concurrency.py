@@ -1,7 +1,7 @@
 """Rules that must hold when many requests arrive at once, through a real server (requests in
 flight together, as in production), on SQLite and PostgreSQL: a volunteers call never takes
-more than it needs, one person counts once, an address has one owner, and a sign-in limit
-holds however many guesses arrive at once."""
+more than it needs, one person counts once, an address has one owner, a sign-in limit holds
+however many guesses arrive at once, and a one-click link acts once."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
+from askhub.calls.links import action_url
 from askhub.calls.service import ALREADY_VOLUNTEERED, CALL_FULL
 from askhub.context import AppContext
 from askhub.web import accounts
 from models import Call, CallStatus, Person, Reply, ReplyKind
 from tests.served import people_with_tokens, served
-from tests.test_api import token_for
+from tests.test_api import STAALBOUW, token_for
 from tests.test_web_support import PASSWORD, csrf_of, with_passwords
 
 pytestmark = pytest.mark.db
@@ -158,3 +159,26 @@ async def test_sixty_concurrent_sign_ins_get_at_most_the_limit_checked(
     assert statuses.count(429) >= len(guesses) - limit
     assert statuses.count(401) + statuses.count(303) == len(checked)
     assert all(int(r.headers["retry-after"]) > 0 for r in responses if r.status_code == 429)
+
+
+async def test_one_click_link_posted_ten_times_at_once_acts_once(org: AppContext) -> None:
+    async with served(org) as client:
+        created = await client.post(
+            "/api/calls", json=STAALBOUW, headers=await token_for(org, "asker")
+        )
+        call = created.json()
+        asked = next(m["person"]["handle"] for m in call["matches"] if m["state"] == "nudged")
+        async with org.sessions() as session:
+            person = await session.scalar(select(Person).where(Person.handle == asked))
+        assert person is not None
+        link = action_url(org.settings, call["id"], person.id, "reply")
+        path = link.removeprefix(org.settings.base_url)
+        responses = await asyncio.gather(
+            *(client.post(path, data={"body": f"Antwoord {n}"}) for n in range(10))
+        )
+    assert sorted(r.status_code for r in responses) == [200] + [409] * 9
+    async with org.sessions() as session:
+        replies = await session.scalar(
+            select(func.count()).select_from(Reply).where(Reply.call_id == call["id"])
+        )
+    assert replies == 1

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
+from askhub.calls.links import action_url
 from askhub.context import AppContext
 from askhub.people.service import EMAIL_IS_IDENTITY, EMAIL_TAKEN
 from askhub.web.core import CSRF_COOKIE
 from models import Role
 from models.db import MigrationRefused, create_engine, upgrade
-from tests.served import served
-from tests.test_api import token_for
+from tests.served import people_with_tokens, served
+from tests.test_api import STAALBOUW, token_for
 from tests.test_web_support import PASSWORD, csrf_of, sign_in, submit, web_client, with_passwords
 
 SANNE = "sanne@example.com"
@@ -290,3 +291,145 @@ async def test_planted_csrf_cookie_cannot_forge_a_form_for_a_signed_in_user(
 async def _fresh(client: Any) -> Any:
     await client.get("/login")
     return client
+
+
+# -- 6. who may forward, who sees a decline, links that act once ------------------------------
+
+
+async def _call_with_asked(ctx: AppContext, client: Any) -> tuple[int, list[str]]:
+    """A question routed to some of the organisation: its id and the handles asked."""
+    created = await client.post("/api/calls", json=STAALBOUW, headers=await token_for(ctx, "asker"))
+    assert created.status_code == 201, created.text
+    call = created.json()
+    asked = [m["person"]["handle"] for m in call["matches"] if m["state"] == "nudged"]
+    assert len(asked) >= 2, call["matches"]
+    return call["id"], asked
+
+
+async def _person_id(ctx: AppContext, handle: str) -> int:
+    async with ctx.sessions() as session:
+        found = await session.scalar(text("SELECT id FROM person WHERE handle = :h"), {"h": handle})
+    assert found is not None
+    return int(found)
+
+
+async def test_stranger_cannot_forward_a_call_to_have_a_colleague_asked(org: AppContext) -> None:
+    """Neither asker nor asked, Mallory forwarded any call (201) and the colleague was asked
+    at once, in the asker's name."""
+    [mallory, target] = await people_with_tokens(org, "outsider", 2)
+    async with web_client(org) as client:
+        call_id, asked = await _call_with_asked(org, client)
+        forged = await client.post(
+            f"/api/calls/{call_id}/replies",
+            json={"kind": "forward", "forward_to": "outsider001", "body": "ask them"},
+            headers=mallory,
+        )
+        assert forged.status_code == 403, forged.text
+        as_target = (await client.get(f"/api/calls/{call_id}", headers=target)).json()
+        assert as_target["matches"] == []  # nobody asked them
+        # The people asked, and managers, still may.
+        by_asked = await client.post(
+            f"/api/calls/{call_id}/replies",
+            json={"kind": "forward", "forward_to": "outsider001"},
+            headers=await token_for(org, asked[0]),
+        )
+        assert by_asked.status_code == 201, by_asked.text
+        manager = await token_for(org, "tom.bakker", role=Role.MANAGER)
+        by_manager = await client.post(
+            f"/api/calls/{call_id}/replies",
+            json={"kind": "forward", "forward_to": "mark.jones"},
+            headers=manager,
+        )
+        assert by_manager.status_code == 201, by_manager.text
+
+
+async def test_decline_replies_do_not_tell_others_who_was_asked(org: AppContext) -> None:
+    await with_passwords(org, ["amy.chen"])
+    [outsider] = await people_with_tokens(org, "reader", 1)
+    async with web_client(org) as client:
+        call_id, asked = await _call_with_asked(org, client)
+        decliner = await token_for(org, asked[0])
+        note = "Ik ben op vakantie tot maart"
+        declined = await client.post(
+            f"/api/calls/{call_id}/replies",
+            json={"kind": "decline", "body": note},
+            headers=decliner,
+        )
+        assert declined.status_code == 201
+        seen_by = {
+            "asker": (
+                await client.get(f"/api/calls/{call_id}", headers=await token_for(org, "asker"))
+            ).json(),
+            "decliner": (await client.get(f"/api/calls/{call_id}", headers=decliner)).json(),
+            "outsider": (await client.get(f"/api/calls/{call_id}", headers=outsider)).json(),
+            "listed": (await client.get("/api/calls", headers=outsider)).json()[0],
+        }
+        assert [r["body"] for r in seen_by["asker"]["replies"]] == [note]
+        assert [r["body"] for r in seen_by["decliner"]["replies"]] == [note]
+        assert seen_by["outsider"]["replies"] == seen_by["listed"]["replies"] == []
+        # Nor on the web page of someone else.
+        if asked[0] != "amy.chen":
+            await sign_in(client, "amy.chen")
+            page = await client.get(f"/calls/{call_id}")
+            assert page.status_code == 200 and note not in page.text
+            assert asked[0] not in page.text
+
+
+async def _notices_to_asker(ctx: AppContext, call_id: int) -> int:
+    async with ctx.sessions() as session:
+        found = await session.scalar(
+            text(
+                "SELECT count(*) FROM nudge JOIN person ON person.id = nudge.person_id "
+                "WHERE nudge.call_id = :c AND person.handle = 'asker' AND nudge.kind = 'notice' "
+                "AND nudge.channel = 'inapp'"
+            ),
+            {"c": call_id},
+        )
+    return int(found or 0)
+
+
+async def test_reply_link_posted_three_times_answers_once(org: AppContext) -> None:
+    async with web_client(org) as client:
+        call_id, asked = await _call_with_asked(org, client)
+        link = action_url(org.settings, call_id, await _person_id(org, asked[0]), "reply")
+        path = link.removeprefix(org.settings.base_url)
+        posts = [
+            await client.post(path, data={"body": f"Antwoord {n}: gebruik HE-profielen."})
+            for n in range(3)
+        ]
+        assert [p.status_code for p in posts] == [200, 409, 409]
+        for replay in posts[1:]:
+            assert "Antwoord 0" in replay.text  # what was done
+            assert f'href="{org.settings.base_url}/calls/{call_id}"' in replay.text
+        again = await client.get(path)
+        assert again.status_code == 200 and "<form" not in again.text
+        call = (
+            await client.get(f"/api/calls/{call_id}", headers=await token_for(org, "asker"))
+        ).json()
+    assert [r["body"] for r in call["replies"]] == ["Antwoord 0: gebruik HE-profielen."]
+    assert await _notices_to_asker(org, call_id) == 1
+
+
+async def test_used_decline_link_disables_the_persons_other_links_for_the_call(
+    org: AppContext,
+) -> None:
+    async with web_client(org) as client:
+        call_id, asked = await _call_with_asked(org, client)
+        person_id = await _person_id(org, asked[0])
+        decline = action_url(org.settings, call_id, person_id, "decline")
+        reply = action_url(org.settings, call_id, person_id, "reply")
+        other = action_url(org.settings, call_id, await _person_id(org, asked[1]), "reply")
+        strip = org.settings.base_url
+        done = await client.post(decline.removeprefix(strip), data={"body": ""})
+        assert done.status_code == 200
+        late = await client.post(reply.removeprefix(strip), data={"body": "toch een antwoord"})
+        assert late.status_code == 409
+        assert "not for you" in late.text or "niet voor jou" in late.text  # their language
+        assert "<form" not in (await client.get(reply.removeprefix(strip))).text
+        # Someone else's links are theirs.
+        answered = await client.post(other.removeprefix(strip), data={"body": "Wel een antwoord"})
+        assert answered.status_code == 200
+        call = (
+            await client.get(f"/api/calls/{call_id}", headers=await token_for(org, "asker"))
+        ).json()
+    assert sorted(r["kind"] for r in call["replies"]) == ["answer", "decline"]

@@ -14,6 +14,9 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from askhub.auth.service import client_address, parse_networks
+from askhub.calls.actions import DONE, TITLES, USED
+from askhub.calls.service import ALREADY_VOLUNTEERED, CALL_FULL, NOT_A_VOLUNTEER
+from askhub.people.service import EMAIL_IS_IDENTITY, EMAIL_TAKEN
 from askhub.validation import InputError
 from askhub.web import PAGES
 from askhub.web.accounts import LoginLimiter, check_password, hash_password
@@ -182,7 +185,8 @@ def test_every_text_in_the_pages_has_a_dutch_translation() -> None:
     # Labels in the templates' choice lists: ("question", "A question", "Someone who knows").
     choices = re.compile(r"""\(\s*"[a-z_]+",\s*"([A-Z][^"]+)"(?:,\s*"([A-Z][^"]+)")?\)""")
     wanted: set[str] = set()
-    for path in WEB.glob("templates/**/*.html"):
+    pages = [*WEB.glob("templates/**/*.html"), *(WEB.parent / "calls").glob("templates/*.j2")]
+    for path in pages:
         source = path.read_text()
         wanted |= {a or b for a, b in literal.findall(source)}
         wanted |= {m for pair in choices.findall(source) for m in pair if m}
@@ -193,6 +197,9 @@ def test_every_text_in_the_pages_has_a_dutch_translation() -> None:
     assert "Say how many volunteers you need." in in_python
     assert set(_ERROR_KEYS.values()) <= in_python
     wanted |= in_python
+    # The one-click link pages, and what the services tell people on the pages.
+    wanted |= {*TITLES.values(), *DONE.values(), *USED.values()}
+    wanted |= {CALL_FULL, ALREADY_VOLUNTEERED, NOT_A_VOLUNTEER, EMAIL_TAKEN, EMAIL_IS_IDENTITY}
     for kind in ("status", "kind", "state", "reply", "post"):
         wanted |= {k for k in EN if k.startswith(kind + ":")}
     missing = sorted(m for m in wanted if m not in NL)

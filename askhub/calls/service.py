@@ -6,11 +6,14 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from sqlalchemy import exists, func, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from askhub.auth.service import hash_token
 from askhub.calls import notify
+from askhub.calls.links import ActionGrant
 from askhub.calls.scheduled import start_next_wave
 from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
 from askhub.people.availability import asks_in_window, is_available
@@ -22,6 +25,7 @@ from models import (
     Call,
     CallKind,
     CallStatus,
+    LinkUse,
     Match,
     MatchState,
     NudgeKind,
@@ -155,6 +159,36 @@ def can_see_matches(call: Call, viewer: Person) -> bool:
     return call.asker_id == viewer.id or viewer.role in (Role.MANAGER, Role.ADMIN)
 
 
+def was_asked(call: Call, person: Person) -> bool:
+    """``person`` was asked on ``call`` (nudged, or reached by a forward), not merely ranked."""
+    return any(
+        m.person_id == person.id and (m.nudged_at is not None or m.state != MatchState.PROPOSED)
+        for m in call.matches
+    )
+
+
+def may_forward(call: Call, person: Person) -> bool:
+    """Forwarding asks a colleague at once in the asker's name: only the asker, the people
+    asked on the call, and managers may."""
+    return person.id == call.asker_id or can_see_matches(call, person) or was_asked(call, person)
+
+
+def can_see_reply(call: Call, reply: Reply, viewer: Person) -> bool:
+    """A decline (and its note) is between the decliner and the asker; a forward is seen by
+    those it concerns and managers. Shown to everyone, they told who was asked."""
+    if reply.kind == ReplyKind.DECLINE:
+        return viewer.id in (call.asker_id, reply.person_id)
+    if reply.kind == ReplyKind.FORWARD:
+        return viewer.id in (call.asker_id, reply.person_id, reply.forward_to_id) or (
+            can_see_matches(call, viewer)
+        )
+    return True
+
+
+def visible_replies(call: Call, viewer: Person) -> list[Reply]:
+    return [r for r in call.replies if can_see_reply(call, r, viewer)]
+
+
 def call_out(call: Call, viewer: Person) -> CallOut:
     visible = [m for m in call.matches if can_see_matches(call, viewer) or m.person_id == viewer.id]
     return CallOut(
@@ -178,7 +212,7 @@ def call_out(call: Call, viewer: Person) -> CallOut:
                 accepted=r.accepted,
                 created_at=r.created_at,
             )
-            for r in call.replies
+            for r in visible_replies(call, viewer)
         ],
         matches=[
             MatchOut(
@@ -211,6 +245,10 @@ async def add_reply(
         raise CallError("an answer needs a body", "body")
     forward_to: Person | None = None
     if data.kind == "forward":
+        if not may_forward(call, person):
+            raise PermissionError(
+                "only the asker, the people asked on this call and managers may forward it"
+            )
         forward_to = await _forward_target(session, call, person, data.forward_to)
     volunteers = 0
     if data.kind == "volunteer":
@@ -494,3 +532,81 @@ def snooze(call: Call, person: Person, now: datetime, seconds: int) -> bool:
     match.snoozed_until = now + timedelta(seconds=seconds)
     match.reminded_at = None
     return True
+
+
+# -- one-click links act once -------------------------------------------------------------------
+
+
+async def link_spent(session: AsyncSession, grant: ActionGrant, token: str) -> LinkUse | None:
+    """Why this link may no longer act: its own earlier use, or a decline link the same person
+    used on the call (after "not me" their other links for it stop). None: it may act."""
+    return await session.scalar(
+        select(LinkUse)
+        .where(
+            or_(
+                LinkUse.token_hash == hash_token(token),
+                and_(
+                    LinkUse.call_id == grant.call_id,
+                    LinkUse.person_id == grant.person_id,
+                    LinkUse.action == "decline",
+                ),
+            )
+        )
+        .order_by(LinkUse.id)
+        .limit(1)
+    )
+
+
+class LinkSpent(Exception):
+    """The link acted before (or a decline link of the person did); ``use`` says what was done."""
+
+    def __init__(self, use: LinkUse) -> None:
+        super().__init__(f"this link was used at {use.used_at:%Y-%m-%d %H:%M} UTC")
+        self.use = use
+
+
+async def act_by_link(
+    session: AsyncSession,
+    settings: Settings,
+    call: Call,
+    person: Person,
+    grant: ActionGrant,
+    token: str,
+    data: ReplyCreate | None,
+    now: datetime | None = None,
+) -> LinkUse:
+    """Do what a one-click link grants, once. The use is recorded with the action in one
+    savepoint: if the action is refused (CallError) the link stays usable; of two posts of one
+    link at once only one records its use (the token's hash is unique), the other gets
+    :class:`LinkSpent` with what was done."""
+    now = now or datetime.now(UTC)
+    spent = await link_spent(session, grant, token)
+    if spent is not None:
+        raise LinkSpent(spent)
+    use = LinkUse(
+        token_hash=hash_token(token),
+        call_id=call.id,
+        person_id=person.id,
+        action=grant.action,
+        used_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(use)
+            await session.flush()
+            if data is None:
+                snooze(call, person, now, settings.snooze_seconds)
+            else:
+                reply = await add_reply(session, settings, call, person, data, now)
+                use.reply_id = reply.id
+            await session.flush()
+    except IntegrityError:
+        winner = await link_spent(session, grant, token)
+        if winner is None:
+            raise
+        raise LinkSpent(winner) from None
+    return use
+
+
+async def reply_of(session: AsyncSession, use: LinkUse) -> Reply | None:
+    return await session.get(Reply, use.reply_id) if use.reply_id is not None else None

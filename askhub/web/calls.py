@@ -22,7 +22,9 @@ from askhub.calls.service import (
     create_call,
     get_call,
     mark_seen,
+    may_forward,
     query_text,
+    visible_replies,
     withdraw_volunteer,
 )
 from askhub.context import AppContext
@@ -205,7 +207,8 @@ def call_page(
         "call.html",
         status=status,
         call=call,
-        replies=list(call.replies),
+        replies=visible_replies(call, viewer),
+        may_forward=may_forward(call, viewer),
         is_asker=call.asker_id == viewer.id,
         my_match=my_match,
         can_see=can_see,
@@ -274,6 +277,8 @@ async def reply(
         try:
             async with db.begin_nested():
                 created = await add_reply(db, context.settings, call, viewer, data)
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from exc
         except CallError as exc:
             errors = {exc.field or "form": str(exc)}
             status = 422 if exc.field else 409
