@@ -22,15 +22,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_token(session: AsyncSession, person: Person) -> str:
-    """A new token for ``person``; only its hash is stored, so it is shown once."""
+async def create_token(
+    session: AsyncSession, person: Person, expires_at: datetime | None = None
+) -> str:
+    """A new token for ``person``, valid until ``expires_at`` (None: until revoked); only its
+    hash is stored, so it is shown once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(person_id=person.id, token_hash=hash_token(token)))
+    session.add(ApiToken(person_id=person.id, token_hash=hash_token(token), expires_at=expires_at))
     await session.flush()
     return token
 
 
 async def person_for_token(session: AsyncSession, token: str) -> Person | None:
+    """The person of a valid token: known, not revoked (deleted), not expired."""
+    now = datetime.now(UTC)
     row = (
         await session.execute(
             select(ApiToken, Person)
@@ -41,8 +46,41 @@ async def person_for_token(session: AsyncSession, token: str) -> Person | None:
     if row is None:
         return None
     api_token, person = row
-    api_token.last_used_at = datetime.now(UTC)
+    if api_token.expires_at is not None and api_token.expires_at <= now:
+        return None
+    api_token.last_used_at = now
     return person
+
+
+async def list_tokens(
+    session: AsyncSession, handle: str | None = None
+) -> list[tuple[ApiToken, str]]:
+    """Tokens with their person's handle, oldest first (of one person, or everyone's)."""
+    query = (
+        select(ApiToken, Person.handle)
+        .join(Person, Person.id == ApiToken.person_id)
+        .order_by(ApiToken.id)
+    )
+    if handle is not None:
+        query = query.where(Person.handle == handle)
+    return [(token, owner) for token, owner in (await session.execute(query)).all()]
+
+
+async def revoke_tokens(
+    session: AsyncSession, ids: Sequence[int] = (), handle: str | None = None
+) -> int:
+    """Delete tokens by id, or all of ``handle``'s; how many there were. A revoked token is
+    refused from the next request on."""
+    if not ids and handle is None:
+        return 0
+    query = delete(ApiToken)
+    if ids:
+        query = query.where(ApiToken.id.in_(list(ids)))
+    if handle is not None:
+        owner = select(Person.id).where(Person.handle == handle).scalar_subquery()
+        query = query.where(ApiToken.person_id == owner)
+    result = await session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 # -- web sessions -------------------------------------------------------------------------------
