@@ -276,8 +276,11 @@ async def test_planted_csrf_cookie_cannot_forge_a_form_for_a_signed_in_user(
     async with web_client(org) as victim:
         # Planted before the sign-in: the sign-in gives the browser a new one.
         victim.cookies.set(CSRF_COOKIE, planted)
-        await sign_in(victim, "asker")
+        signed_in = await sign_in(victim, "asker")
         assert _jar(victim)[CSRF_COOKIE] != planted
+        # It lasts as long as the session cookie (a browser restart keeps both).
+        bound = [c for c in signed_in.headers.get_list("set-cookie") if c.startswith(CSRF_COOKIE)]
+        assert bound and "max-age=" in bound[0].lower()
         forged = await victim.post("/calls/new", data={**form, "_csrf_token": planted})
         assert forged.status_code == 403
         # Planted after the sign-in.

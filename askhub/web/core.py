@@ -140,13 +140,15 @@ def _csrf_fits(request: Request[Any, Any, Any], sid: str) -> bool:
 
 def bind_csrf(request: Request[Any, Any, Any], response: Response[Any], sid: str | None) -> None:
     """Give the browser the CSRF cookie of its new session (or, signing out, none: the next
-    page makes a fresh one)."""
+    page makes a fresh one). It lasts as long as the session cookie, so a browser that keeps
+    the session across a restart keeps its token too."""
     if sid is None:
         response.delete_cookie(CSRF_COOKIE, path="/")
         return
     response.set_cookie(
         CSRF_COOKIE,
         session_csrf_token(request, sid),
+        max_age=state_of(request).settings.session_max_age,
         path="/",
         httponly=True,
         secure=state_of(request).settings.secure_cookies,
