@@ -301,7 +301,12 @@ async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
         ],
         "inbox": [item_out(n) for n in await inbox(db, viewer.id, limit=100_000)],
         "api_tokens": [
-            {"created_at": tok.created_at, "last_used_at": tok.last_used_at} for tok in tokens
+            {
+                "created_at": tok.created_at,
+                "last_used_at": tok.last_used_at,
+                "expires_at": tok.expires_at,
+            }
+            for tok in tokens
         ],
     }
 

@@ -16,6 +16,9 @@ Create Date: 2026-12-02 09:00:00.000000
 - ``api_token.expires_at``: optional expiry (NULL: until revoked).
 - ``web_session``: server-side records of web sign-ins (the cookie holds a random id).
 - ``link_use``: one-click links that have acted, so that each acts once.
+
+Note for later migrations: SQLite's batch mode cannot reflect the expression index on
+``person``; a ``batch_alter_table("person")`` must drop it first and create it again after.
 """
 
 from collections.abc import Sequence
@@ -127,6 +130,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # The expression index first: SQLite's batch mode below reflects person (api_token's
+    # foreign key) and cannot reflect it.
+    op.drop_index("uq_person_lower_email", table_name="person")
     op.drop_index(op.f("ix_link_use_person_id"), table_name="link_use")
     op.drop_index(op.f("ix_link_use_call_id"), table_name="link_use")
     op.drop_table("link_use")
@@ -135,4 +141,3 @@ def downgrade() -> None:
     with op.batch_alter_table("api_token", schema=None) as batch_op:
         batch_op.drop_column("expires_at")
     op.drop_index("uq_reply_one_volunteer", table_name="reply")
-    op.drop_index("uq_person_lower_email", table_name="person")
