@@ -32,6 +32,13 @@ def _bool(name: str, default: bool) -> bool:
     raise SystemExit(f"askhub: {name} must be true or false, got {raw!r}")
 
 
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise SystemExit(f"askhub: {name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=database_url)
@@ -81,6 +88,11 @@ class Settings:
     refit_hours: int = field(default_factory=lambda: _int("ASKHUB_REFIT_HOURS", 24))
     # Email is sent only when an SMTP host is configured (see askhub/nudges/channels/email.py).
     smtp_enabled: bool = field(default_factory=lambda: bool(os.environ.get("ASKHUB_SMTP_HOST")))
+    # What the trusted sign-in header (ASKHUB_AUTH_HEADER) carries: a handle or an email
+    # address. With "email" the address is who someone is: people cannot change their own.
+    auth_header_field: str = field(
+        default_factory=lambda: _choice("ASKHUB_AUTH_HEADER_FIELD", "handle", ("handle", "email"))
+    )
     # Webhooks are signed; they are sent only when a signing secret is configured.
     webhook_enabled: bool = field(
         default_factory=lambda: bool(os.environ.get("ASKHUB_WEBHOOK_SECRET"))

@@ -9,3 +9,8 @@ class InputError(ValueError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class ConflictError(InputError):
+    """Acceptable input that clashes with what is stored (an address someone else uses): HTTP
+    409, naming ``field`` when one is to blame."""

@@ -8,6 +8,7 @@ from models.entities import (
     CallKind,
     CallStatus,
     Embedding,
+    LinkUse,
     Match,
     MatchState,
     Nudge,
@@ -21,6 +22,7 @@ from models.entities import (
     ReplyKind,
     Role,
     RoutingModel,
+    WebSession,
 )
 
 __all__ = [
@@ -31,6 +33,7 @@ __all__ = [
     "CallKind",
     "CallStatus",
     "Embedding",
+    "LinkUse",
     "Match",
     "MatchState",
     "Nudge",
@@ -44,4 +47,5 @@ __all__ = [
     "ReplyKind",
     "Role",
     "RoutingModel",
+    "WebSession",
 ]
