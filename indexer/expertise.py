@@ -379,9 +379,15 @@ class ExpertiseIndex:
             return False
         return not state.dates_activity or (state.stamp is not None and state.stamp < moment)
 
-    def hand_score(self, person: str, hits: Sequence[DocHit]) -> float:
-        """The hand-set score: weighted relevance summed over documents, times the prior."""
+    def hand_score(self, person: str, hits: Sequence[DocHit], prior: bool = True) -> float:
+        """The hand-set score: weighted relevance summed over documents, times the prior.
+
+        ``prior=False`` leaves the per-person prior out: it counts answers up to now, which
+        a question replayed from the past must not see.
+        """
         total = sum(hit.relevance * hit.weight for hit in hits)
+        if not prior:
+            return total
         return total * (1 + self.weights.prior_weight * self._priors.get(person, 0.0))
 
     def search(

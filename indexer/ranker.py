@@ -228,7 +228,10 @@ def candidate_features(
     # them); featurising every person with a stray match would cost more than the search.
     people = sorted(
         gathered.per_person,
-        key=lambda person: (-index.hand_score(person, gathered.per_person[person]), person),
+        key=lambda person: (
+            -index.hand_score(person, gathered.per_person[person], prior=False),
+            person,
+        ),
     )[:TOPICAL_CANDIDATES]
     recent = history.recently_active(at, RECENT_CANDIDATES, excluded)
     topical_people = set(people)
@@ -266,7 +269,9 @@ def _features(
     lexical = sorted((h.lexical for h in hits if h.lexical > 0), reverse=True)
     answer_dense = max((h.similarity for h in hits if h.kind not in ASKED), default=0.0)
     profile = max((h.similarity for h in hits if h.kind == "profile"), default=0.0)
-    hand = index.hand_score(person, hits) if hits else 0.0
+    # Without the prior: it counts answers given up to now (leakage when replaying the past);
+    # the answers feature counts them as of the question.
+    hand = index.hand_score(person, hits, prior=False) if hits else 0.0
 
     record = history.person(person)
     answers = activity = 0
