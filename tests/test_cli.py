@@ -48,6 +48,13 @@ def test_import_route_and_token(cli_env: dict[str, str], tmp_path: Path) -> None
     assert matches[0]["handle"] == "fatima.elamrani" and matches[0]["name"] == "Fatima El Amrani"
     assert matches[0]["score"] > 0 and matches[0]["reasons"][0]["snippet"]
     assert len(matches) <= 3
+    # No earlier questions with answers yet: the hand-set weights rank, and route says so.
+    ranker = json.loads(routed.stdout)["ranker"]
+    assert ranker["kind"] == "hand-set" and ranker["min_fit_questions"] == 50
+    assert matches[0]["p_answer"] is None
+    fit = askhub(cli_env, "routing", "fit")
+    assert fit.returncode == 2 and "only 0 earlier questions have an answer" in fit.stderr
+    assert len(fit.stderr.strip().splitlines()) == 1
 
     plain = askhub(cli_env, "route", "wie weet iets van staalbouw?")
     assert plain.returncode == 0 and "Sanne Visser" in plain.stdout and "why:" in plain.stdout

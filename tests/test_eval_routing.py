@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from askhub.context import AppContext
 from askhub.evaluation.routing import SYSTEMS, evaluate_routing, format_table
+from askhub.imports.stackexchange_import import import_stackexchange
 from askhub.imports.stackexchange import EvalSplit, read_dump, split_for_evaluation
 from indexer.embedders import Embedder, load_embedder
 from indexer.expertise import Document, ExpertiseIndex, Passage
@@ -248,3 +250,26 @@ def test_recent_answers_outweigh_old_ones_and_answers_outweigh_questions() -> No
     index = _index([("a", "answer", 2 * half_life), ("b", "answer", 0)])
     index.remove([2])
     assert index.document_weight(1) == 1.0
+
+
+COFFEE = CARDANO.parent / "coffee.stackexchange.com"
+
+
+async def test_a_fitted_ranker_gives_every_match_a_chance_to_answer(context: AppContext) -> None:
+    """Imported Q&A history is enough to fit on; routing then says which model ranks."""
+    if not COFFEE.is_dir():
+        pytest.fail(f"development dump missing: {COFFEE}")
+    await import_stackexchange(context, COFFEE)
+    report = await context.routing.fit(context.sessions)
+    assert report.ranker.questions >= 50 and report.model_id >= 1
+    state = context.routing.ranker_state()
+    assert state["kind"] == "fitted" and state["questions"] == report.ranker.questions
+    async with context.sessions() as session:
+        routed = await context.routing.route(
+            session, "How fine should I grind for espresso?", k=5, tags=["espresso", "grinding"]
+        )
+    assert routed, "an espresso question has people with evidence on the coffee site"
+    chances = [r.p_answer for r in routed]
+    assert all(p is not None and 0 < p < 1 for p in chances)
+    assert chances == sorted(chances, reverse=True)  # type: ignore[type-var]
+    assert all(r.reasons for r in routed)

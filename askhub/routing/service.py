@@ -526,7 +526,9 @@ class RoutingService:
                 text,
                 query_vector,
                 tuple(tags),
-                now.timestamp(),
+                # Activity counts back from the organisation's newest activity, as the hand-set
+                # recency does: imported history does not age against the wall clock.
+                index.reference_time() or now.timestamp(),
                 None if asker is None else str(asker),
             ),
             k,
