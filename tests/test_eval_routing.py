@@ -273,3 +273,44 @@ async def test_a_fitted_ranker_gives_every_match_a_chance_to_answer(context: App
     assert all(p is not None and 0 < p < 1 for p in chances)
     assert chances == sorted(chances, reverse=True)  # type: ignore[type-var]
     assert all(r.reasons for r in routed)
+
+
+OTHER_SITES = ("beer.stackexchange.com", "coffee.stackexchange.com", "iot.stackexchange.com")
+
+
+@pytest.fixture(scope="module")
+def other_sites(one_thread_embedder: Embedder) -> list[dict[str, object]]:
+    """The three other development dumps, default settings (the leave-one-site-out grid is
+    what ``askhub eval routing ../shared/data/*/`` runs for the README; too slow for CI)."""
+    reports = []
+    for name in OTHER_SITES:
+        folder = CARDANO.parent / name
+        if not folder.is_dir():
+            pytest.fail(f"development dump missing: {folder}")
+        reports.append(asyncio.run(evaluate_routing(folder, None, one_thread_embedder)))
+    return reports
+
+
+def test_every_site_beats_its_best_baseline(
+    run: tuple[dict[str, object], Path, Path], other_sites: list[dict[str, object]]
+) -> None:
+    reports = [run[0], *other_sites]
+    ratios = {str(r["dump"]): float(r["mrr_ratio"]) for r in reports}  # type: ignore[arg-type]
+    assert min(ratios.values()) >= MIN_SITE_RATIO, ratios
+    ordered = sorted(ratios.values())
+    assert (ordered[1] + ordered[2]) / 2 >= 1.25, ratios
+
+
+def test_p_answer_is_calibrated_on_questions_the_fit_never_saw(
+    run: tuple[dict[str, object], Path, Path], other_sites: list[dict[str, object]]
+) -> None:
+    for report in [run[0], *other_sites]:
+        ranker = report["ranker"]
+        assert isinstance(ranker, dict) and "test_calibration" in ranker, report["dump"]
+        calibration = ranker["test_calibration"]
+        # Each tenth of the candidates, by p_answer, answers about as often as p_answer says.
+        assert calibration["worst_decile_gap"] < 0.1, (report["dump"], calibration)
+        assert calibration["brier"] < BRIER_SLACK * calibration["brier_constant"], (
+            report["dump"],
+            calibration,
+        )

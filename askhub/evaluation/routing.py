@@ -16,8 +16,9 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from sqlalchemy import select
@@ -34,6 +35,7 @@ from askhub.imports.stackexchange import (
     split_for_evaluation,
 )
 from askhub.imports.stackexchange_import import import_records, person_records
+from askhub.routing import learning
 from askhub.routing.learning import NotEnoughHistory
 from askhub.settings import Settings
 from indexer.baselines import (
@@ -44,7 +46,7 @@ from indexer.baselines import (
 )
 from indexer.embedders import Embedder
 from indexer.metrics import summarise
-from indexer.ranker import Query, calibration_report
+from indexer.ranker import FitSettings, FittedRanker, Query, calibration_report
 from models import Person
 from models.db import upgrade
 
@@ -98,10 +100,33 @@ def _run_ranker(
     return rankings, time.perf_counter() - started
 
 
+# Settings tried one at a time around the default for leave-one-site-out (``evaluate_sites``):
+# the default is what ships; each site's figure is taken with the setting that did best on the
+# *other* sites.
+GRID: dict[str, FitSettings] = {
+    "default": FitSettings(),
+    "C=0.1": FitSettings(regularisation=0.1),
+    "no-anchor": FitSettings(anchor=1.0),
+    "all-features": FitSettings(use=None),
+    "pointwise": FitSettings(objective="pointwise"),
+    "no-warmup": FitSettings(warmup_share=0.0),
+}
+
+
+@dataclass
+class _AskHubRun:
+    rankings: dict[str, list[list[str]]]  # per setting label
+    build_seconds: float
+    rank_seconds: float
+    model_id: str
+    fitted: dict[str, object]
+
+
 async def _rank_with_askhub(
-    split: EvalSplit, dump: SEDump, embedder: Embedder | None
-) -> tuple[list[list[str]], float, float, str, dict[str, object]]:
-    """AskHub's top-100 UserIds per test question, with build and ranking seconds."""
+    split: EvalSplit, dump: SEDump, embedder: Embedder | None, grid: Sequence[str] = ("default",)
+) -> _AskHubRun:
+    """AskHub's top-100 UserIds per test question for each fit setting in ``grid``, with
+    build and ranking seconds (of the default setting)."""
     with tempfile.TemporaryDirectory(prefix="askhub-eval-") as tmp:
         settings = Settings(
             database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'eval.db'}",
@@ -115,59 +140,77 @@ async def _rank_with_askhub(
             await import_records(context, person_records(history_people(dump, split.history)))
             async with context.sessions() as session:
                 index = await context.routing.sync(session)
+                history = await context.routing.history(session, index)
                 user_of = {
                     str(pid): handle.removeprefix(HANDLE_PREFIX)
                     for pid, handle in await session.execute(select(Person.id, Person.handle))
                 }
             # The ranker is fitted on the training split only: the imported history.
+            rankers: dict[str, FittedRanker | None] = {}
+            fitted: dict[str, object]
             try:
-                fitted: dict[str, object] = (
-                    await context.routing.fit(context.sessions)
-                ).ranker.to_json()
+                data = await learning.training_data(
+                    context.sessions, index, context.routing.embedder, settings.min_fit_questions
+                )
+                for label in grid:
+                    rankers[label] = learning.fit_on(data, GRID[label])
+                default = rankers[grid[0]]
+                fitted = default.to_json() if default else {}
             except NotEnoughHistory as exc:
+                rankers = dict.fromkeys(grid)
                 fitted = {"skipped": str(exc)}
-            async with context.sessions() as session:
-                index = await context.routing.sync(session)
-                history = await context.routing.history(session, index)
             build_seconds = time.perf_counter() - started
 
             person_of = {user: pid for pid, user in user_of.items()}
-            started = time.perf_counter()
             texts = [query_text(q) for q in split.test_questions]
             vectors = context.routing.embedder.encode(texts)
             # "Now" is where the history ends: the index holds nothing after the cutoff.
             now = index.reference_time()
-            rankings: list[list[str]] = []
-            # p_answer against what happened, on the test questions the fit never saw.
-            p_answer: list[float] = []
-            answered: list[bool] = []
-            for question, text, vector in zip(split.test_questions, texts, vectors, strict=True):
-                asker = person_of.get(question.asker_id)
-                ranked = context.routing.rank(
-                    index,
-                    history,
-                    Query(text, vector, question.post.tags, now, asker),
-                    k=DEPTH,
-                    exclude=frozenset() if asker is None else frozenset({asker}),
-                    floor=False,
-                )
-                rankings.append([user_of[m.person] for m in ranked])
-                for m in ranked:
-                    if m.p_answer is not None:
-                        p_answer.append(m.p_answer)
-                        answered.append(user_of[m.person] in question.relevant)
-            rank_seconds = time.perf_counter() - started
-            if p_answer:
-                fitted["test_calibration"] = calibration_report(
-                    np.array(p_answer), np.array(answered, dtype=np.int8)
-                )
-            return rankings, build_seconds, rank_seconds, context.routing.model_id, fitted
+            rankings: dict[str, list[list[str]]] = {}
+            rank_seconds = 0.0
+            for label, ranker in rankers.items():
+                context.routing.use_ranker(ranker)
+                started = time.perf_counter()
+                ranked_all: list[list[str]] = []
+                # p_answer against what happened, on the test questions the fit never saw.
+                p_answer: list[float] = []
+                answered: list[bool] = []
+                for question, text, vector in zip(
+                    split.test_questions, texts, vectors, strict=True
+                ):
+                    asker = person_of.get(question.asker_id)
+                    ranked = context.routing.rank(
+                        index,
+                        history,
+                        Query(text, vector, question.post.tags, now, asker),
+                        k=DEPTH,
+                        exclude=frozenset() if asker is None else frozenset({asker}),
+                        floor=False,
+                    )
+                    ranked_all.append([user_of[m.person] for m in ranked])
+                    for m in ranked:
+                        if m.p_answer is not None:
+                            p_answer.append(m.p_answer)
+                            answered.append(user_of[m.person] in question.relevant)
+                rankings[label] = ranked_all
+                if label == grid[0]:
+                    rank_seconds = time.perf_counter() - started
+                    if p_answer:
+                        fitted["test_calibration"] = calibration_report(
+                            np.array(p_answer), np.array(answered, dtype=np.int8)
+                        )
+            return _AskHubRun(
+                rankings, build_seconds, rank_seconds, context.routing.model_id, fitted
+            )
         finally:
             await context.close()
 
 
 async def evaluate_routing(
-    folder: Path, rankings: Path | None, embedder: Embedder | None = None
+    folder: Path,
+    rankings: Path | None,
+    embedder: Embedder | None = None,
+    grid: Sequence[str] = ("default",),
 ) -> dict[str, object]:
     """Run the routing evaluation on the dump in ``folder``; raises DumpError/EvaluationError.
 
@@ -204,8 +247,11 @@ async def evaluate_routing(
         figures["ms_per_question"] = round(1000 * rank / len(questions), 3)
         systems[name] = figures
 
-    askhub_rankings, build, rank, model_id, fitted = await _rank_with_askhub(split, dump, embedder)
-    record("askhub", askhub_rankings, build, rank)
+    run = await _rank_with_askhub(split, dump, embedder, grid)
+    askhub_rankings = run.rankings[grid[0]]
+    model_id, fitted = run.model_id, run.fitted
+    record("askhub", askhub_rankings, run.build_seconds, run.rank_seconds)
+    settings_figures = {label: summarise(r, relevant) for label, r in run.rankings.items()}
 
     docs = _history_texts(dump, split)
     answers = Counter(str(p.owner_id) for p in split.history if p.post_type == ANSWER)
@@ -235,6 +281,7 @@ async def evaluate_routing(
         "dump": folder.name,
         "model": model_id,
         "ranker": fitted,
+        "settings": settings_figures,
         "cutoff": split.cutoff.isoformat(),
         "history_posts": len(split.history),
         "candidates": len(split.candidates),
@@ -278,7 +325,7 @@ async def evaluate_sites(
 ) -> dict[str, object]:
     """Evaluate several dumps in one run: each site's report, and figures pooled over sites
     (weighted by test questions), with AskHub's ratio to the best baseline per site."""
-    reports = [await evaluate_routing(folder, None, embedder) for folder in folders]
+    reports = [await evaluate_routing(folder, None, embedder, tuple(GRID)) for folder in folders]
     total = sum(int(r["questions"]) for r in reports)  # type: ignore[call-overload]
     pooled: dict[str, dict[str, float]] = {}
     for name in SYSTEMS:
@@ -292,11 +339,15 @@ async def evaluate_sites(
         }
     best = max((n for n in SYSTEMS if n != "askhub"), key=lambda n: pooled[n]["mrr"])
     ratios = sorted(float(r["mrr_ratio"] or 0.0) for r in reports)  # type: ignore[arg-type]
-    middle = len(ratios) // 2
-    median = ratios[middle] if len(ratios) % 2 else (ratios[middle - 1] + ratios[middle]) / 2
+    median = _median(ratios)
+    loso = _leave_one_site_out(reports) if len(reports) > 1 else {}
+    loso_ratios = sorted(float(v["mrr_ratio"]) for v in loso.values())  # type: ignore[arg-type]
     return {
         "sites": reports,
         "pooled": {"questions": total, "systems": pooled, "best_baseline": best},
+        "leave_one_site_out": loso,
+        "loso_ratio_min": loso_ratios[0] if loso_ratios else None,
+        "loso_ratio_median": _median(loso_ratios) if loso_ratios else None,
         "mrr_ratio_min": ratios[0],
         "mrr_ratio_median": round(median, 4),
         "hit10_above_every_baseline": all(
@@ -329,9 +380,57 @@ def format_sites(report: dict[str, object]) -> str:
             f"{'pooled (' + str(pooled['questions']) + ' q)' if name == 'askhub' else '':<28}"
             f"{name:<13}" + "".join(f"{row[m]:>10.4f}" for m in POOLED)
         )
+    loso = report.get("leave_one_site_out") or {}
+    assert isinstance(loso, dict)
+    for site, row in loso.items():
+        lines.append(
+            f"leave-one-site-out {site}: setting {row['setting']} (chosen on the other sites), "
+            f"MRR ratio {row['mrr_ratio']:.3f}, Hit@10 {row['hit@10']:.4f}"
+            f"{'' if row['hit10_above_every_baseline'] else ' (not above every baseline)'}"
+        )
+    if loso:
+        lines.append(
+            f"leave-one-site-out MRR / best baseline: min {report['loso_ratio_min']:.3f}, "
+            f"median {report['loso_ratio_median']:.3f}"
+        )
     lines.append(
-        f"AskHub MRR / best baseline per site: min {report['mrr_ratio_min']:.3f}, median "
+        f"Default settings, AskHub MRR / best baseline per site: min {report['mrr_ratio_min']:.3f}, median "
         f"{report['mrr_ratio_median']:.3f}; Hit@10 above every baseline on every site: "
         f"{'yes' if report['hit10_above_every_baseline'] else 'no'}"
     )
     return "\n".join(lines)
+
+
+def _median(values: Sequence[float]) -> float:
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return round((ordered[middle - 1] + ordered[middle]) / 2, 4)
+
+
+def _leave_one_site_out(reports: Sequence[dict[str, Any]]) -> dict[str, dict[str, object]]:
+    """Per site, the fit setting that did best on the *other* sites (by their worst MRR ratio
+    to their best baseline), and what it scores on this one."""
+    ratio: dict[tuple[str, str], float] = {}
+    best_hit10: dict[str, float] = {}
+    for report in reports:
+        site = report["dump"]
+        baseline_mrr = report["systems"][report["best_baseline"]]["mrr"]
+        best_hit10[site] = max(report["systems"][n]["hit@10"] for n in SYSTEMS if n != "askhub")
+        for label, figures in report["settings"].items():
+            ratio[(label, site)] = figures["mrr"] / baseline_mrr if baseline_mrr else 0.0
+    out: dict[str, dict[str, object]] = {}
+    for report in reports:
+        site = report["dump"]
+        others = [r["dump"] for r in reports if r["dump"] != site]
+        chosen = max(report["settings"], key=lambda label: min(ratio[(label, o)] for o in others))
+        hit10 = report["settings"][chosen]["hit@10"]
+        out[site] = {
+            "setting": chosen,
+            "mrr_ratio": round(ratio[(chosen, site)], 4),
+            "mrr": report["settings"][chosen]["mrr"],
+            "hit@10": hit10,
+            "hit10_above_every_baseline": hit10 > best_hit10[site],
+        }
+    return out

@@ -28,6 +28,7 @@ from indexer.ranker import (
     History,
     Query,
     TrainingQuestion,
+    TrainingSet,
     fit_ranker,
     training_set,
 )
@@ -194,6 +195,37 @@ async def answered_questions(session: AsyncSession) -> int:
     return int(imported or 0) + int(calls or 0)
 
 
+async def training_data(
+    sessions: async_sessionmaker[AsyncSession],
+    index: ExpertiseIndex,
+    embedder: Embedder,
+    min_questions: int,
+) -> TrainingSet:
+    """Feature rows of every earlier question, each as of its own time.
+
+    Raises NotEnoughHistory below ``min_questions`` answered questions.
+    """
+    async with sessions() as session:
+        answered = await answered_questions(session)
+        if answered < min_questions:
+            raise NotEnoughHistory(
+                f"only {answered} earlier questions have an answer; fitting needs "
+                f"{min_questions} (ASKHUB_MIN_FIT_QUESTIONS). The hand-set weights keep ranking.",
+                "history",
+            )
+        history = await build_history(session, index)
+        questions = await training_questions(session, index, embedder)
+    return await anyio.to_thread.run_sync(lambda: training_set(index, history, questions))
+
+
+def fit_on(data: TrainingSet, settings: FitSettings | None = None) -> FittedRanker:
+    """Fit on prepared rows; NotEnoughHistory when they hold nothing to learn from."""
+    try:
+        return fit_ranker(data, settings or FitSettings())
+    except ValueError as exc:
+        raise NotEnoughHistory(str(exc), "history") from None
+
+
 async def fit(
     sessions: async_sessionmaker[AsyncSession],
     index: ExpertiseIndex,
@@ -206,25 +238,8 @@ async def fit(
     Raises NotEnoughHistory below ``min_questions`` answered questions.
     """
     started = time.perf_counter()
-    async with sessions() as session:
-        answered = await answered_questions(session)
-        if answered < min_questions:
-            raise NotEnoughHistory(
-                f"only {answered} earlier questions have an answer; fitting needs "
-                f"{min_questions} (ASKHUB_MIN_FIT_QUESTIONS). The hand-set weights keep ranking.",
-                "history",
-            )
-        history = await build_history(session, index)
-        questions = await training_questions(session, index, embedder)
-
-    def work() -> FittedRanker:
-        data = training_set(index, history, questions)
-        return fit_ranker(data, settings or FitSettings())
-
-    try:
-        ranker = await anyio.to_thread.run_sync(work)
-    except ValueError as exc:
-        raise NotEnoughHistory(str(exc), "history") from None
+    data = await training_data(sessions, index, embedder, min_questions)
+    ranker = await anyio.to_thread.run_sync(lambda: fit_on(data, settings))
     async with sessions() as session, session.begin():
         row = RoutingModel(
             questions=ranker.questions, positives=ranker.positives, model=ranker.to_json()

@@ -267,6 +267,10 @@ class RoutingService:
         )
         return max(absolute, RELATIVE_FLOOR * top)
 
+    def use_ranker(self, ranker: FittedRanker | None) -> None:
+        """Rank with ``ranker`` until the stored model changes (evaluation tries settings)."""
+        self._ranker = ranker
+
     def rank(
         self,
         index: ExpertiseIndex,
