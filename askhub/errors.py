@@ -19,11 +19,14 @@ from askhub.validation import InputError
 log = logging.getLogger("askhub")
 
 
-def _json(status: int, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+def _json(
+    status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
     return Response(
         {"status_code": status, "detail": detail, **extra},
         status_code=status,
         media_type=MediaType.JSON,
+        headers=headers,
     )
 
 
@@ -65,7 +68,8 @@ def input_error(request: Request, exc: InputError) -> Response[dict[str, Any]]: 
 
 
 def http_error(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
-    return _json(exc.status_code, exc.detail)
+    # Headers the exception carries stay: "Allow" on 405, "WWW-Authenticate" and the like.
+    return _json(exc.status_code, exc.detail, headers=dict(exc.headers or {}))
 
 
 def server_error(request: Request, exc: Exception) -> Response[dict[str, Any]]:  # type: ignore[type-arg]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
@@ -17,7 +18,7 @@ from askhub.people.availability import asks_in_window, is_available
 from askhub.people.service import person_brief
 from askhub.routing.service import RoutingService
 from askhub.settings import Settings
-from askhub.validation import InputError
+from askhub.validation import VISIBLE, InputError
 from models import (
     Call,
     CallKind,
@@ -38,11 +39,21 @@ class CallError(InputError):
     """A request that the call's state does not allow (HTTP 409, or 422 naming a field)."""
 
 
+def _no_nul(value: str, field: str) -> str:
+    if "\x00" in value:
+        raise CallError("must not contain NUL characters", field)
+    return value
+
+
 def query_text(title: str, body: str, tags: Sequence[str]) -> str:
     return "\n".join(part for part in (title, body, " ".join(tags)) if part)
 
 
 def _validate(data: CallCreate) -> None:
+    # The schema says so too; this holds for callers that build a CallCreate themselves.
+    if not re.search(VISIBLE, _no_nul(data.title, "title")):
+        raise CallError("a title needs words, not only spaces", "title")
+    _no_nul(data.body, "body")
     if data.deadline is not None:
         if data.deadline.tzinfo is None:
             raise CallError(
@@ -201,6 +212,8 @@ async def add_reply(
     now = now or datetime.now(UTC)
     if call.status in (CallStatus.CLOSED, CallStatus.EXPIRED):
         raise CallError(f"call {call.id} is {call.status}; it takes no more replies")
+    _no_nul(data.body, "body")
+    _no_nul(data.forward_to or "", "forward_to")
     if data.kind == "answer" and not data.body.strip():
         raise CallError("an answer needs a body", "body")
     forward_to: Person | None = None

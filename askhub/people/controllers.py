@@ -10,12 +10,14 @@ from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.context import AppContext
+from askhub.openapi import BEARER, Limit, Offset, errors
 from askhub.people import service
 from askhub.people.schemas import PersonIn, PersonOut, PostCreate, PostOut, ProfileUpdate
+from askhub.validation import NO_NUL
 from models import Person, Role
 
-Limit = Annotated[int, Parameter(ge=1, le=200)]
-Offset = Annotated[int, Parameter(ge=0)]
+# A filter or search term, as stored text: NUL never matches anything.
+Term = Annotated[str, Parameter(max_length=200, pattern=NO_NUL)]
 
 
 async def _person(db: AsyncSession, handle: str) -> Person:
@@ -28,31 +30,32 @@ async def _person(db: AsyncSession, handle: str) -> Person:
 class PeopleController(Controller):
     path = "/api/people"
     tags = ("people",)
+    security = BEARER
 
-    @get("/")
+    @get("/", responses=errors())
     async def list_people(
         self,
         db: AsyncSession,
-        department: str | None = None,
-        q: str | None = None,
+        department: Term | None = None,
+        q: Term | None = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> list[PersonOut]:
         people = await service.list_people(db, department, q, limit, offset)
         return [service.person_out(p) for p in people]
 
-    @get("/me")
+    @get("/me", responses=errors())
     async def get_me(self, me: Person) -> PersonOut:
         return service.person_out(me, private=True)
 
-    @put("/me")
+    @put("/me", responses=errors(413))
     async def update_me(
         self, db: AsyncSession, context: AppContext, me: Person, data: ProfileUpdate
     ) -> PersonOut:
         await service.update_profile(db, context.routing, me, data)
         return service.person_out(me, private=True)
 
-    @post("/")
+    @post("/", responses=errors(403, 413))
     async def create_person(self, db: AsyncSession, me: Person, data: PersonIn) -> PersonOut:
         """Directory sync: admins create people (with optional history) like the importer."""
         if me.role != Role.ADMIN:
@@ -64,11 +67,11 @@ class PeopleController(Controller):
         await service.upsert_people(db, [data])
         return service.person_out(await _person(db, data.handle))
 
-    @get("/{handle:str}")
+    @get("/{handle:str}", responses=errors(404))
     async def get_person(self, db: AsyncSession, handle: str) -> PersonOut:
         return service.person_out(await _person(db, handle))
 
-    @get("/{handle:str}/posts")
+    @get("/{handle:str}/posts", responses=errors(404))
     async def list_posts(
         self, db: AsyncSession, handle: str, limit: Limit = 50, offset: Offset = 0
     ) -> list[PostOut]:
@@ -81,8 +84,9 @@ class PeopleController(Controller):
 class PostsController(Controller):
     path = "/api/posts"
     tags = ("posts",)
+    security = BEARER
 
-    @post("/")
+    @post("/", responses=errors(413))
     async def create_post(
         self, db: AsyncSession, context: AppContext, me: Person, data: PostCreate
     ) -> PostOut:

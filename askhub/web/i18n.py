@@ -303,6 +303,9 @@ NL: dict[str, str] = {
     "Posts": "Berichten",
     "Answered calls": "Beantwoorde oproepen",
     "No answers yet.": "Nog geen antwoorden.",
+    # input bounds (service messages shown on pages)
+    "must not contain NUL characters": "mag geen NUL-tekens bevatten",
+    "a title needs words, not only spaces": "een titel heeft woorden nodig, niet alleen spaties",
 }
 
 CATALOGUES = {"en": EN, "nl": NL}

@@ -1,0 +1,193 @@
+"""Regression tests for issue 10's input attacks, one per attack and named after it: what a
+careless client or an attacker sends gets a 4xx naming what was wrong, never a 5xx."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from askhub.app import create_app
+from askhub.context import AppContext
+from tests.test_api import STAALBOUW, token_for
+from tests.test_web_support import sign_in, web_client, with_passwords
+
+BEYOND_BIGINT = 2**63
+BEYOND_INTEGER = 2**31
+
+
+@pytest.fixture
+async def client(org: AppContext) -> AsyncIterator[AsyncTestClient[Any]]:
+    app = create_app(settings=org.settings, embedder=org.routing.embedder)
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+def field_errors(response: Any) -> set[str]:
+    return {e["field"] for e in response.json().get("errors", [])}
+
+
+# -- item 7: no 5xx on bad input ------------------------------------------------------------
+
+
+async def test_deeply_nested_json_is_refused_before_decoding(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    auth = await token_for(org, "asker")
+    nested = b"[" * 50_000 + b"]" * 50_000
+    body = b'{"kind": "question", "title": "deep", "tags": ' + nested + b"}"
+    response = await client.post(
+        "/api/calls", content=body, headers={**auth, "content-type": "application/json"}
+    )
+    assert response.status_code == 422, response.text
+    assert field_errors(response) == {"body"}
+    # Brackets inside strings are text, not nesting.
+    text = {**STAALBOUW, "body": "[" * 1000}
+    assert (await client.post("/api/calls", json=text, headers=auth)).status_code == 201
+
+
+@pytest.mark.parametrize("big", [BEYOND_BIGINT, BEYOND_INTEGER])
+async def test_ids_beyond_the_database_integer_range_are_404_not_overflow(
+    client: AsyncTestClient[Any], org: AppContext, big: int
+) -> None:
+    auth = await token_for(org, "asker")
+    for method, path in [
+        ("GET", f"/api/calls/{big}"),
+        ("POST", f"/api/calls/{big}/replies"),
+        ("POST", f"/api/calls/1/replies/{big}/accept"),
+        ("POST", f"/api/inbox/{big}/seen"),
+    ]:
+        response = await client.request(method, path, json={"body": "hi"}, headers=auth)
+        assert response.status_code == 404, (path, response.text)
+
+
+@pytest.mark.parametrize("big", [BEYOND_BIGINT, BEYOND_INTEGER])
+async def test_page_ids_beyond_the_database_integer_range_are_404_not_overflow(
+    org: AppContext, big: int
+) -> None:
+    await with_passwords(org, ["asker"])
+    async with web_client(org) as client:
+        await sign_in(client, "asker")
+        for path in [f"/calls/{big}", f"/posts/{big}/edit"]:
+            response = await client.get(path)
+            assert response.status_code == 404, (path, response.text[:300])
+            assert "text/html" in response.headers["content-type"]
+
+
+@pytest.mark.parametrize("big", [BEYOND_BIGINT, BEYOND_INTEGER])
+async def test_offset_beyond_the_database_integer_range_is_422_naming_offset(
+    client: AsyncTestClient[Any], org: AppContext, big: int
+) -> None:
+    auth = await token_for(org, "asker")
+    for path in ["/api/calls", "/api/people", "/api/inbox", "/api/people/asker/posts"]:
+        response = await client.get(path, params={"offset": big}, headers=auth)
+        assert response.status_code == 422, (path, response.text)
+        assert field_errors(response) == {"offset"}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "payload", "field"),
+    [
+        ("/api/calls", "POST", {**STAALBOUW, "title": "staal\x00bouw"}, "title"),
+        ("/api/calls", "POST", {**STAALBOUW, "body": "a\x00b"}, "body"),
+        ("/api/calls", "POST", {**STAALBOUW, "tags": ["ok", "x\x00"]}, "tags[1]"),
+        ("/api/posts", "POST", {"title": "t", "body": "b\x00"}, "body"),
+        ("/api/people/me", "PUT", {"name": "A\x00"}, "name"),
+        ("/api/people/me", "PUT", {"bio": "\x00"}, "bio"),
+        ("/api/people/me", "PUT", {"email": "a\x00@b.example"}, "email"),
+    ],
+)
+async def test_nul_byte_in_a_text_field_is_422_naming_the_field(
+    client: AsyncTestClient[Any],
+    org: AppContext,
+    path: str,
+    method: str,
+    payload: dict[str, Any],
+    field: str,
+) -> None:
+    auth = await token_for(org, "asker")
+    response = await client.request(method, path, json=payload, headers=auth)
+    assert response.status_code == 422, response.text
+    assert field_errors(response) == {field}
+
+
+async def test_nul_byte_in_a_reply_is_422_naming_the_field(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    auth = await token_for(org, "asker")
+    call = (await client.post("/api/calls", json=STAALBOUW, headers=auth)).json()
+    response = await client.post(
+        f"/api/calls/{call['id']}/replies", json={"body": "yes\x00"}, headers=auth
+    )
+    assert response.status_code == 422 and field_errors(response) == {"body"}
+    assert (await client.get(f"/api/calls/{call['id']}", headers=auth)).json()["replies"] == []
+
+
+async def test_nul_byte_in_a_query_parameter_is_422_naming_it(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    auth = await token_for(org, "asker")
+    for name in ("q", "department"):
+        response = await client.get("/api/people", params={name: "a\x00"}, headers=auth)
+        assert response.status_code == 422, response.text
+        assert field_errors(response) == {name}
+
+
+async def test_nul_byte_in_a_page_form_is_422_naming_the_field(org: AppContext) -> None:
+    await with_passwords(org, ["asker"])
+    async with web_client(org) as client:
+        login = await client.get("/login")
+        token = login.text.split('name="_csrf_token" value="')[1].split('"')[0]
+        response = await client.post(
+            "/login", data={"_csrf_token": token, "handle": "asker\x00", "password": "x"}
+        )
+        assert response.status_code == 422, response.text[:300]
+        assert "NUL" in response.text
+
+
+async def test_nul_byte_in_a_static_file_path_is_404(client: AsyncTestClient[Any]) -> None:
+    response = await client.get("/static/%00askhub.css")
+    assert response.status_code == 404
+    assert (await client.get("/static/askhub.css")).status_code == 200
+
+
+async def test_whitespace_only_title_is_422_naming_title(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    auth = await token_for(org, "asker")
+    for title in ["     ", "\t\n  \u00a0 "]:
+        response = await client.post("/api/calls", json={**STAALBOUW, "title": title}, headers=auth)
+        assert response.status_code == 422, response.text
+        assert field_errors(response) == {"title"}
+    assert (await client.get("/api/calls", params={"mine": "true"}, headers=auth)).json() == []
+
+
+async def test_wrong_method_is_405_with_an_allow_header(client: AsyncTestClient[Any]) -> None:
+    response = await client.request("PATCH", "/api/health")
+    assert response.status_code == 405
+    assert "GET" in response.headers["allow"].split(", ")
+
+
+async def test_openapi_documents_public_health_errors_and_limits(
+    client: AsyncTestClient[Any],
+) -> None:
+    schema = (await client.get("/schema/openapi.json")).json()
+    paths = schema["paths"]
+    assert not paths["/api/health"]["get"].get("security")
+    assert paths["/api/calls"]["post"]["security"] == [{"bearer": []}]
+    assert {"401", "413", "422"} <= set(paths["/api/calls"]["post"]["responses"])
+    assert {"401", "404", "409", "413", "422"} <= set(
+        paths["/api/calls/{call_id}/replies"]["post"]["responses"]
+    )
+    assert {"401", "403", "404", "409", "422"} <= set(
+        paths["/api/calls/{call_id}/replies/{reply_id}/accept"]["post"]["responses"]
+    )
+    ids = paths["/api/calls/{call_id}"]["get"]["parameters"]
+    assert [p["schema"].get("maximum") for p in ids if p["name"] == "call_id"] == [2**31 - 1]
+    components = schema["components"]["schemas"]
+    create = next(v for k, v in components.items() if k.endswith("CallCreate"))
+    assert create["additionalProperties"] is False
+    tags = create["properties"]["tags"]
+    assert tags["items"]["maxLength"] == 50 and tags["items"]["minLength"] == 1
