@@ -19,6 +19,7 @@ from askhub.calls.controllers import CallsController
 from askhub.context import AppContext
 from askhub.dependencies import provide_context, provide_me, provide_session
 from askhub.errors import http_error, input_error, server_error, validation_error
+from askhub.headers import add_security_headers
 from askhub.health import health
 from askhub.nudges.controllers import InboxController
 from askhub.nudges.registry import build_channels, close_channels
@@ -97,6 +98,7 @@ def create_app(
         lifespan=[lifespan],
         plugins=[StrictStructSchemaPlugin()],
         before_request=check_request_bounds,
+        before_send=[add_security_headers],
         request_max_body_size=ctx.settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="AskHub",

@@ -10,7 +10,9 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from askhub.app import create_app
+from askhub.calls.links import action_url
 from askhub.context import AppContext
+from askhub.people.service import get_by_handle
 from tests.test_api import STAALBOUW, token_for
 from tests.test_web_support import sign_in, web_client, with_passwords
 
@@ -191,3 +193,49 @@ async def test_openapi_documents_public_health_errors_and_limits(
     assert create["additionalProperties"] is False
     tags = create["properties"]["tags"]
     assert tags["items"]["maxLength"] == 50 and tags["items"]["minLength"] == 1
+
+
+# -- item 9: headers on every page ----------------------------------------------------------
+
+
+def assert_protected(response: Any, personal: bool = True) -> None:
+    headers = response.headers
+    assert "frame-ancestors 'none'" in headers["content-security-policy"], headers
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["x-content-type-options"] == "nosniff"
+    if personal:
+        assert headers["cache-control"] == "no-store"
+
+
+async def test_one_click_link_pages_send_csp_frame_and_cache_headers(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    auth = await token_for(org, "asker")
+    call = (await client.post("/api/calls", json=STAALBOUW, headers=auth)).json()
+    person_id = await _person_id(org, call["matches"][0]["person"]["handle"])
+    url = action_url(org.settings, call["id"], person_id, "reply")
+    page = await client.get(url.removeprefix(org.settings.base_url))
+    assert page.status_code == 200 and "<form" in page.text
+    assert_protected(page)
+    invalid = await client.get("/act/not-a-valid-link")
+    assert invalid.status_code == 403
+    assert_protected(invalid)
+
+
+async def test_error_pages_and_api_answers_send_security_headers(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    auth = await token_for(org, "asker")
+    assert_protected(await client.get("/no/such/page"))
+    assert_protected(await client.get("/api/people/me", headers=auth))
+    assert_protected(await client.get("/api/calls"))  # 401
+    static = await client.get("/static/askhub.css")
+    assert_protected(static, personal=False)
+    assert "public" in static.headers["cache-control"]
+
+
+async def _person_id(ctx: AppContext, handle: str) -> int:
+    async with ctx.sessions() as session:
+        person = await get_by_handle(session, handle)
+        assert person is not None
+        return person.id
