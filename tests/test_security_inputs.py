@@ -12,9 +12,12 @@ from litestar.testing import AsyncTestClient
 from askhub.app import create_app
 from askhub.calls.links import action_url
 from askhub.context import AppContext
+from askhub.nudges.channels.base import DeliveryError, OutboundMessage, Recipient
+from askhub.nudges.channels.webhook import WebhookChannel, WebhookSettings
 from askhub.people.service import get_by_handle
+from tests.sinks import WebhookReceiver
 from tests.test_api import STAALBOUW, token_for
-from tests.test_web_support import sign_in, web_client, with_passwords
+from tests.test_web_support import sign_in, submit, text_of, web_client, with_passwords
 
 BEYOND_BIGINT = 2**63
 BEYOND_INTEGER = 2**31
@@ -239,3 +242,108 @@ async def _person_id(ctx: AppContext, handle: str) -> int:
         person = await get_by_handle(session, handle)
         assert person is not None
         return person.id
+
+
+# -- item 4: SSRF through webhooks ------------------------------------------------------------
+
+INTERNAL_URLS = [
+    "https://169.254.169.254/latest/meta-data/",  # cloud metadata (link-local)
+    "https://127.0.0.1:8000/api/people",  # the server itself
+    "https://localhost/",  # a name for loopback
+    "https://[::1]/",
+    "https://[::ffff:127.0.0.1]/",  # loopback written as IPv6
+    "https://2130706433/",  # 127.0.0.1 written as a number
+    "https://10.1.2.3/hook",
+    "https://192.168.1.1/hook",
+    "https://[fd00:ec2::254]/",  # AWS's IPv6 metadata (unique local)
+    "https://0.0.0.0/",
+]
+
+
+@pytest.mark.parametrize("url", INTERNAL_URLS)
+async def test_webhook_to_internal_or_metadata_address_is_refused_on_save(
+    client: AsyncTestClient[Any], org: AppContext, url: str
+) -> None:
+    auth = await token_for(org, "asker")
+    response = await client.put("/api/people/me", json={"webhook_url": url}, headers=auth)
+    assert response.status_code == 422, response.text
+    assert field_errors(response) == {"webhook_url"}
+    me = (await client.get("/api/people/me", headers=auth)).json()
+    assert me["preferences"]["webhook_url"] is None
+
+
+async def test_plain_http_webhook_is_refused_on_save(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    auth = await token_for(org, "asker")
+    response = await client.put(
+        "/api/people/me", json={"webhook_url": "http://hooks.example.com/x"}, headers=auth
+    )
+    assert response.status_code == 422 and field_errors(response) == {"webhook_url"}
+    assert "https" in response.json()["detail"]
+
+
+async def test_webhook_to_metadata_address_is_refused_on_the_profile_page_in_dutch(
+    org: AppContext,
+) -> None:
+    await with_passwords(org, ["asker"])
+    async with web_client(org) as client:
+        await sign_in(client, "asker")
+        response = await submit(
+            client,
+            "/profile",
+            "/profile/preferences",
+            {"channels": ["webhook"], "webhook_url": "https://169.254.169.254/"},
+            headers={"accept-language": "nl"},
+        )
+        assert response.status_code == 422
+        assert "AskHub stuurt daar geen webhooks heen" in text_of(response.text)
+
+
+async def test_allow_listed_internal_host_may_be_saved(org: AppContext) -> None:
+    async with web_client(org, webhook_allow_hosts=("127.0.0.1",)) as client:
+        auth = await token_for(org, "asker")
+        url = "http://127.0.0.1:9/hook"
+        response = await client.put("/api/people/me", json={"webhook_url": url}, headers=auth)
+        assert response.status_code == 200, response.text
+        assert response.json()["preferences"]["webhook_url"] == url
+
+
+@pytest.mark.parametrize("url", ["{receiver}", "{receiver_by_name}", "https://169.254.169.254/"])
+async def test_webhook_to_internal_address_is_refused_at_send_time(url: str) -> None:
+    # A URL stored before this rule, or a name that resolves inward only later.
+    channel = WebhookChannel(WebhookSettings(secret="s", timeout=2))
+    try:
+        with WebhookReceiver() as receiver:
+            target = url.format(
+                receiver=receiver.url,
+                receiver_by_name=receiver.url.replace("127.0.0.1", "localhost"),
+            )
+            message = _message(target)
+            with pytest.raises(DeliveryError) as failure:
+                await channel.send(message)
+            assert failure.value.permanent
+            assert receiver.requests == []
+    finally:
+        await channel.aclose()
+
+
+async def test_allow_listed_loopback_receiver_gets_the_webhook() -> None:
+    channel = WebhookChannel(WebhookSettings(secret="s", timeout=5, allow_hosts=("127.0.0.0/8",)))
+    try:
+        with WebhookReceiver() as receiver:
+            await channel.send(_message(receiver.url.replace("127.0.0.1", "localhost")))
+            [request] = await receiver.wait_for_async(1)
+            assert request.json()["askhub"]["kind"] == "ask"
+    finally:
+        await channel.aclose()
+
+
+def _message(url: str) -> OutboundMessage:
+    return OutboundMessage(
+        idempotency_key="k-1",
+        kind="ask",
+        recipient=Recipient(handle="amy", name="Amy", webhook_url=url),
+        subject="Who knows staalbouw?",
+        intro="You were asked.",
+    )

@@ -11,6 +11,7 @@ import msgspec
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from askhub.outbound import UnsafeWebhook, WebhookPolicy
 from askhub.people.schemas import (
     PersonBrief,
     PersonIn,
@@ -244,6 +245,8 @@ async def update_profile(
         raise InputError("away_until needs a time zone, e.g. +01:00", "away_until")
     if "availability" in changes:
         changes["availability"] = Availability(changes["availability"])
+    if changes.get("webhook_url"):
+        await check_webhook_url(changes["webhook_url"], routing.settings.webhook_allow_hosts)
     for name, value in changes.items():
         setattr(person, name, value)
     await session.flush()
@@ -251,6 +254,14 @@ async def update_profile(
     if changed is not None:
         await routing.embed_posts(session, [changed])
     return person
+
+
+async def check_webhook_url(url: str, allow_hosts: Sequence[str] = ()) -> None:
+    """Refuse a webhook URL the server must not call (SSRF): 422 naming ``webhook_url``."""
+    try:
+        await WebhookPolicy(tuple(allow_hosts)).check(url)
+    except UnsafeWebhook as exc:
+        raise InputError(str(exc), "webhook_url") from exc
 
 
 async def create_post(

@@ -306,6 +306,15 @@ NL: dict[str, str] = {
     # input bounds (service messages shown on pages)
     "must not contain NUL characters": "mag geen NUL-tekens bevatten",
     "a title needs words, not only spaces": "een titel heeft woorden nodig, niet alleen spaties",
+    "use an https:// address for webhooks": "gebruik een https://-adres voor webhooks",
+    "a webhook address needs a host name": "een webhookadres heeft een hostnaam nodig",
+    (
+        "this address points inside the network (private, loopback, link-local or metadata); "
+        "AskHub does not send webhooks there"
+    ): (
+        "dit adres wijst naar het interne netwerk (privé, loopback, link-local of metadata); "
+        "AskHub stuurt daar geen webhooks heen"
+    ),
 }
 
 CATALOGUES = {"en": EN, "nl": NL}
