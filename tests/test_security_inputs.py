@@ -3,11 +3,15 @@ careless client or an attacker sends gets a 4xx naming what was wrong, never a 5
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
+from sqlalchemy import event, select, update
+from sqlalchemy.engine import Engine
 
 from askhub.app import create_app
 from askhub.calls.links import action_url
@@ -15,6 +19,7 @@ from askhub.context import AppContext
 from askhub.nudges.channels.base import DeliveryError, OutboundMessage, Recipient
 from askhub.nudges.channels.webhook import WebhookChannel, WebhookSettings
 from askhub.people.service import get_by_handle
+from models import ApiToken
 from tests.sinks import WebhookReceiver
 from tests.test_api import STAALBOUW, token_for
 from tests.test_web_support import sign_in, submit, text_of, web_client, with_passwords
@@ -347,3 +352,68 @@ def _message(url: str) -> OutboundMessage:
         subject="Who knows staalbouw?",
         intro="You were asked.",
     )
+
+
+# -- item 8: writes out of the read path ----------------------------------------------------
+
+
+@contextmanager
+def statements() -> Iterator[list[tuple[int, str]]]:
+    """Every SQL statement any engine runs meanwhile, with its DBAPI connection's id."""
+    seen: list[tuple[int, str]] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append((id(conn.connection.dbapi_connection), " ".join(statement.split())))
+
+    event.listen(Engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(Engine, "before_cursor_execute", record)
+
+
+def updates_of(seen: list[tuple[int, str]], table: str) -> list[tuple[int, str]]:
+    names = (f"UPDATE {table} ", f'UPDATE "{table}" ')
+    return [(c, s) for c, s in seen if s.startswith(names)]
+
+
+async def test_token_use_is_written_at_most_once_a_minute(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    auth = await token_for(org, "asker")
+    with statements() as seen:
+        for _ in range(5):
+            assert (await client.get("/api/people/me", headers=auth)).status_code == 200
+    assert len(updates_of(seen, "api_token")) == 1
+    async with org.sessions() as session, session.begin():
+        await session.execute(
+            update(ApiToken).values(last_used_at=datetime.now(UTC) - timedelta(minutes=2))
+        )
+    with statements() as seen:
+        assert (await client.get("/api/calls", headers=auth)).status_code == 200
+    assert len(updates_of(seen, "api_token")) == 1
+    async with org.sessions() as session:
+        used = await session.scalar(select(ApiToken.last_used_at))
+    assert used is not None and datetime.now(UTC) - used < timedelta(minutes=1)
+
+
+async def test_viewing_a_call_records_seen_once_outside_the_request_transaction(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    call = (
+        await client.post("/api/calls", json=STAALBOUW, headers=await token_for(org, "asker"))
+    ).json()
+    asked = next(m["person"]["handle"] for m in call["matches"] if m["state"] == "nudged")
+    auth = await token_for(org, asked)
+    await client.get("/api/people/me", headers=auth)  # the token's first use is written now
+    with statements() as seen:
+        first = await client.get(f"/api/calls/{call['id']}", headers=auth)
+    [mine] = first.json()["matches"]
+    assert mine["state"] == "seen"
+    request_connections = {c for c, s in seen if "FROM call" in s}
+    writes = updates_of(seen, "match")
+    assert writes and not request_connections & {c for c, _ in writes}
+    with statements() as seen:
+        again = await client.get(f"/api/calls/{call['id']}", headers=auth)
+    assert again.json()["matches"][0]["state"] == "seen"
+    assert [s for _, s in seen if s.upper().startswith(("UPDATE", "INSERT", "DELETE"))] == []

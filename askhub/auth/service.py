@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ApiToken, Person
 
 TOKEN_PREFIX = "ah_"
+# How stale ``last_used_at`` may get: recording every use made every API request a write.
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 def hash_token(token: str) -> str:
@@ -38,5 +40,21 @@ async def person_for_token(session: AsyncSession, token: str) -> Person | None:
     if row is None:
         return None
     api_token, person = row
-    api_token.last_used_at = datetime.now(UTC)
+    await _touch(session, api_token, datetime.now(UTC))
     return person
+
+
+async def _touch(session: AsyncSession, api_token: ApiToken, now: datetime) -> None:
+    """Record a use at most once a minute per token; other uses write nothing."""
+    stale = now - TOUCH_EVERY
+    if api_token.last_used_at is not None and api_token.last_used_at > stale:
+        return
+    await session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == api_token.id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )

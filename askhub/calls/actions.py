@@ -72,7 +72,7 @@ class ActionController(Controller):
         if isinstance(resolved, Response):
             return resolved
         grant, call, person = resolved
-        await service.mark_seen(call, person, datetime.now(UTC))
+        await service.mark_seen(context.sessions, call, person, datetime.now(UTC))
         closed = call.status in (CallStatus.CLOSED, CallStatus.EXPIRED)
         return _page(
             title=TITLES[grant.action],

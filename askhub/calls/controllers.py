@@ -55,9 +55,11 @@ class CallsController(Controller):
         return [service.call_out(c, me) for c in calls]
 
     @get("/{call_id:int}", responses=errors(404))
-    async def get_call(self, db: AsyncSession, me: Person, call_id: Id) -> CallOut:
+    async def get_call(
+        self, db: AsyncSession, context: AppContext, me: Person, call_id: Id
+    ) -> CallOut:
         call = await _call(db, call_id)
-        await service.mark_seen(call, me, datetime.now(UTC))
+        await service.mark_seen(context.sessions, call, me, datetime.now(UTC))
         return service.call_out(call, me)
 
     @post("/{call_id:int}/replies", responses=errors(404, 409, 413))

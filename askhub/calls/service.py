@@ -7,9 +7,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from sqlalchemy import exists, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import exists, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from askhub.calls import notify
 from askhub.calls.scheduled import start_next_wave
@@ -399,13 +400,31 @@ async def accept_reply(
     return reply
 
 
-async def mark_seen(call: Call, person: Person, now: datetime) -> None:
-    """Opening a call counts as seen: no reminder for it."""
-    for match in call.matches:
-        if match.person_id == person.id and match.seen_at is None:
-            match.seen_at = now
-            if match.state == MatchState.NUDGED:
-                match.state = MatchState.SEEN
+async def mark_seen(
+    sessions: async_sessionmaker[AsyncSession], call: Call, person: Person, now: datetime
+) -> None:
+    """Opening a call counts as seen: no reminder for it.
+
+    Recorded once, in a short transaction of its own: a view never turns the request's
+    transaction into a write that holds the database's write lock (SQLite has one) until the
+    request ends, and views after the first write nothing at all.
+    """
+    match = next((m for m in call.matches if m.person_id == person.id), None)
+    if match is None or match.seen_at is not None:
+        return
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Match).where(Match.id == match.id, Match.seen_at.is_(None)).values(seen_at=now)
+        )
+        await session.execute(
+            update(Match)
+            .where(Match.id == match.id, Match.state == MatchState.NUDGED)
+            .values(state=MatchState.SEEN)
+        )
+    # The caller's copy shows it too, without becoming a change of the caller's transaction.
+    set_committed_value(match, "seen_at", now)
+    if match.state == MatchState.NUDGED:
+        set_committed_value(match, "state", MatchState.SEEN)
 
 
 def snooze(call: Call, person: Person, now: datetime, seconds: int) -> bool:

@@ -229,7 +229,7 @@ async def show_call(
     call_id: int,
 ) -> Response[Any]:
     call = await _load(db, call_id)
-    await mark_seen(call, viewer, datetime.now(UTC))
+    await mark_seen(context.sessions, call, viewer, datetime.now(UTC))
     return call_page(request, call, viewer, context.settings.max_waves)
 
 
