@@ -3,9 +3,14 @@ careless client or an attacker sends gets a 4xx naming what was wrong, never a 5
 
 from __future__ import annotations
 
+import codecs
+import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,10 +21,12 @@ from sqlalchemy.engine import Engine
 from askhub.app import create_app
 from askhub.calls.links import action_url
 from askhub.context import AppContext
+from askhub.imports.people import ImportFileError, read_people_file
 from askhub.nudges.channels.base import DeliveryError, OutboundMessage, Recipient
 from askhub.nudges.channels.webhook import WebhookChannel, WebhookSettings
 from askhub.people.service import get_by_handle
 from models import ApiToken
+from tests.conftest import ORG
 from tests.sinks import WebhookReceiver
 from tests.test_api import STAALBOUW, token_for
 from tests.test_web_support import sign_in, submit, text_of, web_client, with_passwords
@@ -417,3 +424,41 @@ async def test_viewing_a_call_records_seen_once_outside_the_request_transaction(
         again = await client.get(f"/api/calls/{call['id']}", headers=auth)
     assert again.json()["matches"][0]["state"] == "seen"
     assert [s for _, s in seen if s.upper().startswith(("UPDATE", "INSERT", "DELETE"))] == []
+
+
+# -- item 9: the import reads what editors write ----------------------------------------------
+
+
+def _askhub(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "askhub.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_import_file_with_a_utf8_byte_order_mark_is_read(tmp_path: Path) -> None:
+    lines = ORG.read_text(encoding="utf-8").splitlines()[:2]
+    path = tmp_path / "people.jsonl"
+    path.write_bytes(codecs.BOM_UTF8 + "\r\n".join(lines).encode())
+    records = read_people_file(path)
+    assert [r.handle for r in records] == [json.loads(line)["handle"] for line in lines]
+
+
+def test_import_with_bad_utf8_names_the_line_and_exits_2(
+    cli_env: dict[str, str], tmp_path: Path
+) -> None:
+    lines = ORG.read_text(encoding="utf-8").splitlines()[:3]
+    path = tmp_path / "people.jsonl"
+    path.write_bytes(
+        lines[0].encode() + b"\n" + lines[1].encode() + b"\n" + b'{"handle": "x\xff"}\n'
+    )
+    with pytest.raises(ImportFileError, match="line 3: not UTF-8"):
+        read_people_file(path)
+    result = _askhub(cli_env, "import", "people", str(path))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "people.jsonl line 3: not UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr
