@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import msgspec
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from askhub.outbound import UnsafeWebhook, WebhookPolicy
 from askhub.people.schemas import (
@@ -28,6 +29,10 @@ from models import Availability, Embedding, Person, Post, PostKind
 
 PROFILE_SOURCE = "profile"
 IMPORT_SOURCE = "import"
+# An erased person's row stays as a placeholder (their replies point at it) under a handle no
+# one can choose ("~" cannot start a handle) and this name; see askhub.privacy.service.
+ERASED_HANDLE_PREFIX = "~erased-"
+ERASED_NAME = "Former colleague"
 
 
 def visible_skills(person: Person) -> list[str]:
@@ -81,7 +86,15 @@ def post_out(post: Post, author: Person) -> PostOut:
 
 
 async def get_by_handle(session: AsyncSession, handle: str) -> Person | None:
+    """The person with this handle; never an erased placeholder."""
+    if handle.startswith(ERASED_HANDLE_PREFIX):
+        return None
     return await session.scalar(select(Person).where(Person.handle == handle))
+
+
+def not_erased() -> ColumnElement[bool]:
+    """A filter that leaves out erased placeholders."""
+    return Person.handle.not_like(ERASED_HANDLE_PREFIX + "%")
 
 
 async def list_people(
@@ -91,7 +104,7 @@ async def list_people(
     limit: int = 50,
     offset: int = 0,
 ) -> Sequence[Person]:
-    query = select(Person).order_by(Person.handle).limit(limit).offset(offset)
+    query = select(Person).where(not_erased()).order_by(Person.handle).limit(limit).offset(offset)
     if department:
         query = query.where(func.lower(Person.department) == department.lower())
     if q:

@@ -64,6 +64,7 @@ PAGES: list[ControllerRouterHandler] = [
     profile.add_skill,
     profile.change_password,
     profile.export,
+    profile.erase_account,
     posts.my_posts,
     posts.write_post,
     posts.edit_post_page,

@@ -20,6 +20,7 @@ from askhub.nudges.controllers import item_out
 from askhub.nudges.outbox import inbox
 from askhub.people.schemas import ProfileUpdate
 from askhub.people.service import person_out, post_out, update_profile
+from askhub.privacy.service import erase
 from askhub.validation import InputError
 from askhub.web.accounts import authenticate, password_fingerprint, set_password
 from askhub.web.core import convert, flash, page, redirect, text, word_list, zone_of
@@ -267,6 +268,24 @@ async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
             {"created_at": tok.created_at, "last_used_at": tok.last_used_at} for tok in tokens
         ],
     }
+
+
+@post("/profile/erase", status_code=200)
+async def erase_account(
+    request: Request[Any, Any, Any], db: AsyncSession, context: AppContext, viewer: Person
+) -> Response[Any]:
+    """Erase the signed-in person (GDPR art. 17), after they typed their handle."""
+    if text(await request.form(), "confirm_handle", 64).lstrip("@") != viewer.handle:
+        return await profile_page(
+            request,
+            db,
+            viewer,
+            status=422,
+            errors={"confirm_handle": "Type your handle to confirm."},
+        )
+    await erase(context.sessions, context.routing, viewer.id)
+    request.clear_session()
+    return redirect("/login")
 
 
 @get("/profile/export")
