@@ -196,3 +196,21 @@ async def test_replies_on_the_erased_persons_own_calls_go_with_the_call(
         assert await session.get(Call, call["id"]) is None
         assert await session.scalar(select(func.count()).select_from(Reply)) == 0
     assert (await client.get("/api/people/me", headers=bram)).status_code == 200
+
+
+async def test_nobody_can_forward_a_call_to_an_erased_person(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    admin = await token_for(org, "asker", Role.ADMIN)
+    assert (await client.delete("/api/people/eva.brown", headers=admin)).status_code == 200
+    async with org.sessions() as session:
+        placeholder = await session.scalar(select(Person.handle).where(Person.name == ERASED_NAME))
+    assert placeholder is not None
+    call = (await client.post("/api/calls", json=STAALBOUW, headers=admin)).json()
+    expert = await token_for(org, call["matches"][0]["person"]["handle"])
+    response = await client.post(
+        f"/api/calls/{call['id']}/replies",
+        json={"kind": "forward", "forward_to": placeholder},
+        headers=expert,
+    )
+    assert response.status_code == 422 and "forward_to" in response.text

@@ -16,7 +16,7 @@ from askhub.calls import notify
 from askhub.calls.scheduled import start_next_wave
 from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
 from askhub.people.availability import asks_in_window, is_available
-from askhub.people.service import person_brief
+from askhub.people.service import get_by_handle, person_brief
 from askhub.routing.service import RoutingService
 from askhub.settings import Settings
 from askhub.validation import VISIBLE, InputError
@@ -274,7 +274,7 @@ async def _forward_target(
 ) -> Person:
     if not handle:
         raise CallError("say who to forward to: 'forward_to' is a colleague's handle", "forward_to")
-    target = await session.scalar(select(Person).where(Person.handle == handle))
+    target = await get_by_handle(session, handle)
     if target is None:
         raise CallError(f"no colleague with handle {handle!r}", "forward_to")
     if target.id in (person.id, call.asker_id):

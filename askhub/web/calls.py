@@ -25,6 +25,7 @@ from askhub.calls.service import (
     query_text,
 )
 from askhub.context import AppContext
+from askhub.people.service import not_erased
 from askhub.web.core import (
     convert,
     flash,
@@ -241,7 +242,9 @@ async def _colleague(db: AsyncSession, value: str) -> str | None:
     if await db.scalar(select(Person.id).where(Person.handle == value.lower())) is not None:
         return value.lower()
     named = (
-        await db.scalars(select(Person.handle).where(func.lower(Person.name) == value.lower()))
+        await db.scalars(
+            select(Person.handle).where(not_erased(), func.lower(Person.name) == value.lower())
+        )
     ).all()
     return named[0] if len(named) == 1 else value
 
