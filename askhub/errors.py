@@ -36,10 +36,14 @@ _FIELD_IN_MESSAGE = re.compile(r"(?:at `\$\.([^`]+)`|field `([^`]+)`)")
 
 def _field(item: dict[str, Any]) -> str:
     key = item.get("key")
-    if key and key != "data":
-        return str(key)
     found = _FIELD_IN_MESSAGE.search(str(item.get("message", "")))
-    return next((g for g in found.groups() if g), "body") if found else "body"
+    named = next((g for g in found.groups() if g), None) if found else None
+    if key and key != "data":
+        # A field named inside the message of an object at ``key`` (posts[0] → its created_at).
+        if named and found and found.group(2) and not str(key).endswith(named):
+            return f"{key}.{named}"
+        return str(key)
+    return named or "body"
 
 
 def validation_error(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:  # type: ignore[type-arg]

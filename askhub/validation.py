@@ -3,6 +3,8 @@ that every input must keep to be storable at all."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 # The largest id a row can have on every database AskHub runs on (PostgreSQL ``integer``); a
 # larger number in a path or query names nothing and must never reach the driver.
 MAX_ID = 2**31 - 1
@@ -16,6 +18,19 @@ VISIBLE = rf"^[{_BLANK}]*[^\x00{_BLANK}][^\x00]*$"
 # A JSON body nested deeper than this is refused before it is decoded: AskHub's own shapes are
 # at most four levels deep, and unbounded nesting exhausts the decoder's recursion.
 MAX_JSON_DEPTH = 32
+
+
+def check_utc(value: object, field: str) -> None:
+    """For a struct's ``__post_init__``: a time zone-aware datetime must still be a datetime in
+    UTC (0001-01-01T00:00+05:00 is not), since it is stored in UTC. msgspec turns the
+    ValueError into a validation error that names ``field``."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(
+                f"field `{field}` must lie between the years 1 and 9999 in UTC"
+            ) from None
 
 
 class InputError(ValueError):

@@ -25,7 +25,7 @@ from askhub.imports.people import ImportFileError, read_people_file
 from askhub.nudges.channels.base import DeliveryError, OutboundMessage, Recipient
 from askhub.nudges.channels.webhook import WebhookChannel, WebhookSettings
 from askhub.people.service import get_by_handle
-from models import ApiToken
+from models import ApiToken, Role
 from tests.conftest import ORG
 from tests.sinks import WebhookReceiver
 from tests.test_api import STAALBOUW, token_for
@@ -125,6 +125,37 @@ async def test_nul_byte_in_a_text_field_is_422_naming_the_field(
     field: str,
 ) -> None:
     auth = await token_for(org, "asker")
+    response = await client.request(method, path, json=payload, headers=auth)
+    assert response.status_code == 422, response.text
+    assert field_errors(response) == {field}
+
+
+@pytest.mark.parametrize(
+    ("path", "method", "payload", "field"),
+    [
+        ("/api/calls", "POST", {**STAALBOUW, "deadline": "9999-12-31T23:00:00-05:00"}, "deadline"),
+        ("/api/people/me", "PUT", {"away_until": "0001-01-01T00:00:00+05:00"}, "away_until"),
+        (
+            "/api/people",
+            "POST",
+            {
+                "handle": "new.person",
+                "name": "New",
+                "posts": [{"body": "b", "created_at": "9999-12-31T23:59:00-01:00"}],
+            },
+            "posts[0].created_at",
+        ),
+    ],
+)
+async def test_datetime_beyond_the_utc_range_is_422_naming_the_field(
+    client: AsyncTestClient[Any],
+    org: AppContext,
+    path: str,
+    method: str,
+    payload: dict[str, Any],
+    field: str,
+) -> None:
+    auth = await token_for(org, "asker", Role.ADMIN)
     response = await client.request(method, path, json=payload, headers=auth)
     assert response.status_code == 422, response.text
     assert field_errors(response) == {field}

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 import msgspec
 
 from askhub.people.schemas import PersonBrief, ShortText, Tag
-from askhub.validation import NO_NUL, VISIBLE
+from askhub.validation import NO_NUL, VISIBLE, check_utc
 
 # At least one character that is not a space; no NUL anywhere.
 CallTitle = Annotated[
@@ -38,6 +38,9 @@ class CallCreate(msgspec.Struct, forbid_unknown_fields=True):
     needed: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
     deadline: datetime | None = None
     audience: Audience | None = None
+
+    def __post_init__(self) -> None:
+        check_utc(self.deadline, "deadline")
 
 
 class ReplyCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from askhub.validation import NO_NUL
+from askhub.validation import NO_NUL, check_utc
 
 Handle = Annotated[
     str,
@@ -43,6 +43,9 @@ class PostIn(msgspec.Struct, forbid_unknown_fields=True):
     # Set by importers of other systems (Stack Exchange ids); keeps re-imports idempotent.
     external_id: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] | None = None
     kind: Literal["post", "question", "answer"] = "post"
+
+    def __post_init__(self) -> None:
+        check_utc(self.created_at, "created_at")
 
 
 class PersonIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -93,6 +96,9 @@ class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
         | msgspec.UnsetType
         | None
     ) = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        check_utc(self.away_until, "away_until")
 
 
 class Preferences(msgspec.Struct):
