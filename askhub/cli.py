@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 import msgspec
@@ -16,7 +18,8 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from askhub.context import AppContext
 from askhub.settings import Settings
-from models import Person, Role
+from askhub.validation import InputError
+from models import ApiToken, Person, Role
 
 T = TypeVar("T")
 DEMO_HANDLE = "demo"
@@ -65,12 +68,20 @@ def serve(host: str | None, port: int | None) -> None:
     from askhub.app import create_app
 
     settings = Settings()
-    uvicorn.run(
-        create_app(settings=settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level="info",
-    )
+    app = create_app(settings=settings)
+    uvicorn.Server(server_config(app, host or settings.host, port or settings.port)).run()
+
+
+def server_config(
+    app: Any, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info"
+) -> Any:
+    """How ``askhub serve`` runs uvicorn. Its proxy-header handling stays off: by default it
+    believes X-Forwarded-For from loopback, which let anyone on the machine (or behind a
+    local proxy that passes the header on) pick the address the sign-in limit counts. AskHub
+    reads the header itself, from ASKHUB_TRUSTED_PROXIES only."""
+    import uvicorn
+
+    return uvicorn.Config(app, host=host, port=port, log_level=log_level, proxy_headers=False)
 
 
 @main.group()
@@ -81,12 +92,15 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the schema to the latest version."""
-    from models.db import upgrade
+    from models.db import MigrationRefused, upgrade
 
     async def work(context: AppContext) -> None:
         await upgrade(context.engine)
 
-    run(work)
+    try:
+        run(work)
+    except MigrationRefused as exc:
+        fail(f"the database was not upgraded: {exc}")
     click.echo("askhub: database is up to date")
 
 
@@ -160,7 +174,10 @@ def import_people(file: Path) -> None:
             f"{embedded} embedded"
         )
 
-    click.echo(run(work))
+    try:
+        click.echo(run(work))
+    except InputError as exc:
+        fail(f"{file.name}: {exc.field + ': ' if exc.field else ''}{exc}; nothing was imported")
 
 
 @main.command()
@@ -172,7 +189,7 @@ def route(text: str, k: int, as_json: bool) -> None:
     if not text.strip():
         fail("TEXT is empty: say what the call is about")
 
-    async def work(context: AppContext) -> list[dict[str, object]]:
+    async def work(context: AppContext) -> tuple[list[dict[str, object]], dict[str, object]]:
         async with context.sessions() as session:
             routed = await context.routing.route(session, text, k=k)
         context.routing.save()
@@ -182,15 +199,16 @@ def route(text: str, k: int, as_json: bool) -> None:
                 "name": r.person.name,
                 "department": r.person.department,
                 "score": r.score,
+                "p_answer": r.p_answer,
                 "rank": r.rank,
                 "reasons": r.reasons,
             }
             for r in routed
-        ]
+        ], context.routing.ranker_state()
 
-    matches = run(work)
+    matches, ranker = run(work)
     if as_json:
-        click.echo(json.dumps({"matches": matches}, ensure_ascii=False, indent=2))
+        click.echo(json.dumps({"ranker": ranker, "matches": matches}, ensure_ascii=False, indent=2))
         return
     if not matches:
         click.echo("Nobody found: the index has no matching evidence. Try other words.")
@@ -209,22 +227,100 @@ def token() -> None:
 
 @token.command("create")
 @click.argument("handle")
-def token_create(handle: str) -> None:
+@click.option(
+    "--days",
+    type=click.IntRange(1, 3650),
+    default=None,
+    help="The token stops working after this many days (default: when revoked).",
+)
+def token_create(handle: str, days: int | None) -> None:
     """Create an API token for HANDLE; the token is printed alone on the last line."""
     from askhub.auth.service import create_token
+
+    expires_at = datetime.now(UTC) + timedelta(days=days) if days else None
 
     async def work(context: AppContext) -> str | None:
         async with context.sessions() as session, session.begin():
             person = await session.scalar(select(Person).where(Person.handle == handle))
             if person is None:
                 return None
-            return await create_token(session, person)
+            return await create_token(session, person, expires_at)
 
     created = run(work)
     if created is None:
         fail(f"no person with handle {handle!r}")
-    click.echo(f"askhub: token for @{handle} (shown once; send as 'Authorization: Bearer …'):")
+    until = f", valid until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
+    click.echo(
+        f"askhub: token for @{handle}{until} (shown once; send as 'Authorization: Bearer …'):"
+    )
     click.echo(created)
+
+
+def _when(value: datetime | None) -> str:
+    return f"{value:%Y-%m-%d %H:%M}" if value is not None else "-"
+
+
+@token.command("list")
+@click.argument("handle", required=False)
+def token_list(handle: str | None) -> None:
+    """List API tokens (HANDLE's, or everyone's): id, person, created, last used, expiry.
+    The tokens themselves are not stored and cannot be shown."""
+    from askhub.auth.service import list_tokens
+
+    async def work(context: AppContext) -> list[str] | None:
+        async with context.sessions() as session:
+            if (
+                handle is not None
+                and await session.scalar(select(Person.id).where(Person.handle == handle)) is None
+            ):
+                return None
+            now = datetime.now(UTC)
+            return [
+                f"{tok.id:>6}  @{owner:<24} {_when(tok.created_at):<17} "
+                f"{_when(tok.last_used_at):<17} {_when(tok.expires_at)}"
+                + ("  (expired)" if tok.expires_at is not None and tok.expires_at <= now else "")
+                for tok, owner in await list_tokens(session, handle)
+            ]
+
+    lines = run(work)
+    if lines is None:
+        fail(f"no person with handle {handle!r}")
+    if not lines:
+        click.echo("askhub: no API tokens")
+        return
+    click.echo(f"{'id':>6}  {'person':<25} {'created (UTC)':<17} {'last used':<17} expires")
+    for line in lines:
+        click.echo(line)
+
+
+@token.command("revoke")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "all_of", metavar="HANDLE", default=None, help="Every token of HANDLE.")
+def token_revoke(ids: tuple[int, ...], all_of: str | None) -> None:
+    """Revoke tokens by id (see `askhub token list`), or all of one person with --all HANDLE.
+    They are refused from the next request on."""
+    from askhub.auth.service import revoke_tokens
+
+    if bool(ids) == bool(all_of):
+        fail("say which tokens: one or more ids, or --all HANDLE (not both)")
+
+    async def work(context: AppContext) -> int | str:
+        async with context.sessions() as session, session.begin():
+            if all_of is not None:
+                owner = await session.scalar(select(Person.id).where(Person.handle == all_of))
+                if owner is None:
+                    return f"no person with handle {all_of!r}"
+            if ids:
+                known = set(await session.scalars(select(ApiToken.id).where(ApiToken.id.in_(ids))))
+                unknown = sorted(set(ids) - known)
+                if unknown:
+                    return f"no token with id {', '.join(map(str, unknown))}; nothing revoked"
+            return await revoke_tokens(session, ids, all_of)
+
+    revoked = run(work)
+    if isinstance(revoked, str):
+        fail(revoked)
+    click.echo(f"askhub: revoked {revoked} token{'s' if revoked != 1 else ''}")
 
 
 @main.group()
@@ -271,7 +367,6 @@ def user() -> None:
 @click.argument("handle")
 def user_set_password(handle: str) -> None:
     """Set HANDLE's web password, read from standard input (first line)."""
-    from askhub.validation import InputError
     from askhub.web.accounts import set_password
 
     password = sys.stdin.readline().rstrip("\r\n")
@@ -354,29 +449,70 @@ def eval_group() -> None:
 
 
 @eval_group.command("routing")
-@click.argument("folder", type=click.Path(path_type=Path))
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option(
     "--rankings",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="Write AskHub's top 100 per test question here as JSON lines.",
+    help="Write AskHub's top 100 UserIds per test question as JSON lines (one dump only).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def eval_routing(folder: Path, rankings: Path | None, as_json: bool) -> None:
-    """Measure routing on a Stack Exchange dump against baselines (issue 3's protocol)."""
-    from askhub.evaluation.routing import EvaluationError, evaluate_routing, format_table
+def eval_routing(folders: tuple[Path, ...], rankings: Path | None, as_json: bool) -> None:
+    """Measure routing on Stack Exchange dumps against baselines, per site and pooled."""
+    from askhub.evaluation.routing import (
+        EvaluationError,
+        evaluate_routing,
+        evaluate_sites,
+        format_sites,
+        format_table,
+    )
     from askhub.imports.stackexchange import DumpError
 
+    if rankings is not None and len(folders) != 1:
+        fail("--rankings: give exactly one dump folder")
     if rankings is not None and not rankings.parent.is_dir():
         fail(f"--rankings: folder {rankings.parent} does not exist")
+    started = time.perf_counter()
     try:
-        report = asyncio.run(evaluate_routing(folder, rankings))
+        if len(folders) == 1:
+            report = asyncio.run(evaluate_routing(folders[0], rankings))
+        else:
+            report = asyncio.run(evaluate_sites(folders))
     except (DumpError, EvaluationError) as exc:
-        fail(f"{folder}: {exc}")
+        fail(f"{exc}")
     if as_json:
         click.echo(json.dumps(report, indent=2))
-    else:
+    elif len(folders) == 1:
         click.echo(format_table(report))
+    else:
+        click.echo(format_sites(report))
+        click.echo(f"({time.perf_counter() - started:.0f} s)")
+
+
+@main.group()
+def routing() -> None:
+    """The ranker fitted on this organisation's history."""
+
+
+@routing.command("fit")
+def routing_fit() -> None:
+    """Fit the ranker on the history in the database; it ranks from the next call on."""
+    from askhub.routing.learning import NotEnoughHistory
+
+    async def work(context: AppContext) -> str:
+        try:
+            report = await context.routing.fit(context.sessions)
+        except NotEnoughHistory as exc:
+            fail(str(exc))
+        metrics = report.ranker.metrics
+        return (
+            f"askhub: fitted ranker v{report.model_id} on {report.ranker.questions} questions "
+            f"({report.ranker.positives} answers) in {report.seconds:.1f} s; held-back Brier "
+            f"{metrics.get('brier', float('nan')):.4f} (constant "
+            f"{metrics.get('brier_constant', float('nan')):.4f})"
+        )
+
+    click.echo(run(work))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
-from askhub.validation import InputError
+from askhub.validation import ConflictError, InputError
 
 log = logging.getLogger("askhub")
 
@@ -64,7 +64,7 @@ def validation_error(request: Request, exc: ValidationException) -> Response[dic
 def input_error(request: Request, exc: InputError) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
     if exc.field:
         return _json(
-            HTTP_422_UNPROCESSABLE_ENTITY,
+            HTTP_409_CONFLICT if isinstance(exc, ConflictError) else HTTP_422_UNPROCESSABLE_ENTITY,
             f"{exc.field}: {exc}",
             errors=[{"field": exc.field, "source": "body", "message": str(exc)}],
         )

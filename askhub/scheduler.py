@@ -36,6 +36,25 @@ async def run_ticks(context: AppContext, channels: dict[str, Channel]) -> None:
         log.exception("scheduler tick failed")
 
 
+async def refit_ranker(context: AppContext) -> None:
+    """Refit the ranker on the history as it stands; too little history is no error."""
+    from askhub.routing.learning import NotEnoughHistory
+
+    try:
+        report = await context.routing.fit(context.sessions)
+    except NotEnoughHistory as exc:
+        log.info("ranker not refitted: %s", exc)
+    except Exception:  # a failed fit keeps the previous model ranking
+        log.exception("ranker refit failed")
+    else:
+        log.info(
+            "ranker v%s fitted on %s questions in %.1f s",
+            report.model_id,
+            report.ranker.questions,
+            report.seconds,
+        )
+
+
 def build_scheduler(context: AppContext, channels: dict[str, Channel]) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
     scheduler.add_job(
@@ -48,4 +67,15 @@ def build_scheduler(context: AppContext, channels: dict[str, Channel]) -> AsyncI
         coalesce=True,
         next_run_time=datetime.now(UTC),
     )
+    if context.settings.refit_hours > 0:
+        # The first fit waits a full period: a fresh start ranks with the stored model.
+        scheduler.add_job(
+            refit_ranker,
+            "interval",
+            hours=context.settings.refit_hours,
+            args=[context],
+            id="askhub-refit",
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler

@@ -33,6 +33,13 @@ def _bool(name: str, default: bool) -> bool:
     raise SystemExit(f"askhub: {name} must be true or false, got {raw!r}")
 
 
+def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    raw = os.environ.get(name, "").strip().lower() or default
+    if raw not in choices:
+        raise SystemExit(f"askhub: {name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(default_factory=database_url)
@@ -72,8 +79,21 @@ class Settings:
     dispatch_lease_seconds: int = field(
         default_factory=lambda: _int("ASKHUB_DISPATCH_LEASE_SECONDS", 120)
     )
+    # Routing. A fitted ranker needs this many earlier answered questions; below it the
+    # hand-set weights rank (see README "Routing").
+    min_fit_questions: int = field(default_factory=lambda: _int("ASKHUB_MIN_FIT_QUESTIONS", 50))
+    # The relevance floor: nobody is asked whose calibrated chance of answering is below this
+    # many in ten thousand, or who has no topical evidence at all.
+    min_p_answer_bp: int = field(default_factory=lambda: _int("ASKHUB_MIN_P_ANSWER_BP", 20))
+    # Hours between refits of the ranker by the scheduler (0: never refit automatically).
+    refit_hours: int = field(default_factory=lambda: _int("ASKHUB_REFIT_HOURS", 24))
     # Email is sent only when an SMTP host is configured (see askhub/nudges/channels/email.py).
     smtp_enabled: bool = field(default_factory=lambda: bool(os.environ.get("ASKHUB_SMTP_HOST")))
+    # What the trusted sign-in header (ASKHUB_AUTH_HEADER) carries: a handle or an email
+    # address. With "email" the address is who someone is: people cannot change their own.
+    auth_header_field: str = field(
+        default_factory=lambda: _choice("ASKHUB_AUTH_HEADER_FIELD", "handle", ("handle", "email"))
+    )
     # Webhooks are signed; they are sent only when a signing secret is configured.
     webhook_enabled: bool = field(
         default_factory=lambda: bool(os.environ.get("ASKHUB_WEBHOOK_SECRET"))

@@ -41,6 +41,11 @@ class InputError(ValueError):
         self.field = field
 
 
+class ConflictError(InputError):
+    """Acceptable input that clashes with what is stored (an address someone else uses): HTTP
+    409, naming ``field`` when one is to blame."""
+
+
 def refuse_nul(value: str, field: str) -> str:
     """``value`` unchanged, or an InputError naming ``field`` when it holds a NUL character."""
     if "\x00" in value:

@@ -22,7 +22,7 @@ without matching evidence are never ranked.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,6 +84,30 @@ class PersonMatch:
     person: str
     score: float
     evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class DocHit:
+    """One document's match with a query (similarity above the floor, lexical in [0, 1])."""
+
+    doc_id: int
+    kind: str
+    similarity: float
+    lexical: float
+    # Hand-set fusion of the two, and the document's prior weight (kind times recency).
+    relevance: float
+    weight: float
+
+
+@dataclass
+class Gathered:
+    """What one query found: per person their matching documents, plus what explains them."""
+
+    terms: list[str]
+    reference: float | None
+    per_person: defaultdict[str, list[DocHit]] = field(default_factory=lambda: defaultdict(list))
+    doc_similarity: dict[int, float] = field(default_factory=dict)
+    best_passage: dict[int, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -231,6 +255,10 @@ class ExpertiseIndex:
                     state.stamp if self._newest is None else max(self._newest, state.stamp)
                 )
 
+    def reference_time(self) -> float | None:
+        """The newest activity date in the index (epoch seconds), or None when undated."""
+        return self._reference_time()
+
     def _reference_time(self) -> float | None:
         """The newest activity date in the index: where document ages count back from."""
         if self._newest_stale:
@@ -269,26 +297,29 @@ class ExpertiseIndex:
 
     # -- searching --------------------------------------------------------------------------
 
-    def search(
+    def gather(
         self,
         query: str,
-        k: int = 10,
         exclude: Set[str] = frozenset(),
         only: Set[str] | None = None,
         query_vector: NDArray[np.float32] | None = None,
-    ) -> list[PersonMatch]:
-        """The ``k`` people whose documents best match ``query``, each with evidence.
+        before: float | None = None,
+    ) -> Gathered:
+        """Every person with evidence for ``query``: their matching documents with the dense
+        similarity, the lexical score and the document's prior weight.
 
-        ``exclude`` (the asker, people who opted out) and ``only`` (an audience) are applied
-        before ranking, so the list is filled from the next candidates rather than shortened.
+        ``before`` (epoch seconds) replays the past: only documents created before it count
+        and ages count back from it, so a ranker can be fitted on earlier questions without
+        seeing their answers. Profiles (dated when saved, not when written) always count.
         """
         w = self.weights
+        gathered = Gathered(terms=[], reference=before)
         if not query.strip() or not self._docs:
-            return []
+            return gathered
         qv = query_vector if query_vector is not None else self.embedder.encode([query])[0]
         vector_ids, similarities = self.dense.search(qv, w.dense_candidates)
-        doc_similarity: dict[int, float] = {}
-        best_passage: dict[int, int] = {}
+        doc_similarity = gathered.doc_similarity
+        best_passage = gathered.best_passage
         for vector_id, similarity in zip(vector_ids.tolist(), similarities.tolist(), strict=True):
             if similarity <= w.min_similarity:
                 break  # best first: the rest are no evidence either
@@ -298,49 +329,122 @@ class ExpertiseIndex:
             doc_similarity[passage.doc_id] = similarity
             best_passage[passage.doc_id] = vector_id
         lex_ids, lex_scores, terms = self.lexical.search(query, w.lexical_candidates)
+        gathered.terms = terms
         doc_lexical = {
             doc_id: min(score, 1.0)
             for doc_id, score in zip(lex_ids.tolist(), lex_scores.tolist(), strict=True)
         }
+        if before is not None:
+            # Replaying the past: the best lexical match is the best one known then, so a
+            # replayed question's scores are scaled as a live one's are (else they shrink
+            # whenever a later post matches better, and a fitted model learns the shrinkage).
+            doc_lexical = {d: v for d, v in doc_lexical.items() if self._known_at(d, before)}
+            best = max(doc_lexical.values(), default=0.0)
+            if best > 0:
+                doc_lexical = {d: v / best for d, v in doc_lexical.items()}
 
-        reference = self._reference_time()
+        reference = self._reference_time() if before is None else before
+        gathered.reference = reference
         dense_share = (1 - w.lexical_weight) / (1 - w.min_similarity)
-        per_person: dict[str, list[tuple[float, int]]] = defaultdict(list)
         for doc_id in doc_similarity.keys() | doc_lexical.keys():
             state = self._docs.get(doc_id)
             if state is None:
+                continue
+            if before is not None and not self._known_at(doc_id, before):
                 continue
             person = state.document.person
             if person in exclude or (only is not None and person not in only):
                 continue
             similarity = doc_similarity.get(doc_id, w.min_similarity)
-            relevance = dense_share * (similarity - w.min_similarity)
-            relevance += w.lexical_weight * doc_lexical.get(doc_id, 0.0)
+            lexical = doc_lexical.get(doc_id, 0.0)
+            relevance = dense_share * (similarity - w.min_similarity) + w.lexical_weight * lexical
             if relevance <= 0:
                 continue
-            per_person[person].append((relevance * self._weight(state, reference), doc_id))
+            gathered.per_person[person].append(
+                DocHit(
+                    doc_id=doc_id,
+                    kind=state.document.kind,
+                    similarity=max(similarity - w.min_similarity, 0.0),
+                    lexical=lexical,
+                    relevance=relevance,
+                    weight=self._weight(state, reference),
+                )
+            )
+        return gathered
 
-        prior = self._priors
+    def _known_at(self, doc_id: int, moment: float) -> bool:
+        """Whether the document existed before ``moment`` (profiles always count)."""
+        state = self._docs.get(doc_id)
+        if state is None:
+            return False
+        return not state.dates_activity or (state.stamp is not None and state.stamp < moment)
+
+    def hand_score(self, person: str, hits: Sequence[DocHit], prior: bool = True) -> float:
+        """The hand-set score: weighted relevance summed over documents, times the prior.
+
+        ``prior=False`` leaves the per-person prior out: it counts answers up to now, which
+        a question replayed from the past must not see.
+        """
+        total = sum(hit.relevance * hit.weight for hit in hits)
+        if not prior:
+            return total
+        return total * (1 + self.weights.prior_weight * self._priors.get(person, 0.0))
+
+    def search(
+        self,
+        query: str,
+        k: int = 10,
+        exclude: Set[str] = frozenset(),
+        only: Set[str] | None = None,
+        query_vector: NDArray[np.float32] | None = None,
+    ) -> list[PersonMatch]:
+        """The ``k`` people whose documents best match ``query`` by the hand-set score, each
+        with evidence.
+
+        ``exclude`` (the asker, people who opted out) and ``only`` (an audience) are applied
+        before ranking, so the list is filled from the next candidates rather than shortened.
+        """
+        gathered = self.gather(query, exclude, only, query_vector)
         scored = sorted(
             (
-                (
-                    sum(weighted for weighted, _ in docs)
-                    * (1 + w.prior_weight * prior.get(person, 0.0)),
-                    person,
-                )
-                for person, docs in per_person.items()
+                (self.hand_score(person, hits), person)
+                for person, hits in gathered.per_person.items()
             ),
             key=lambda item: (-item[0], item[1]),
         )
-        matches = []
-        for score, person in scored[:k]:
-            best = sorted(per_person[person], reverse=True)[: w.evidence_per_person]
-            evidence = tuple(
-                self._evidence(doc_id, weighted, doc_similarity, best_passage, terms)
-                for weighted, doc_id in best
+        return [
+            PersonMatch(
+                person=person, score=round(score, 6), evidence=self.explain(person, gathered)
             )
-            matches.append(PersonMatch(person=person, score=round(score, 6), evidence=evidence))
-        return matches
+            for score, person in scored[:k]
+        ]
+
+    def explain(self, person: str, gathered: Gathered) -> tuple[Evidence, ...]:
+        """The person's best documents for the gathered query, as evidence to show."""
+        best = sorted(
+            (
+                (hit.relevance * hit.weight, hit.doc_id)
+                for hit in gathered.per_person.get(person, ())
+            ),
+            reverse=True,
+        )[: self.weights.evidence_per_person]
+        return tuple(
+            self._evidence(
+                doc_id, weighted, gathered.doc_similarity, gathered.best_passage, gathered.terms
+            )
+            for weighted, doc_id in best
+        )
+
+    def documents(self) -> Iterator[Document]:
+        return (state.document for state in self._docs.values())
+
+    def document(self, doc_id: int) -> Document | None:
+        state = self._docs.get(doc_id)
+        return None if state is None else state.document
+
+    def passage_vectors(self, doc_id: int) -> list[int]:
+        state = self._docs.get(doc_id)
+        return [] if state is None else list(state.vector_ids)
 
     def _evidence(
         self,
@@ -384,6 +488,13 @@ def snippet(text: str, terms: Sequence[str], width: int = 220) -> str:
             break
     end = min(len(flat), start + width)
     start = max(0, end - width)
+    # Cut at word boundaries: a snippet starting "…g adviseur" reads as a typo.
+    if start > 0 and flat[start - 1] != " ":
+        space = flat.find(" ", start)
+        start = space + 1 if 0 <= space < end else start
+    if end < len(flat) and flat[end] != " ":
+        space = flat.rfind(" ", start, end)
+        end = space if space > start else end
     prefix = "…" if start > 0 else ""
     suffix = "…" if end < len(flat) else ""
     return f"{prefix}{flat[start:end].strip()}{suffix}"

@@ -11,20 +11,25 @@ import re
 from collections.abc import Iterable
 
 import bm25s
+import bm25s.stopwords as _bm25_stopwords
 import numpy as np
 from numpy.typing import NDArray
 
-# Words that carry no expertise, in the two languages users write. Kept short on purpose:
-# BM25's idf already discounts common words; this only removes the most frequent glue.
+# Words that carry no expertise, in the two languages users write: Snowball's maintained
+# English and Dutch lists (as bm25s ships them), plus the glue of a call ("wie weet", "gezocht",
+# "twee weken") that says what the asker wants, not what the topic is. BM25's idf already
+# discounts common words; the list exists so such words are never shown as *why you*.
+_CALL_GLUE = """about any anyone someone somebody know knows knew please thanks thank hi hello
+    would could might must shall may also just like want wants need needs needed looking look
+    help helping question questions experience knowledge colleague colleagues new get got
+    one two three four five six seven eight nine ten day days week weeks month months year years
+    today tomorrow soon asap
+    weet weten wist iemand iets graag gezocht zoek zoeken zoeken gevraagd vraag vragen ervaring
+    kennis hulp helpen nodig collega collega's nieuw nieuwe willen wil wilt kunnen kun
+    een twee drie vier vijf zes zeven acht negen tien dag dagen week weken maand maanden jaar
+    jaren vandaag morgen snel bedankt alvast hoi hallo mensen""".split()
 STOPWORDS = frozenset(
-    """a an and are as at be but by can do does for from has have how i if in into is it its
-    me my no not of on or our so that the their them there these they this to was we what when
-    where which who why will with would you your about any anyone someone know knows
-    de het een en van in op te dat die is niet met voor zijn er aan ook als bij of maar om dan
-    wat nog wel naar kan ze hij zij je jij ik we wij u hoe wie waar waarom heeft hebben worden
-    wordt deze dit door over iets iemand weet weten mijn onze ons jullie hun
-    experience ervaring knowledge kennis help helpen hulp need needs nodig looking zoek zoeken
-    colleague colleagues collega collega's new nieuw nieuwe""".split()
+    {*_bm25_stopwords.STOPWORDS_EN_PLUS, *_bm25_stopwords.STOPWORDS_DUTCH, *_CALL_GLUE}
 )
 _TOKEN = re.compile(r"[^\W_]+(?:[-.][^\W_]+)*", re.UNICODE)
 

@@ -8,6 +8,7 @@ from models.entities import (
     CallKind,
     CallStatus,
     Embedding,
+    LinkUse,
     Match,
     MatchState,
     Nudge,
@@ -20,6 +21,8 @@ from models.entities import (
     Reply,
     ReplyKind,
     Role,
+    RoutingModel,
+    WebSession,
 )
 
 __all__ = [
@@ -30,6 +33,7 @@ __all__ = [
     "CallKind",
     "CallStatus",
     "Embedding",
+    "LinkUse",
     "Match",
     "MatchState",
     "Nudge",
@@ -42,4 +46,6 @@ __all__ = [
     "Reply",
     "ReplyKind",
     "Role",
+    "RoutingModel",
+    "WebSession",
 ]

@@ -67,6 +67,11 @@ async def transaction(
         yield session
 
 
+class MigrationRefused(RuntimeError):
+    """A migration found data it must not guess about; nothing was changed. The message says
+    what to fix (``askhub db upgrade`` prints it as one line and exits with code 2)."""
+
+
 def _upgrade(connection: Connection, revision: str) -> None:
     from alembic import command
     from alembic.config import Config

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Enum,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -24,7 +25,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
-from sqlalchemy.sql import false
+from sqlalchemy.sql import false, func, text
 
 # Stable constraint names, so Alembic can alter them on every database.
 NAMING = {
@@ -181,6 +182,11 @@ class Person(Base):
     posts: Mapped[list[Post]] = relationship(back_populates="author", passive_deletes=True)
 
 
+# One person per address, whatever its case: an address may say who signs in (trusted-header
+# mode with ASKHUB_AUTH_HEADER_FIELD=email), so two people must never share one.
+Index("uq_person_lower_email", func.lower(Person.email), unique=True)
+
+
 class ApiToken(Base):
     """An API bearer token; only its SHA-256 is stored (tokens are random, not passwords)."""
 
@@ -191,8 +197,23 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
+    # None: the token works until it is revoked (`askhub token revoke`).
+    expires_at: Mapped[datetime | None]
 
     person: Mapped[Person] = relationship()
+
+
+class WebSession(Base):
+    """A web sign-in. The browser's cookie holds a random id whose SHA-256 is stored here;
+    deleting the row (sign-out, password change, "sign out everywhere") ends the session."""
+
+    __tablename__ = "web_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
 
 
 class Post(Base):
@@ -208,6 +229,8 @@ class Post(Base):
     language: Mapped[str | None] = mapped_column(String(8))
     source: Mapped[str] = mapped_column(String(32), default="askhub")
     external_id: Mapped[str | None] = mapped_column(String(200))
+    # The external id of the question this post answers (same source); fitting learns from it.
+    in_reply_to: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     author: Mapped[Person] = relationship(back_populates="posts")
@@ -271,6 +294,8 @@ class Match(Base):
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
     rank: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
+    # Calibrated probability that the person answers (None: ranked by the hand-set weights).
+    p_answer: Mapped[float | None] = mapped_column(Float)
     wave: Mapped[int] = mapped_column(Integer, default=1)
     evidence: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     state: Mapped[MatchState] = mapped_column(_enum(MatchState), default=MatchState.PROPOSED)
@@ -305,6 +330,33 @@ class Reply(Base):
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
 
 
+# One volunteer reply per person per call: a duplicate post cannot count twice.
+_VOLUNTEER = text("kind = 'volunteer'")
+Index(
+    "uq_reply_one_volunteer",
+    Reply.call_id,
+    Reply.person_id,
+    unique=True,
+    sqlite_where=_VOLUNTEER,
+    postgresql_where=_VOLUNTEER,
+)
+
+
+class LinkUse(Base):
+    """A one-click link that has acted: links act once. The token's SHA-256 is unique, so of
+    two posts of one link only one can record its use."""
+
+    __tablename__ = "link_use"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    reply_id: Mapped[int | None] = mapped_column(ForeignKey("reply.id", ondelete="SET NULL"))
+    used_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class Nudge(Base):
     """The outbox: every message a person receives is a row here before any channel sends it."""
 
@@ -328,3 +380,15 @@ class Nudge(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
     seen_at: Mapped[datetime | None]
+
+
+class RoutingModel(Base):
+    """A fitted ranker (``indexer.ranker.FittedRanker`` as JSON); the newest one ranks."""
+
+    __tablename__ = "routing_model"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    questions: Mapped[int] = mapped_column(Integer)
+    positives: Mapped[int] = mapped_column(Integer)
+    model: Mapped[dict[str, Any]] = mapped_column(JSON)

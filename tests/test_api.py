@@ -182,7 +182,7 @@ async def test_volunteers_call_fills_at_the_needed_count(
         json={"kind": "volunteer"},
         headers=await token_for(org, "eva.brown"),
     )
-    assert late.status_code == 409 and "filled" in late.json()["detail"]
+    assert late.status_code == 409 and "full" in late.json()["detail"]
 
 
 @pytest.mark.parametrize(

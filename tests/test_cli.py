@@ -5,8 +5,14 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from sqlalchemy import update
+
+from askhub.auth.service import person_for_token
+from askhub.context import AppContext
+from models import ApiToken, Person
 from tests.conftest import ORG
 
 
@@ -118,3 +124,50 @@ def test_set_a_web_password_from_stdin(cli_env: dict[str, str]) -> None:
     assert short.returncode == 2 and "password" in short.stderr and "Traceback" not in short.stderr
     unknown = askhub(cli_env, "user", "set-password", "nobody", stdin="long enough pass\n")
     assert unknown.returncode == 2 and "nobody" in unknown.stderr
+
+
+async def test_tokens_are_listed_revoked_and_expire(
+    cli_env: dict[str, str], context: AppContext
+) -> None:
+    """A leaked token used to work forever: now it can be revoked from the CLI, and one made
+    with --days stops by itself."""
+    async with context.sessions() as session, session.begin():
+        for handle in ("amy.chen", "tom.bakker"):
+            session.add(Person(handle=handle, name=handle))
+    amy = askhub(cli_env, "token", "create", "amy.chen").stdout.strip().splitlines()[-1]
+    tom = askhub(cli_env, "token", "create", "tom.bakker", "--days", "30")
+    assert tom.returncode == 0 and "valid until" in tom.stdout
+    tom_token = tom.stdout.strip().splitlines()[-1]
+    async with context.sessions() as session:
+        assert await person_for_token(session, amy) is not None
+        assert await person_for_token(session, tom_token) is not None
+
+    listed = askhub(cli_env, "token", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "@amy.chen" in listed.stdout and "@tom.bakker" in listed.stdout
+    assert amy not in listed.stdout and tom_token not in listed.stdout
+    only_amy = askhub(cli_env, "token", "list", "amy.chen").stdout
+    assert "@amy.chen" in only_amy and "@tom.bakker" not in only_amy
+    amy_id = only_amy.strip().splitlines()[-1].split()[0]
+
+    # Bad requests change nothing.
+    for args in (("revoke",), ("revoke", amy_id, "999999"), ("revoke", "--all", "nobody")):
+        refused = askhub(cli_env, "token", *args)
+        assert refused.returncode == 2 and refused.stderr.startswith("askhub: "), args
+    async with context.sessions() as session:
+        assert await person_for_token(session, amy) is not None
+
+    revoked = askhub(cli_env, "token", "revoke", amy_id)
+    assert revoked.returncode == 0 and "revoked 1 token" in revoked.stdout
+    async with context.sessions() as session:
+        assert await person_for_token(session, amy) is None
+
+    # Expiry: the same token a moment after its time is refused.
+    async with context.sessions() as session, session.begin():
+        await session.execute(
+            update(ApiToken).values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    async with context.sessions() as session:
+        assert await person_for_token(session, tom_token) is None
+    assert "(expired)" in askhub(cli_env, "token", "list", "tom.bakker").stdout
+    assert "revoked 1 token" in askhub(cli_env, "token", "revoke", "--all", "tom.bakker").stdout

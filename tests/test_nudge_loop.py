@@ -128,12 +128,12 @@ async def test_question_waves_reply_by_email_link_and_deadline_summary(loop: Loo
         html = message.get_body(preferencelist=("html",))
         assert html is not None and "/act/" in str(html.get_content())
 
-    # Nobody replies within the wave interval: the next two are asked; the first two are not
-    # asked again.
+    # Nobody replies within the wave interval: the next in line who still pass the relevance
+    # floor are asked (at most a wave); the first two are not asked again.
     assert await loop.tick(t0 + timedelta(seconds=300)) == []
     wave2 = await loop.tick(t0 + timedelta(seconds=601))
     wave2_people = recipients(wave2)
-    assert len(wave2_people) == 2 and not wave2_people & recipients(wave1)
+    assert 1 <= len(wave2_people) <= 2 and not wave2_people & recipients(wave1)
     assert "anna@example.com" not in wave2_people
 
     # One expert answers through the link in the email, without logging in.
@@ -176,23 +176,19 @@ async def test_volunteers_call_fills_and_the_others_are_told(loop: Loop) -> None
     wave1 = await loop.deliver()
     assert recipients(wave1) == {"amy@example.com", "joost@example.com"}
     assert "I'll volunteer" in text_of(wave1[0])
-    for handle in ("amy.chen", "joost.smit"):
-        await loop.reply(call_id, handle, kind="volunteer")
+    await loop.reply(call_id, "amy.chen", kind="volunteer")
     await loop.deliver()
-    # Two of three: the next wave goes out after the interval.
+    # Nobody else has evidence about modems, so no second wave fills with strangers; colleagues
+    # who hear of the call volunteer without being asked.
     wave2 = await loop.tick(t0 + timedelta(seconds=601))
-    new_people = recipients(wave2) - {"anna@example.com"}
-    assert len(new_people) == 2
-    first, second = sorted(new_people)
-    volunteer = next(
-        h
-        for h, m in (await loop.matches(call_id)).items()
-        if m.wave == 2 and m.person.email == first
-    )
-    await loop.reply(call_id, volunteer, kind="volunteer")
+    assert not recipients(wave2) - {"anna@example.com"}
+    await loop.reply(call_id, "henk.mulder", kind="volunteer")
+    await loop.deliver()
+    await loop.reply(call_id, "tom.bakker", kind="volunteer")
     notices = await loop.deliver()
+    second = "joost@example.com"
     assert "anna@example.com" in recipients(notices)
-    assert second in recipients(notices)  # the one who did not volunteer hears it is full
+    assert second in recipients(notices)  # asked, did not volunteer: hears it is full
     full = next(m for m in notices if second in str(m["To"]))
     assert "Full" in str(full["Subject"])
     async with loop.ctx.sessions() as session:

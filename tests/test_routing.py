@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -56,8 +57,9 @@ async def test_matches_carry_their_evidence(org: AppContext) -> None:
     reasons = routed[0].reasons
     assert reasons and any("firmware" in str(r["snippet"]).lower() for r in reasons)
     assert any("firmware" in r["matched_terms"] for r in reasons)  # type: ignore[operator]
-    assert [r.rank for r in routed] == [1, 2, 3]
-    assert routed[0].score >= routed[1].score >= routed[2].score
+    # "needed" is call glue, not a topic: only the people with modem or firmware evidence rank.
+    assert [r.rank for r in routed] == list(range(1, len(routed) + 1)) and len(routed) >= 2
+    assert all(a.score >= b.score for a, b in itertools.pairwise(routed))
 
 
 async def test_opted_out_and_away_people_are_skipped_and_the_list_refilled(

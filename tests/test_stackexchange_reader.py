@@ -297,6 +297,8 @@ def test_history_people_shape() -> None:
             "created_at": "2021-01-02T00:00:00+00:00",
             "external_id": "2",
             "kind": "answer",
+            # the question it answers: what the fitted ranker learns from
+            "in_reply_to": "1",
         },
         {
             "title": "Q5",
@@ -305,6 +307,7 @@ def test_history_people_shape() -> None:
             "created_at": "2021-01-05T00:00:00+00:00",
             "external_id": "5",
             "kind": "question",
+            "in_reply_to": None,
         },
     ]
     # c owns posts but is missing from Users.xml.

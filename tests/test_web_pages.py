@@ -403,3 +403,19 @@ async def test_people_pages_search_and_languages(org: AppContext) -> None:
         found = text_of((await client.get("/search?q=vacature")).text)
         assert "Vacature: constructeur staalbouw" in found
         assert "verwijzing" in found or "doorverwijzing" in found
+
+
+async def test_a_dutch_reader_sees_reason_labels_in_dutch(org: AppContext) -> None:
+    await with_passwords(org, ["henk.mulder"])
+    async with web_client(org) as reader:
+        await sign_in(reader, "henk.mulder")
+        preview = await submit(
+            reader,
+            "/calls/new",
+            "/calls/preview",
+            {"kind": "question", "title": STEEL_TITLE, "body": "", "tags": "staalbouw"},
+        )
+    assert preview.status_code == 200
+    # Profiles match too; their label is the reader's word, followed by the department.
+    assert "Profiel — " in preview.text
+    assert "Profile — " not in preview.text

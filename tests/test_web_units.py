@@ -13,6 +13,10 @@ from alembic.config import Config
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
+from askhub.auth.service import client_address, parse_networks
+from askhub.calls.actions import DONE, TITLES, USED
+from askhub.calls.service import ALREADY_VOLUNTEERED, CALL_FULL, NOT_A_VOLUNTEER
+from askhub.people.service import EMAIL_IS_IDENTITY, EMAIL_TAKEN
 from askhub.validation import InputError
 from askhub.web import PAGES
 from askhub.web.accounts import LoginLimiter, check_password, hash_password
@@ -88,6 +92,36 @@ def test_login_limiter_counts_failures_in_a_sliding_window() -> None:
     assert limiter.retry_after("a|1") is None
 
 
+def test_login_limiter_takes_places_before_the_check_and_all_or_none() -> None:
+    now = [1000.0]
+    limiter = LoginLimiter(max_failures=2, window=60, clock=lambda: now[0])
+    first = limiter.begin({"handle:a": 2, "address:x": 3})
+    second = limiter.begin({"handle:a": 2, "address:x": 3})
+    assert not isinstance(first, int) and not isinstance(second, int)
+    # Both places of handle:a are taken while their checks run: a third waits, and takes no
+    # place of address:x either.
+    assert limiter.begin({"handle:a": 2, "address:x": 3}) == 60
+    assert limiter.begin({"handle:b": 2, "address:x": 3}) is not None
+    assert isinstance(limiter.begin({"handle:c": 2, "address:x": 3}), int)  # x: 3 taken
+    limiter.release(first, forget=("handle:a",))
+    assert limiter.retry_after("handle:a", 2) is None
+    assert limiter.retry_after("address:x", 3) is None  # first's place given back
+
+
+def test_client_address_believes_forwarded_for_only_from_trusted_proxies() -> None:
+    proxies = parse_networks("10.0.0.0/8, ::1")
+    assert client_address("192.0.2.7", ["198.51.100.1"], ()) == "192.0.2.7"
+    assert client_address("192.0.2.7", ["198.51.100.1"], proxies) == "192.0.2.7"
+    assert client_address("10.0.0.2", ["198.51.100.1"], proxies) == "198.51.100.1"
+    # Hops added by trusted proxies are skipped; what the client wrote left of them is not read.
+    assert client_address("::1", ["6.6.6.6, 198.51.100.1, 10.1.1.1"], proxies) == "198.51.100.1"
+    assert client_address("10.0.0.2", ["junk, 10.0.0.3"], proxies) == "10.0.0.3"
+    assert client_address("10.0.0.2", [], proxies) == "10.0.0.2"
+    assert client_address(None, ["1.2.3.4"], proxies) == "?"
+    with pytest.raises(ValueError, match="'nonsense'"):
+        parse_networks("10.0.0.1, nonsense")
+
+
 def test_passwords_are_argon2id_and_checked_for_length() -> None:
     stored = hash_password("long enough")
     assert stored.startswith("$argon2id$") and "long enough" not in stored
@@ -151,7 +185,8 @@ def test_every_text_in_the_pages_has_a_dutch_translation() -> None:
     # Labels in the templates' choice lists: ("question", "A question", "Someone who knows").
     choices = re.compile(r"""\(\s*"[a-z_]+",\s*"([A-Z][^"]+)"(?:,\s*"([A-Z][^"]+)")?\)""")
     wanted: set[str] = set()
-    for path in WEB.glob("templates/**/*.html"):
+    pages = [*WEB.glob("templates/**/*.html"), *(WEB.parent / "calls").glob("templates/*.j2")]
+    for path in pages:
         source = path.read_text()
         wanted |= {a or b for a, b in literal.findall(source)}
         wanted |= {m for pair in choices.findall(source) for m in pair if m}
@@ -162,6 +197,9 @@ def test_every_text_in_the_pages_has_a_dutch_translation() -> None:
     assert "Say how many volunteers you need." in in_python
     assert set(_ERROR_KEYS.values()) <= in_python
     wanted |= in_python
+    # The one-click link pages, and what the services tell people on the pages.
+    wanted |= {*TITLES.values(), *DONE.values(), *USED.values()}
+    wanted |= {CALL_FULL, ALREADY_VOLUNTEERED, NOT_A_VOLUNTEER, EMAIL_TAKEN, EMAIL_IS_IDENTITY}
     for kind in ("status", "kind", "state", "reply", "post"):
         wanted |= {k for k in EN if k.startswith(kind + ":")}
     missing = sorted(m for m in wanted if m not in NL)

@@ -1,16 +1,19 @@
-"""Bearer tokens. Random 256-bit secrets, so a fast SHA-256 is the right stored form (a slow
-password hash buys nothing against guessing 2^256, and would slow every request)."""
+"""Bearer tokens and web sessions. Both are random 256-bit secrets, so a fast SHA-256 is the
+right stored form (a slow password hash buys nothing against guessing 2^256, and would slow
+every request). Also: which client address a request came from."""
 
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import secrets
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import ApiToken, Person
+from models import ApiToken, Person, WebSession
 
 TOKEN_PREFIX = "ah_"
 # How stale ``last_used_at`` may get: recording every use made every API request a write.
@@ -21,15 +24,20 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_token(session: AsyncSession, person: Person) -> str:
-    """A new token for ``person``; only its hash is stored, so it is shown once."""
+async def create_token(
+    session: AsyncSession, person: Person, expires_at: datetime | None = None
+) -> str:
+    """A new token for ``person``, valid until ``expires_at`` (None: until revoked); only its
+    hash is stored, so it is shown once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(person_id=person.id, token_hash=hash_token(token)))
+    session.add(ApiToken(person_id=person.id, token_hash=hash_token(token), expires_at=expires_at))
     await session.flush()
     return token
 
 
 async def person_for_token(session: AsyncSession, token: str) -> Person | None:
+    """The person of a valid token: known, not revoked (deleted), not expired."""
+    now = datetime.now(UTC)
     row = (
         await session.execute(
             select(ApiToken, Person)
@@ -40,7 +48,9 @@ async def person_for_token(session: AsyncSession, token: str) -> Person | None:
     if row is None:
         return None
     api_token, person = row
-    await _touch(session, api_token, datetime.now(UTC))
+    if api_token.expires_at is not None and api_token.expires_at <= now:
+        return None
+    await _touch(session, api_token, now)
     return person
 
 
@@ -58,3 +68,131 @@ async def _touch(session: AsyncSession, api_token: ApiToken, now: datetime) -> N
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
+
+
+async def list_tokens(
+    session: AsyncSession, handle: str | None = None
+) -> list[tuple[ApiToken, str]]:
+    """Tokens with their person's handle, oldest first (of one person, or everyone's)."""
+    query = (
+        select(ApiToken, Person.handle)
+        .join(Person, Person.id == ApiToken.person_id)
+        .order_by(ApiToken.id)
+    )
+    if handle is not None:
+        query = query.where(Person.handle == handle)
+    return [(token, owner) for token, owner in (await session.execute(query)).all()]
+
+
+async def revoke_tokens(
+    session: AsyncSession, ids: Sequence[int] = (), handle: str | None = None
+) -> int:
+    """Delete tokens by id, or all of ``handle``'s; how many there were. A revoked token is
+    refused from the next request on."""
+    if not ids and handle is None:
+        return 0
+    query = delete(ApiToken)
+    if ids:
+        query = query.where(ApiToken.id.in_(list(ids)))
+    if handle is not None:
+        owner = select(Person.id).where(Person.handle == handle).scalar_subquery()
+        query = query.where(ApiToken.person_id == owner)
+    result = await session.execute(query)
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+# -- web sessions -------------------------------------------------------------------------------
+
+
+async def start_session(
+    session: AsyncSession, person: Person, max_age: int, now: datetime | None = None
+) -> str:
+    """A new web session for ``person``; the returned id goes into the (signed) cookie, only
+    its hash is stored. The person's expired sessions are cleared on the way."""
+    now = now or datetime.now(UTC)
+    await session.execute(
+        delete(WebSession).where(WebSession.person_id == person.id, WebSession.expires_at <= now)
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(
+        WebSession(
+            token_hash=hash_token(token),
+            person_id=person.id,
+            created_at=now,
+            expires_at=now + timedelta(seconds=max_age),
+        )
+    )
+    await session.flush()
+    return token
+
+
+async def person_for_session(session: AsyncSession, token: str) -> Person | None:
+    """The person of a live session: not ended, not expired."""
+    return await session.scalar(
+        select(Person)
+        .join(WebSession, WebSession.person_id == Person.id)
+        .where(
+            WebSession.token_hash == hash_token(token),
+            WebSession.expires_at > datetime.now(UTC),
+        )
+    )
+
+
+async def end_session(session: AsyncSession, token: str) -> None:
+    await session.execute(delete(WebSession).where(WebSession.token_hash == hash_token(token)))
+
+
+async def end_sessions(session: AsyncSession, person: Person) -> int:
+    """End every web session of ``person`` (sign out everywhere; a password change)."""
+    result = await session.execute(delete(WebSession).where(WebSession.person_id == person.id))
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(raw: str) -> tuple[Network, ...]:
+    """``"10.0.0.1, 192.168.0.0/16, ::1"`` → networks; ValueError names a bad entry."""
+    networks = []
+    for part in raw.replace(";", ",").split(","):
+        item = part.strip()
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError as exc:
+            raise ValueError(f"{item!r} is not an IP address or network") from exc
+    return tuple(networks)
+
+
+def _trusted(address: str, trusted: Sequence[Network]) -> bool | None:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return None
+    return any(ip in network for network in trusted)
+
+
+def client_address(
+    peer: str | None, forwarded_for: Iterable[str], trusted: Sequence[Network]
+) -> str:
+    """The address a request came from, for limits and logs.
+
+    ``X-Forwarded-For`` is believed only as far as trusted proxies wrote it: when the peer is
+    one, its hops are read from the right (nearest first), skipping trusted proxies; the first
+    address that is not one is the client. Without trusted proxies (the default) the header is
+    ignored: anyone can write it."""
+    if not peer:
+        return "?"
+    if not trusted or not _trusted(peer, trusted):
+        return peer
+    hops = [hop.strip() for value in forwarded_for for hop in value.split(",") if hop.strip()]
+    nearest = peer
+    for hop in reversed(hops):
+        verdict = _trusted(hop, trusted)
+        if verdict is None:  # not an address: the chain is broken here
+            return nearest
+        if not verdict:
+            return hop
+        nearest = hop
+    return nearest

@@ -66,7 +66,14 @@ class CallsController(Controller):
     async def reply(
         self, db: AsyncSession, context: AppContext, me: Person, call_id: Id, data: ReplyCreate
     ) -> ReplyOut:
-        reply = await service.add_reply(db, context.settings, await _call(db, call_id), me, data)
+        """Answer, volunteer, decline, or forward to a colleague (the asker, the people asked
+        and managers only: 403 for others)."""
+        try:
+            reply = await service.add_reply(
+                db, context.settings, await _call(db, call_id), me, data
+            )
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from exc
         return _reply_out(reply, me)
 
     @post(

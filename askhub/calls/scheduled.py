@@ -117,8 +117,14 @@ async def tell_exhausted(
         f"Nobody found yet for: {call.title}"[:180],
         (
             f"AskHub asked {asked} colleague(s) and has nobody left who matches and may be asked "
-            "now. Widen the call: use other or more general words, add tags, drop the audience "
-            "filter, or forward it to someone who might know who knows."
+            "now. "
+            if asked
+            else "AskHub found nobody whose posts or profile match this call well enough to ask "
+            "them, so it asked nobody rather than strangers. "
+        )
+        + (
+            "Widen the call: use other or more general words, add tags, drop the audience "
+            "filter, open it to everyone, or forward it to someone who might know who knows."
         ),
         now,
     )

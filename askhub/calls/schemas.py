@@ -62,6 +62,8 @@ class Reason(msgspec.Struct):
 class MatchOut(msgspec.Struct):
     person: PersonBrief
     score: float
+    # Calibrated chance that this person answers (null while the hand-set weights rank).
+    p_answer: float | None
     rank: int
     wave: int
     state: str

@@ -7,13 +7,16 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from sqlalchemy import exists, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from askhub.auth.service import hash_token
 from askhub.calls import notify
-from askhub.calls.scheduled import start_next_wave
+from askhub.calls.links import ActionGrant
+from askhub.calls.scheduled import start_next_wave, tell_exhausted
 from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
 from askhub.people.availability import asks_in_window, is_available
 from askhub.people.service import get_by_handle, person_brief
@@ -24,6 +27,7 @@ from models import (
     Call,
     CallKind,
     CallStatus,
+    LinkUse,
     Match,
     MatchState,
     NudgeKind,
@@ -44,6 +48,12 @@ def _no_nul(value: str, field: str) -> str:
     if "\x00" in value:
         raise CallError("must not contain NUL characters", field)
     return value
+
+
+# Messages people see; the web pages translate them (askhub/web/i18n.py).
+CALL_FULL = "This call is full: it has all the volunteers it needs."
+ALREADY_VOLUNTEERED = "You have already volunteered for this call."
+NOT_A_VOLUNTEER = "There is no volunteering of yours to withdraw here."
 
 
 def query_text(title: str, body: str, tags: Sequence[str]) -> str:
@@ -96,6 +106,8 @@ async def create_call(
         k=max(settings.matches_per_call, settings.wave_size * settings.max_waves),
         exclude={asker.id},
         audience=audience,
+        tags=data.tags,
+        asker=asker.id,
     )
     for match in routed:
         session.add(
@@ -104,14 +116,19 @@ async def create_call(
                 person_id=match.person.id,
                 rank=match.rank,
                 score=match.score,
+                p_answer=match.p_answer,
                 evidence=match.reasons,
             )
         )
     await session.flush()
     stored = await get_call(session, call.id)
     assert stored is not None
-    if stored.deadline is None or stored.deadline > datetime.now(UTC):
-        await start_next_wave(session, settings, stored, datetime.now(UTC))
+    now = datetime.now(UTC)
+    if stored.deadline is None or stored.deadline > now:
+        asked = await start_next_wave(session, settings, stored, now)
+        if not routed and not asked:
+            # Nobody passed the relevance floor: say so now, not after the first wave interval.
+            await tell_exhausted(session, settings, stored, now)
     return stored
 
 
@@ -161,6 +178,36 @@ def can_see_matches(call: Call, viewer: Person) -> bool:
     return call.asker_id == viewer.id or viewer.role in (Role.MANAGER, Role.ADMIN)
 
 
+def was_asked(call: Call, person: Person) -> bool:
+    """``person`` was asked on ``call`` (nudged, or reached by a forward), not merely ranked."""
+    return any(
+        m.person_id == person.id and (m.nudged_at is not None or m.state != MatchState.PROPOSED)
+        for m in call.matches
+    )
+
+
+def may_forward(call: Call, person: Person) -> bool:
+    """Forwarding asks a colleague at once in the asker's name: only the asker, the people
+    asked on the call, and managers may."""
+    return person.id == call.asker_id or can_see_matches(call, person) or was_asked(call, person)
+
+
+def can_see_reply(call: Call, reply: Reply, viewer: Person) -> bool:
+    """A decline (and its note) is between the decliner and the asker; a forward is seen by
+    those it concerns and managers. Shown to everyone, they told who was asked."""
+    if reply.kind == ReplyKind.DECLINE:
+        return viewer.id in (call.asker_id, reply.person_id)
+    if reply.kind == ReplyKind.FORWARD:
+        return viewer.id in (call.asker_id, reply.person_id, reply.forward_to_id) or (
+            can_see_matches(call, viewer)
+        )
+    return True
+
+
+def visible_replies(call: Call, viewer: Person) -> list[Reply]:
+    return [r for r in call.replies if can_see_reply(call, r, viewer)]
+
+
 def call_out(call: Call, viewer: Person) -> CallOut:
     visible = [m for m in call.matches if can_see_matches(call, viewer) or m.person_id == viewer.id]
     return CallOut(
@@ -184,12 +231,13 @@ def call_out(call: Call, viewer: Person) -> CallOut:
                 accepted=r.accepted,
                 created_at=r.created_at,
             )
-            for r in call.replies
+            for r in visible_replies(call, viewer)
         ],
         matches=[
             MatchOut(
                 person=person_brief(m.person),
                 score=m.score,
+                p_answer=m.p_answer,
                 rank=m.rank,
                 wave=m.wave,
                 state=str(m.state),
@@ -219,14 +267,16 @@ async def add_reply(
         raise CallError("an answer needs a body", "body")
     forward_to: Person | None = None
     if data.kind == "forward":
+        if not may_forward(call, person):
+            raise PermissionError(
+                "only the asker, the people asked on this call and managers may forward it"
+            )
         forward_to = await _forward_target(session, call, person, data.forward_to)
+    volunteers = 0
     if data.kind == "volunteer":
         if call.kind != CallKind.VOLUNTEERS:
             raise CallError("only volunteers calls take volunteers", "kind")
-        if call.status == CallStatus.FILLED:
-            raise CallError(f"call {call.id} is already filled")
-        if any(r.person_id == person.id and r.kind == ReplyKind.VOLUNTEER for r in call.replies):
-            raise CallError("you have already volunteered for this call", "kind")
+        volunteers = await _take_volunteer_place(session, call, person)
     reply = Reply(
         call_id=call.id,
         person_id=person.id,
@@ -261,12 +311,94 @@ async def add_reply(
             items=[data.body],
         )
     if data.kind == "volunteer":
-        volunteers = 1 + sum(1 for r in call.replies if r.kind == ReplyKind.VOLUNTEER)
+        volunteers += 1
         if call.needed is not None and volunteers >= call.needed:
             call.status = CallStatus.FILLED
             await _tell_full(session, settings, call, person, volunteers, now)
     await session.flush()
     return reply
+
+
+async def hold_call(session: AsyncSession, call: Call) -> None:
+    """Queue behind every other transaction that changes how full ``call`` is, and reread its
+    status. A write to the call's row does it on both databases: on PostgreSQL it is a row lock
+    until commit, on SQLite the database's write lock (taken at once, as the transaction's first
+    write, so it waits in the busy timeout rather than failing). Whatever is counted after this
+    includes every reply committed before, and nobody else can add one until this commits."""
+    await session.execute(
+        update(Call)
+        .where(Call.id == call.id)
+        .values(status=Call.status)
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(call, ["status"])
+
+
+async def _volunteer_count(session: AsyncSession, call: Call) -> int:
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(Reply)
+            .where(Reply.call_id == call.id, Reply.kind == ReplyKind.VOLUNTEER)
+        )
+    ) or 0
+
+
+async def _volunteered(session: AsyncSession, call: Call, person: Person) -> bool:
+    found = await session.scalar(
+        select(Reply.id).where(
+            Reply.call_id == call.id,
+            Reply.person_id == person.id,
+            Reply.kind == ReplyKind.VOLUNTEER,
+        )
+    )
+    return found is not None
+
+
+async def _take_volunteer_place(session: AsyncSession, call: Call, person: Person) -> int:
+    """Decide, holding the call, whether ``person`` may volunteer; the volunteers before them.
+
+    Losers of a race are told the call is full (409); a second post by the same person is told
+    they already volunteered (409) and adds nothing. The unique index on volunteer replies
+    backs this up should anything write around it."""
+    await hold_call(session, call)
+    if call.status in (CallStatus.CLOSED, CallStatus.EXPIRED):
+        raise CallError(f"call {call.id} is {call.status}; it takes no more replies")
+    if await _volunteered(session, call, person):
+        raise CallError(ALREADY_VOLUNTEERED)
+    volunteers = await _volunteer_count(session, call)
+    if call.status == CallStatus.FILLED or (call.needed is not None and volunteers >= call.needed):
+        raise CallError(CALL_FULL)
+    return volunteers
+
+
+async def withdraw_volunteer(
+    session: AsyncSession, call: Call, person: Person, now: datetime | None = None
+) -> None:
+    """Take back ``person``'s volunteer reply; a filled call that drops below its count opens
+    again (decided holding the call, like volunteering)."""
+    await hold_call(session, call)
+    mine = (
+        await session.scalars(
+            select(Reply).where(
+                Reply.call_id == call.id,
+                Reply.person_id == person.id,
+                Reply.kind == ReplyKind.VOLUNTEER,
+            )
+        )
+    ).all()
+    if not mine or call.status in (CallStatus.CLOSED, CallStatus.EXPIRED):
+        raise CallError(NOT_A_VOLUNTEER)
+    for item in mine:
+        await session.delete(item)
+    await session.flush()
+    left = await _volunteer_count(session, call)
+    if call.status == CallStatus.FILLED and call.needed is not None and left < call.needed:
+        call.status = CallStatus.OPEN
+    for match in call.matches:
+        if match.person_id == person.id and match.state == MatchState.REPLIED:
+            match.state = MatchState.SEEN
+    await session.flush()
 
 
 async def _forward_target(
@@ -334,7 +466,13 @@ async def _tell_full(
     volunteers: int,
     now: datetime,
 ) -> None:
-    volunteered = {r.person_id for r in call.replies if r.kind == ReplyKind.VOLUNTEER} | {last.id}
+    volunteered = set(
+        await session.scalars(
+            select(Reply.person_id).where(
+                Reply.call_id == call.id, Reply.kind == ReplyKind.VOLUNTEER
+            )
+        )
+    ) | {last.id}
     await notify.tell_asker(
         session,
         settings,
@@ -434,3 +572,81 @@ def snooze(call: Call, person: Person, now: datetime, seconds: int) -> bool:
     match.snoozed_until = now + timedelta(seconds=seconds)
     match.reminded_at = None
     return True
+
+
+# -- one-click links act once -------------------------------------------------------------------
+
+
+async def link_spent(session: AsyncSession, grant: ActionGrant, token: str) -> LinkUse | None:
+    """Why this link may no longer act: its own earlier use, or a decline link the same person
+    used on the call (after "not me" their other links for it stop). None: it may act."""
+    return await session.scalar(
+        select(LinkUse)
+        .where(
+            or_(
+                LinkUse.token_hash == hash_token(token),
+                and_(
+                    LinkUse.call_id == grant.call_id,
+                    LinkUse.person_id == grant.person_id,
+                    LinkUse.action == "decline",
+                ),
+            )
+        )
+        .order_by(LinkUse.id)
+        .limit(1)
+    )
+
+
+class LinkSpent(Exception):
+    """The link acted before (or a decline link of the person did); ``use`` says what was done."""
+
+    def __init__(self, use: LinkUse) -> None:
+        super().__init__(f"this link was used at {use.used_at:%Y-%m-%d %H:%M} UTC")
+        self.use = use
+
+
+async def act_by_link(
+    session: AsyncSession,
+    settings: Settings,
+    call: Call,
+    person: Person,
+    grant: ActionGrant,
+    token: str,
+    data: ReplyCreate | None,
+    now: datetime | None = None,
+) -> LinkUse:
+    """Do what a one-click link grants, once. The use is recorded with the action in one
+    savepoint: if the action is refused (CallError) the link stays usable; of two posts of one
+    link at once only one records its use (the token's hash is unique), the other gets
+    :class:`LinkSpent` with what was done."""
+    now = now or datetime.now(UTC)
+    spent = await link_spent(session, grant, token)
+    if spent is not None:
+        raise LinkSpent(spent)
+    use = LinkUse(
+        token_hash=hash_token(token),
+        call_id=call.id,
+        person_id=person.id,
+        action=grant.action,
+        used_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(use)
+            await session.flush()
+            if data is None:
+                snooze(call, person, now, settings.snooze_seconds)
+            else:
+                reply = await add_reply(session, settings, call, person, data, now)
+                use.reply_id = reply.id
+            await session.flush()
+    except IntegrityError:
+        winner = await link_spent(session, grant, token)
+        if winner is None:
+            raise
+        raise LinkSpent(winner) from None
+    return use
+
+
+async def reply_of(session: AsyncSession, use: LinkUse) -> Reply | None:
+    return await session.get(Reply, use.reply_id) if use.reply_id is not None else None

@@ -302,6 +302,7 @@ def history_people(dump: SEDump, history: Sequence[SEPost]) -> list[dict[str, ob
                 "created_at": post.created_at.replace(tzinfo=UTC).isoformat(),
                 "external_id": post.id,
                 "kind": kind,
+                "in_reply_to": post.parent_id if kind == "answer" else None,
             }
         )
 

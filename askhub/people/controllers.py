@@ -62,7 +62,13 @@ class PeopleController(Controller):
     async def update_me(
         self, db: AsyncSession, context: AppContext, me: Person, data: ProfileUpdate
     ) -> PersonOut:
-        await service.update_profile(db, context.routing, me, data)
+        await service.update_profile(
+            db,
+            context.routing,
+            me,
+            data,
+            email_is_identity=context.settings.auth_header_field == "email",
+        )
         return service.person_out(me, private=True)
 
     @post("/", responses=errors(403, 413))

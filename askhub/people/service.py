@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -24,7 +25,7 @@ from askhub.people.schemas import (
     ProfileUpdate,
 )
 from askhub.routing.service import RoutingService
-from askhub.validation import InputError
+from askhub.validation import ConflictError, InputError
 from models import Availability, Embedding, Person, Post, PostKind
 
 PROFILE_SOURCE = "profile"
@@ -115,6 +116,36 @@ async def list_people(
     return (await session.scalars(query)).all()
 
 
+EMAIL_TAKEN = "This email address belongs to another person."
+EMAIL_IS_IDENTITY = (
+    "Your email address is how you sign in; it comes from the company directory. "
+    "Ask your AskHub admin to change it."
+)
+
+
+async def email_owner(
+    session: AsyncSession, email: str, besides: Sequence[int] = ()
+) -> Person | None:
+    """Who has ``email`` (in any case), other than the people in ``besides``."""
+    query = select(Person).where(func.lower(Person.email) == email.strip().lower())
+    if besides:
+        query = query.where(Person.id.not_in(list(besides)))
+    return await session.scalar(query)
+
+
+async def _store_email(session: AsyncSession, person: Person, email: str | None) -> None:
+    """Set an address, or 409 naming ``email`` when someone else has it. The unique index on
+    lower(email) decides between two people claiming one address at once."""
+    if email is not None and await email_owner(session, email, [person.id]) is not None:
+        raise ConflictError(EMAIL_TAKEN, "email")
+    try:
+        async with session.begin_nested():
+            person.email = email
+            await session.flush()
+    except IntegrityError as exc:
+        raise ConflictError(EMAIL_TAKEN, "email") from exc
+
+
 def profile_text(person: Person) -> tuple[str, str]:
     """The title and body of the post that stands for a person's profile in the index."""
     parts = [person.bio.strip()]
@@ -189,6 +220,18 @@ async def upsert_people(
             select(Person).where(Person.handle.in_([r.handle for r in records]))
         )
     }
+    await _check_import_emails(session, records, existing)
+    # Addresses may move between people of this import: let go of the old ones first.
+    moving = [
+        p
+        for record in records
+        if (p := existing.get(record.handle)) is not None
+        and (p.email or "").lower() != (record.email or "").lower()
+    ]
+    for leaving in moving:
+        leaving.email = None
+    if moving:
+        await session.flush()
     for record in records:
         person = existing.get(record.handle)
         if person is None:
@@ -225,6 +268,7 @@ async def upsert_people(
                 "body": item.body,
                 "tags": list(item.tags),
                 "kind": PostKind(item.kind),
+                "in_reply_to": item.in_reply_to,
             }
             if post is None:
                 post = Post(author_id=person.id, source=source, external_id=key, **fields)
@@ -240,9 +284,47 @@ async def upsert_people(
     return result
 
 
+async def _check_import_emails(
+    session: AsyncSession, records: Sequence[PersonIn], existing: dict[str, Person]
+) -> None:
+    """Every address in an import belongs to one person: refuse (naming both) before writing."""
+    claimed: dict[str, str] = {}
+    for record in records:
+        if record.email is None:
+            continue
+        address = record.email.strip().lower()
+        if address in claimed:
+            raise ConflictError(
+                f"@{record.handle} and @{claimed[address]} have the same email address "
+                f"{record.email!r}",
+                "email",
+            )
+        claimed[address] = record.handle
+    if not claimed:
+        return
+    ours = {p.id for p in existing.values()}
+    holders = await session.scalars(
+        select(Person).where(func.lower(Person.email).in_(list(claimed)))
+    )
+    for holder in holders:
+        if holder.id not in ours:
+            address = (holder.email or "").lower()
+            raise ConflictError(
+                f"@{claimed[address]}'s email address {address!r} belongs to @{holder.handle}",
+                "email",
+            )
+
+
 async def update_profile(
-    session: AsyncSession, routing: RoutingService, person: Person, update: ProfileUpdate
+    session: AsyncSession,
+    routing: RoutingService,
+    person: Person,
+    update: ProfileUpdate,
+    *,
+    email_is_identity: bool = False,
 ) -> Person:
+    """Change what ``update`` sets. An email address must be nobody else's (409); when it is
+    how people sign in (``email_is_identity``), nobody changes their own (422)."""
     changes = {
         name: getattr(update, name)
         for name in ProfileUpdate.__struct_fields__
@@ -260,6 +342,15 @@ async def update_profile(
         changes["availability"] = Availability(changes["availability"])
     if changes.get("webhook_url"):
         await check_webhook_url(changes["webhook_url"], routing.settings.webhook_allow_hosts)
+    if "email" in changes:
+        email = changes.pop("email")
+        email = email.strip() if email is not None else None
+        if (email or "").lower() != (person.email or "").lower():
+            if email_is_identity:
+                raise InputError(EMAIL_IS_IDENTITY, "email")
+            await _store_email(session, person, email)
+        elif email != person.email:
+            person.email = email  # the same address in another case
     for name, value in changes.items():
         setattr(person, name, value)
     await session.flush()

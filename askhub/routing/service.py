@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence, Set
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import anyio.to_thread
@@ -19,11 +19,13 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from askhub.people.availability import is_available
+from askhub.people.availability import asks_in_window, is_available, open_asks
+from askhub.routing import learning
 from askhub.settings import Settings
 from indexer.dense import DenseIndex
 from indexer.embedders import Embedder, load_embedder
-from indexer.expertise import Document, ExpertiseIndex, Passage, PersonMatch
+from indexer.expertise import Document, Evidence, ExpertiseIndex, Passage, PersonMatch
+from indexer.ranker import FittedRanker, History, Query, candidate_features
 from models import Availability, Embedding, Person, Post, PostKind, Reply, ReplyKind
 
 EMBED_BATCH = 256
@@ -35,6 +37,30 @@ class RoutedPerson:
     score: float
     rank: int
     reasons: list[dict[str, object]]
+    # Calibrated probability that the person answers; None when the hand-set weights rank.
+    p_answer: float | None = None
+    # In a preview: why this person would not be asked now ("away", "busy", "below_floor").
+    held_back: str | None = None
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One ranked person id with score, answer probability and evidence (before the DB)."""
+
+    person: str
+    score: float
+    p_answer: float | None
+    evidence: tuple[Evidence, ...]
+    topical: bool
+
+
+# The hand-set scorer's floor: below this summed, weighted relevance a person's evidence is
+# noise (a stray word, a far-off post), so they are never asked.
+HAND_SCORE_FLOOR = 0.02
+# Nobody is asked whose score is below this share of the best score anyone in the organisation
+# has for the call, counting people who are away or busy: when the experts cannot be asked, the
+# next in line are strangers to the topic, and a wave must not be filled with them.
+RELATIVE_FLOOR = 0.25
 
 
 def document_for(post: Post) -> Document:
@@ -49,7 +75,7 @@ def document_for(post: Post) -> Document:
     )
 
 
-def reasons_for(match: PersonMatch, kinds: dict[int, str]) -> list[dict[str, object]]:
+def reasons_for(match: PersonMatch | Ranked, kinds: dict[int, str]) -> list[dict[str, object]]:
     """The evidence as the API and nudges show it."""
     return [
         {
@@ -71,6 +97,11 @@ class RoutingService:
         self._index: ExpertiseIndex | None = None
         self._watermark = 0
         self._lock = asyncio.Lock()
+        # The fitted ranker (None: the hand-set weights rank) and the history it reads, which
+        # is rebuilt when the index or the stored model changes.
+        self._ranker: FittedRanker | None = None
+        self._ranker_id = 0
+        self._history: History | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -91,6 +122,21 @@ class RoutingService:
             "vectors": len(index.dense) if index else 0,
             "people": index.people if index else 0,
             "watermark": self._watermark,
+            "ranker": self.ranker_state(),
+        }
+
+    def ranker_state(self) -> dict[str, object]:
+        """Which model ranks: the fitted one (on how many questions, when) or the hand-set."""
+        ranker = self._ranker
+        if ranker is None:
+            return {"kind": "hand-set", "min_fit_questions": self.settings.min_fit_questions}
+        return {
+            "kind": "fitted",
+            "version": self._ranker_id,
+            "questions": ranker.questions,
+            "positives": ranker.positives,
+            "fitted_at": datetime.fromtimestamp(ranker.fitted_at, UTC).isoformat(),
+            "calibration": dict(ranker.metrics),
         }
 
     # -- writing vectors ---------------------------------------------------------------------
@@ -171,9 +217,11 @@ class RoutingService:
                     )
                 )
             ).one()
+            await self._follow_model(session)
             index = self._index
             if index is not None and max_id == self._watermark and count == len(index.dense):
                 return index
+            self._history = None
             if index is None:
                 index = self._load_saved(int(count), int(max_id))
                 if index is not None:
@@ -189,6 +237,91 @@ class RoutingService:
             index.set_priors(await self._priors(session))
             self._index = index
             return index
+
+    async def _follow_model(self, session: AsyncSession) -> None:
+        newest = await learning.newest_model_id(session)
+        if newest == self._ranker_id:
+            return
+        loaded = await learning.newest_model(session)
+        self._ranker_id, self._ranker = loaded if loaded else (newest, None)
+        self._history = None
+
+    async def history(self, session: AsyncSession, index: ExpertiseIndex) -> History:
+        if self._history is None:
+            self._history = await learning.build_history(session, index)
+        return self._history
+
+    async def fit(self, sessions: async_sessionmaker[AsyncSession]) -> learning.FitReport:
+        """Fit a ranker on the history in the database; it ranks from the next call on."""
+        async with sessions() as session:
+            index = await self.sync(session)
+        report = await learning.fit(sessions, index, self.embedder, self.settings.min_fit_questions)
+        async with sessions() as session:
+            await self.sync(session)
+        return report
+
+    def floor_score(self, top: float) -> float:
+        """The lowest score that may be asked, given the best score for the call."""
+        absolute = (
+            HAND_SCORE_FLOOR if self._ranker is None else self.settings.min_p_answer_bp / 10_000
+        )
+        return max(absolute, RELATIVE_FLOOR * top)
+
+    def rank(
+        self,
+        index: ExpertiseIndex,
+        history: History | None,
+        query: Query,
+        k: int,
+        exclude: Set[str] = frozenset(),
+        only: Set[str] | None = None,
+        floor: bool = True,
+        unavailable: Set[str] = frozenset(),
+    ) -> list[Ranked]:
+        """The ``k`` best people for ``query``, by the fitted ranker when there is one.
+
+        With ``floor`` (asking people), nobody without topical evidence, below the relevance
+        floor, or far below the best person for the call (``RELATIVE_FLOOR``, measured before
+        ``unavailable`` people are dropped) is returned: better nobody than a stranger.
+        Without it (evaluation) the whole ranking is returned.
+        """
+        ranker = self._ranker
+        if ranker is None or history is None:
+            matches = index.search(
+                query.text,
+                k=k + len(unavailable),
+                exclude=exclude,
+                only=only,
+                query_vector=query.vector,
+            )
+            top = matches[0].score if matches else 0.0
+            ranked = [
+                Ranked(m.person, m.score, None, m.evidence, True)
+                for m in matches
+                if m.person not in unavailable
+                and (not floor or (m.score >= HAND_SCORE_FLOOR and m.score >= RELATIVE_FLOOR * top))
+            ]
+            return ranked[:k]
+        found = candidate_features(index, history, query, exclude=exclude, only=only)
+        if not found.people:
+            return []
+        p = ranker.probabilities(found.features)
+        order = np.lexsort((np.arange(len(p)), -p))
+        min_p = self.floor_score(float(p[order[0]]))
+        ranked = []
+        for i in order.tolist():
+            topical = bool(found.topical[i])
+            person = found.people[i]
+            if person in unavailable:
+                continue
+            if floor and (not topical or p[i] < min_p):
+                continue
+            evidence = index.explain(person, found.gathered) if topical else ()
+            probability = round(float(p[i]), 6)
+            ranked.append(Ranked(person, probability, probability, evidence, topical))
+            if len(ranked) == k:
+                break
+        return ranked
 
     def _load_saved(self, count: int, max_id: int) -> ExpertiseIndex | None:
         dense = DenseIndex.load(self.settings.index_path, self.model_id, count, max_id)
@@ -316,8 +449,62 @@ class RoutingService:
         k: int = 10,
         exclude: Set[int] = frozenset(),
         audience: dict[str, str] | None = None,
+        tags: Sequence[str] = (),
+        asker: int | None = None,
     ) -> list[RoutedPerson]:
-        """The ``k`` best people for ``text`` with reasons, skipping people who cannot be asked."""
+        """The ``k`` best people for ``text`` with reasons, skipping people who cannot be asked
+        and everyone below the relevance floor."""
+        matches, _ = await self._ranked(session, text, k, exclude, audience, tags, asker, True)
+        return await self._routed(session, matches)
+
+    async def preview(
+        self,
+        session: AsyncSession,
+        text: str,
+        k: int,
+        exclude: Set[int] = frozenset(),
+        audience: dict[str, str] | None = None,
+        tags: Sequence[str] = (),
+        asker: int | None = None,
+        max_open_asks: int | None = None,
+    ) -> list[RoutedPerson]:
+        """The best ``k`` candidates, each marked with why they would be held back (away,
+        busy, below the floor) or not: exactly what a new call would do, before it is posted."""
+        matches, unavailable = await self._ranked(
+            session, text, 4 * k, exclude, audience, tags, asker, False
+        )
+        lowest = self.floor_score(matches[0].score if matches else 0.0)
+        ids = [int(m.person) for m in matches]
+        now = datetime.now(UTC)
+        used = await asks_in_window(session, ids, now)
+        waiting = await open_asks(session, ids)
+        routed = await self._routed(session, matches[:k])
+        marked = []
+        for person in routed:
+            held: str | None = None
+            ranked = next(m for m in matches if m.person == str(person.person.id))
+            if not ranked.topical or ranked.score < lowest:
+                held = "below_floor"
+            elif str(person.person.id) in unavailable:
+                held = "away"
+            elif used.get(person.person.id, 0) >= person.person.nudge_budget_per_week or (
+                max_open_asks is not None and waiting.get(person.person.id, 0) >= max_open_asks
+            ):
+                held = "busy"
+            marked.append(replace(person, held_back=held))
+        return marked
+
+    async def _ranked(
+        self,
+        session: AsyncSession,
+        text: str,
+        k: int,
+        exclude: Set[int],
+        audience: dict[str, str] | None,
+        tags: Sequence[str],
+        asker: int | None,
+        floor: bool,
+    ) -> tuple[list[Ranked], set[str]]:
         index = await self.sync(session)
         now = datetime.now(UTC)
         # The same rule the nudge loop uses; only people not marked available can fail it.
@@ -338,13 +525,26 @@ class RoutingService:
                     )
             only = {str(pid) for pid in await session.scalars(query)}
         query_vector = (await anyio.to_thread.run_sync(self.embedder.encode, [text]))[0]
-        matches = index.search(
-            text,
-            k=k,
-            exclude={str(p) for p in exclude} | unavailable,
+        history = await self.history(session, index) if self._ranker is not None else None
+        matches = self.rank(
+            index,
+            history,
+            Query(
+                text,
+                query_vector,
+                tuple(tags),
+                now.timestamp(),
+                None if asker is None else str(asker),
+            ),
+            k,
+            exclude={str(p) for p in exclude},
             only=only,
-            query_vector=query_vector,
+            floor=floor,
+            unavailable=unavailable if floor else frozenset(),
         )
+        return matches, unavailable
+
+    async def _routed(self, session: AsyncSession, matches: Sequence[Ranked]) -> list[RoutedPerson]:
         if not matches:
             return []
         people = {
@@ -366,6 +566,7 @@ class RoutingService:
                 score=m.score,
                 rank=rank,
                 reasons=reasons_for(m, kinds),
+                p_answer=m.p_answer,
             )
             for rank, m in enumerate(matches, start=1)
             if int(m.person) in people

@@ -26,7 +26,15 @@ from askhub.settings import Settings
 from askhub.validation import InputError
 from askhub.web import auth, calls, home, people, posts, profile
 from askhub.web.accounts import LoginLimiter
-from askhub.web.core import OPT_KEY, STATIC, WebState, environment, error_page, provide_viewer
+from askhub.web.core import (
+    CSRF_COOKIE,
+    OPT_KEY,
+    STATIC,
+    WebState,
+    environment,
+    error_page,
+    provide_viewer,
+)
 from askhub.web.settings import WebSettings
 
 # The bearer-token middleware of the JSON API skips routes with this option: the pages have
@@ -36,7 +44,6 @@ EXCLUDE_FROM_BEARER = {"exclude_from_auth": True}
 # no CSRF cookie.
 NOT_WEB = [r"^/api(/|$)", r"^/act/", r"^/schema", r"^/static/"]
 SESSION_COOKIE = "askhub_session"
-CSRF_COOKIE = "askhub_csrf"
 
 # Security headers (CSP, frame and cache rules) are set on every response by askhub.headers.
 
@@ -63,6 +70,7 @@ PAGES: list[ControllerRouterHandler] = [
     profile.show_topic,
     profile.add_skill,
     profile.change_password,
+    profile.end_all_sessions,
     profile.export,
     profile.erase_account,
     posts.my_posts,
@@ -89,7 +97,12 @@ class WebApp:
 
 def build(settings: Settings) -> WebApp:
     web = WebSettings.from_env(settings)
-    state = WebState(settings=web, limiter=LoginLimiter(web.login_max_failures, web.login_window))
+    csrf_secret = _derive(settings, "askhub.web.csrf.v1").hex()
+    state = WebState(
+        settings=web,
+        limiter=LoginLimiter(web.login_max_failures, web.login_window),
+        csrf_secret=csrf_secret,
+    )
     router = Router(
         path="/",
         route_handlers=PAGES,
@@ -114,7 +127,7 @@ def build(settings: Settings) -> WebApp:
     return WebApp(
         route_handlers=[router, static],
         csrf_config=CSRFConfig(
-            secret=_derive(settings, "askhub.web.csrf.v1").hex(),
+            secret=csrf_secret,
             cookie_name=CSRF_COOKIE,
             cookie_httponly=True,
             cookie_secure=web.secure_cookies,

@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 import anyio.to_thread
@@ -17,6 +17,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from askhub.auth.service import end_sessions
 from askhub.validation import InputError
 from models import Person
 
@@ -55,14 +56,17 @@ def _verify(stored: str, password: str) -> bool:
 
 
 async def set_password(session: AsyncSession, person: Person, password: str) -> None:
-    """Set (or replace) ``person``'s password; this also ends their other web sessions."""
+    """Set (or replace) ``person``'s password; this also ends all their web sessions (the
+    page that changed it starts a fresh one for itself)."""
     person.password_hash = await anyio.to_thread.run_sync(hash_password, password)
+    await end_sessions(session, person)
     await session.flush()
 
 
 async def clear_password(session: AsyncSession, person: Person) -> None:
     """No more password sign-in for ``person`` (their sessions end too)."""
     person.password_hash = None
+    await end_sessions(session, person)
     await session.flush()
 
 
@@ -81,15 +85,23 @@ async def authenticate(session: AsyncSession, handle: str, password: str) -> Per
     return person
 
 
-def password_fingerprint(person: Person) -> str:
-    """Kept in the session: a changed or removed password ends the sessions made with the old."""
-    return hashlib.sha256((person.password_hash or "").encode()).hexdigest()[:16]
+@dataclass(frozen=True)
+class Attempt:
+    """Places an attempt holds in the limiter's keys until it is known to have failed."""
+
+    keys: tuple[str, ...]
+    at: float
 
 
 class LoginLimiter:
-    """At most ``max_failures`` failed sign-ins per key (handle + client address) in a sliding
-    ``window`` of seconds. In memory: per process, forgotten on restart. With N processes
-    behind a load balancer an attacker gets at most N times the allowance."""
+    """At most a number of failed attempts per key (a handle, a client address, a person's
+    password check) in a sliding ``window`` of seconds.
+
+    An attempt takes its place *before* the slow password check (:meth:`begin`) and gives it
+    back only when it succeeds (:meth:`release`): however many arrive at once, no more than
+    the limit are ever checked. Taking places has no ``await`` in it, so it is atomic on the
+    event loop. In memory: per process, forgotten on restart. With N processes behind a load
+    balancer an attacker gets at most N times the allowance."""
 
     MAX_KEYS = 100_000
 
@@ -111,21 +123,47 @@ class LoginLimiter:
             del self._failures[key]
         return failures
 
-    def retry_after(self, key: str) -> int | None:
-        """Seconds until ``key`` may try again, or None when it may now."""
-        now = self._clock()
+    def _wait(self, key: str, limit: int, now: float) -> int | None:
         failures = self._recent(key, now)
-        if len(failures) < self.max_failures:
+        if len(failures) < limit:
             return None
-        return max(1, int(failures[0] + self.window - now + 0.999))
+        return max(1, int(failures[-limit] + self.window - now + 0.999))
 
-    def failed(self, key: str) -> None:
-        now = self._clock()
+    def retry_after(self, key: str, limit: int | None = None) -> int | None:
+        """Seconds until ``key`` may try again, or None when it may now."""
+        return self._wait(key, limit or self.max_failures, self._clock())
+
+    def _record(self, key: str, now: float) -> None:
         if len(self._failures) >= self.MAX_KEYS:
             for stale in list(self._failures):
                 self._recent(stale, now)
-        self._recent(key, now)
         self._failures.setdefault(key, deque()).append(now)
+
+    def begin(self, limits: dict[str, int]) -> Attempt | int:
+        """Take a place in every key (key: its limit), or none: then the seconds to wait."""
+        now = self._clock()
+        waits = [w for key, limit in limits.items() if (w := self._wait(key, limit, now))]
+        if waits:
+            return max(waits)
+        for key in limits:
+            self._record(key, now)
+        return Attempt(tuple(limits), now)
+
+    def release(self, attempt: Attempt, forget: tuple[str, ...] = ()) -> None:
+        """The attempt succeeded: give its places back; keys in ``forget`` lose all failures."""
+        for key in attempt.keys:
+            failures = self._failures.get(key)
+            if failures is not None and attempt.at in failures:
+                failures.remove(attempt.at)
+                if not failures:
+                    del self._failures[key]
+        for key in forget:
+            self._failures.pop(key, None)
+
+    def failed(self, key: str) -> None:
+        now = self._clock()
+        self._recent(key, now)
+        self._record(key, now)
 
     def succeeded(self, key: str) -> None:
         self._failures.pop(key, None)

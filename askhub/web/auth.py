@@ -9,13 +9,32 @@ from litestar import Request, Response, get, post
 from litestar.exceptions import TooManyRequestsException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.web.accounts import authenticate, password_fingerprint
-from askhub.web.core import current_person, local_path, page, redirect, state_of, text
+from askhub.auth.service import client_address, end_session, start_session
+from askhub.web.accounts import authenticate
+from askhub.web.core import (
+    bind_csrf,
+    current_person,
+    local_path,
+    page,
+    redirect,
+    state_of,
+    text,
+)
 
 
-def _limit_key(request: Request[Any, Any, Any], handle: str) -> str:
-    client = request.client.host if request.client else "?"
-    return f"{handle.strip().lower()}|{client}"
+def _limits(request: Request[Any, Any, Any], handle: str) -> dict[str, int]:
+    """The limiter's keys for a sign-in: the handle (whoever tries it) and the client address
+    (whatever handles it tries), each with its limit."""
+    web = state_of(request).settings
+    address = client_address(
+        request.client.host if request.client else None,
+        request.headers.getall("x-forwarded-for", []),
+        web.trusted_proxies,
+    )
+    return {
+        f"handle:{handle.strip().lower()}": web.login_max_failures,
+        f"address:{address}": web.login_max_failures_per_address,
+    }
 
 
 @get("/login", name="web:login")
@@ -36,15 +55,16 @@ async def login(request: Request[Any, Any, Any], db: AsyncSession) -> Response[A
     handle = text(form, "handle", 64)
     password = form.get("password") if isinstance(form.get("password"), str) else ""
     target = local_path(text(form, "next", 2000))
-    key = _limit_key(request, handle)
-    wait = web.limiter.retry_after(key)
-    if wait is not None:
+    limits = _limits(request, handle)
+    # The place is taken before the password is checked: of many attempts at once, no more
+    # than the limit get checked. A failure keeps its place; a success gives it back.
+    attempt = web.limiter.begin(limits)
+    if isinstance(attempt, int):
         raise TooManyRequestsException(
-            "too many failed sign-ins; try again later", headers={"Retry-After": str(wait)}
+            "too many failed sign-ins; try again later", headers={"Retry-After": str(attempt)}
         )
     person = await authenticate(db, handle, str(password))
     if person is None:
-        web.limiter.failed(key)
         return page(
             request,
             None,
@@ -54,15 +74,23 @@ async def login(request: Request[Any, Any, Any], db: AsyncSession) -> Response[A
             handle=handle,
             error="Wrong handle or password.",
         )
-    web.limiter.succeeded(key)
-    # A fresh session: nothing from before the sign-in carries over.
-    request.set_session({"pid": person.id, "pw": password_fingerprint(person)})
-    return redirect(target)
+    web.limiter.release(attempt, forget=(next(iter(limits)),))
+    # A fresh session, recorded on the server: nothing from before the sign-in carries over,
+    # not even the CSRF cookie (one planted before would otherwise stay valid).
+    sid = await start_session(db, person, web.settings.session_max_age)
+    request.set_session({"sid": sid})
+    response = redirect(target)
+    bind_csrf(request, response, sid)
+    return response
 
 
 @post("/logout", status_code=200)
-async def logout(request: Request[Any, Any, Any]) -> Response[Any]:
+async def logout(request: Request[Any, Any, Any], db: AsyncSession) -> Response[Any]:
+    """Sign out: the session ends on the server, so a copy of the cookie is worthless too."""
+    sid = request.session.get("sid")
+    if isinstance(sid, str):
+        await end_session(db, sid)
     request.clear_session()
-    if state_of(request).settings.auth_header:
-        return redirect("/")
-    return redirect("/login")
+    response = redirect("/" if state_of(request).settings.auth_header else "/login")
+    bind_csrf(request, response, None)
+    return response

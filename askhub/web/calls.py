@@ -22,7 +22,10 @@ from askhub.calls.service import (
     create_call,
     get_call,
     mark_seen,
+    may_forward,
     query_text,
+    visible_replies,
+    withdraw_volunteer,
 )
 from askhub.context import AppContext
 from askhub.people.service import not_erased
@@ -99,12 +102,17 @@ async def _preview(
     if len(raw["title"]) + len(raw["body"]) < 3:
         return None
     audience = {k: raw[k] for k in ("department", "location") if raw[k]} or None
-    return await context.routing.route(
+    tags = word_list(raw["tags"], 20)
+    # Exactly what posting would do, with the people held back marked and why.
+    return await context.routing.preview(
         db,
-        query_text(raw["title"], raw["body"], word_list(raw["tags"], 20)),
-        k=5,
+        query_text(raw["title"], raw["body"], tags),
+        k=8,
         exclude={viewer.id},
         audience=audience,
+        tags=tags,
+        asker=viewer.id,
+        max_open_asks=context.settings.max_open_asks,
     )
 
 
@@ -205,7 +213,8 @@ def call_page(
         "call.html",
         status=status,
         call=call,
-        replies=list(call.replies),
+        replies=visible_replies(call, viewer),
+        may_forward=may_forward(call, viewer),
         is_asker=call.asker_id == viewer.id,
         my_match=my_match,
         can_see=can_see,
@@ -276,6 +285,8 @@ async def reply(
         try:
             async with db.begin_nested():
                 created = await add_reply(db, context.settings, call, viewer, data)
+        except PermissionError as exc:
+            raise PermissionDeniedException(str(exc)) from exc
         except CallError as exc:
             errors = {exc.field or "form": str(exc)}
             status = 422 if exc.field else 409
@@ -315,27 +326,18 @@ async def withdraw(
 ) -> Response[Any]:
     """Take back a volunteer reply. A filled call that drops below its count opens again."""
     call = await _load(db, call_id)
-    mine = [r for r in call.replies if r.person_id == viewer.id and r.kind == ReplyKind.VOLUNTEER]
-    if not mine or call.status in CLOSED:
+    try:
+        async with db.begin_nested():
+            await withdraw_volunteer(db, call, viewer)
+    except CallError as exc:
         return call_page(
             request,
-            call,
+            await _load(db, call_id),
             viewer,
             context.settings.max_waves,
             status=409,
-            errors={"form": "There is no volunteering of yours to withdraw here."},
+            errors={"form": str(exc)},
         )
-    for item in mine:
-        await db.delete(item)
-    left = sum(
-        1 for r in call.replies if r.kind == ReplyKind.VOLUNTEER and r.person_id != viewer.id
-    )
-    if call.status == CallStatus.FILLED and call.needed is not None and left < call.needed:
-        call.status = CallStatus.OPEN
-    for match in call.matches:
-        if match.person_id == viewer.id and match.state == MatchState.REPLIED:
-            match.state = MatchState.SEEN
-    await db.flush()
     flash(
         request,
         _t(request, viewer)("You withdrew. {name} sees one volunteer less.", name=call.asker.name),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -15,14 +17,16 @@ import msgspec
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from litestar import MediaType, Request, Response
 from litestar.datastructures import FormMultiDict
-from litestar.exceptions import HTTPException
+from litestar.exceptions import HTTPException, PermissionDeniedException
+from litestar.middleware.csrf import generate_csrf_hash
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_401_UNAUTHORIZED
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.validation import InputError, refuse_nul
-from askhub.web.accounts import LoginLimiter, password_fingerprint
+from askhub.auth.service import person_for_session
+from askhub.validation import ConflictError, InputError, refuse_nul
+from askhub.web.accounts import LoginLimiter
 from askhub.web.i18n import language_for, translator
 from askhub.web.markdown import render_markdown
 from askhub.web.settings import WebSettings
@@ -34,10 +38,16 @@ OPT_KEY = "askhub_web"
 UTC_ZONE = ZoneInfo("UTC")
 
 
+CSRF_COOKIE = "askhub_csrf"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
 @dataclass
 class WebState:
     settings: WebSettings
     limiter: LoginLimiter
+    # The CSRF middleware's secret: a signed-in session's token is derived with it.
+    csrf_secret: str = ""
 
 
 def state_of(request: Request[Any, Any, Any]) -> WebState:
@@ -77,14 +87,15 @@ def _error_environment() -> Environment:
 # -- who is asking ----------------------------------------------------------------------------
 
 
-async def _by_header(db: AsyncSession, value: str) -> Person | None:
+async def _by_header(db: AsyncSession, value: str, field: str) -> Person | None:
+    """The one person the proxy's header names, by the field the deployment chose
+    (``ASKHUB_AUTH_HEADER_FIELD``), or None: never a guess from another field."""
     value = value.strip().lower()
     if not value:
         return None
-    person = await db.scalar(select(Person).where(Person.handle == value))
-    if person is None and "@" in value:
-        person = await db.scalar(select(Person).where(func.lower(Person.email) == value))
-    return person
+    column = func.lower(Person.email) if field == "email" else Person.handle
+    found = (await db.scalars(select(Person).where(column == value).limit(2))).all()
+    return found[0] if len(found) == 1 else None
 
 
 async def current_person(request: Request[Any, Any, Any], db: AsyncSession) -> Person | None:
@@ -93,23 +104,56 @@ async def current_person(request: Request[Any, Any, Any], db: AsyncSession) -> P
         value = request.headers.get(web.auth_header)
         if not value:
             return None
-        person = await _by_header(db, value)
+        person = await _by_header(db, value, web.auth_header_field)
         if person is None:
             raise UnknownUser(f"{web.auth_header} names nobody AskHub knows: {value[:64]!r}")
         return person
-    session = request.session
-    person_id = session.get("pid")
-    if not isinstance(person_id, int):
+    sid = request.session.get("sid")
+    if not isinstance(sid, str):
         return None
-    person = await db.get(Person, person_id)
-    if (
-        person is None
-        or person.password_hash is None
-        or session.get("pw") != password_fingerprint(person)
-    ):
-        request.clear_session()
+    person = await person_for_session(db, sid)
+    if person is None or person.password_hash is None:
+        request.clear_session()  # signed out, elsewhere or here, or the session expired
         return None
+    if request.method not in SAFE_METHODS and not _csrf_fits(request, sid):
+        raise PermissionDeniedException("this form does not belong to this sign-in")
     return person
+
+
+# -- CSRF bound to the session ----------------------------------------------------------------
+
+
+def session_csrf_token(request: Request[Any, Any, Any], sid: str) -> str:
+    """The CSRF token (and cookie) of a signed-in session, derived from its id: a token from
+    another browser, or a cookie planted before the sign-in, does not fit it. It has the CSRF
+    middleware's format, so the middleware keeps checking that the form's token is the
+    cookie's."""
+    secret = state_of(request).csrf_secret
+    token = hmac.new(secret.encode(), f"askhub.web.csrf:{sid}".encode(), hashlib.sha256)
+    return token.hexdigest() + generate_csrf_hash(token.hexdigest(), secret)
+
+
+def _csrf_fits(request: Request[Any, Any, Any], sid: str) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE) or ""
+    return hmac.compare_digest(cookie.encode(), session_csrf_token(request, sid).encode())
+
+
+def bind_csrf(request: Request[Any, Any, Any], response: Response[Any], sid: str | None) -> None:
+    """Give the browser the CSRF cookie of its new session (or, signing out, none: the next
+    page makes a fresh one). It lasts as long as the session cookie, so a browser that keeps
+    the session across a restart keeps its token too."""
+    if sid is None:
+        response.delete_cookie(CSRF_COOKIE, path="/")
+        return
+    response.set_cookie(
+        CSRF_COOKIE,
+        session_csrf_token(request, sid),
+        max_age=state_of(request).settings.session_max_age,
+        path="/",
+        httponly=True,
+        secure=state_of(request).settings.secure_cookies,
+        samesite="lax",
+    )
 
 
 async def provide_viewer(request: Request[Any, Any, Any], db: AsyncSession) -> Person:
@@ -250,7 +294,8 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             request, 403, "AskHub does not know you yet. Ask your AskHub admin to add you."
         )
     if isinstance(exc, InputError):
-        return _render_error(request, 422 if exc.field else 409, str(exc))
+        conflict = isinstance(exc, ConflictError) or not exc.field
+        return _render_error(request, 409 if conflict else 422, str(exc))
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status == 500:
         from askhub.errors import log

@@ -42,9 +42,17 @@ EN: dict[str, str] = {
     "post:answer": "answer",
     "post:call": "call",
     "post:profile": "profile",
+    "held:away": "held back: away",
+    "held:busy": "held back: asked enough this week",
+    "held:below_floor": "held back: too little evidence",
+    "held:none": "would be asked",
 }
 
 NL: dict[str, str] = {
+    "held:away": "niet gevraagd: afwezig",
+    "held:busy": "niet gevraagd: deze week al genoeg gevraagd",
+    "held:below_floor": "niet gevraagd: te weinig bewijs",
+    "held:none": "wordt gevraagd",
     "status:open": "open",
     "status:answered": "beantwoord",
     "status:filled": "vol",
@@ -220,10 +228,49 @@ NL: dict[str, str] = {
     "There is no volunteering of yours to withdraw here.": (
         "Je hebt je hier niet aangemeld, dus er valt niets terug te trekken."
     ),
+    "This call is full: it has all the volunteers it needs.": (
+        "Deze oproep is vol: er zijn al genoeg vrijwilligers."
+    ),
+    "You have already volunteered for this call.": "Je hebt je al aangemeld voor deze oproep.",
     "Accepted. The answer now counts as their expertise.": (
         "Geaccepteerd. Het antwoord telt nu mee als hun expertise."
     ),
     "{name} has been thanked.": "{name} is bedankt.",
+    # one-click link pages
+    "Answer": "Antwoorden",
+    "Volunteer": "Meedoen",
+    "Forward to a colleague": "Doorsturen naar een collega",
+    "Remind me later": "Herinner me later",
+    "Link not valid": "Link niet geldig",
+    "Not found": "Niet gevonden",
+    "this link has expired; open AskHub to reply": (
+        "deze link is verlopen; open AskHub om te reageren"
+    ),
+    "this link is not valid": "deze link is niet geldig",
+    "This call no longer exists.": "Deze oproep bestaat niet meer.",
+    "{name} asked": "{name} vroeg",
+    "Colleague's handle": "Gebruikersnaam van je collega",
+    "Yes, I volunteer": "Ja, ik doe mee",
+    "We will remind you later.": "We herinneren je er later aan.",
+    "Open the call in AskHub": "Open de oproep in AskHub",
+    "You answered this call on {when} with this link.": (
+        "Je hebt deze oproep op {when} met deze link beantwoord."
+    ),
+    "You volunteered for this call on {when} with this link.": (
+        "Je hebt je op {when} met deze link voor deze oproep aangemeld."
+    ),
+    "You said this call is not for you on {when}; its links no longer act.": (
+        "Je gaf op {when} aan dat deze oproep niet voor jou is; de links ervan werken niet meer."
+    ),
+    "You forwarded this call on {when} with this link.": (
+        "Je hebt deze oproep op {when} met deze link doorgestuurd."
+    ),
+    "You asked to be reminded later on {when} with this link.": (
+        "Je vroeg op {when} met deze link om een latere herinnering."
+    ),
+    "only the asker, the people asked on this call and managers may forward it": (
+        "alleen de vraagsteller, de gevraagde collega's en managers mogen deze oproep doorsturen"
+    ),
     # profile
     "Your profile": "Jouw profiel",
     "See your public page": "Bekijk je openbare pagina",
@@ -276,9 +323,21 @@ NL: dict[str, str] = {
     "Change password": "Wachtwoord wijzigen",
     "Fill in both passwords.": "Vul beide wachtwoorden in.",
     "The current password is wrong.": "Het huidige wachtwoord klopt niet.",
+    "Changing your password signs you out everywhere else.": (
+        "Als je je wachtwoord wijzigt, word je overal elders uitgelogd."
+    ),
+    "Sign out everywhere": "Overal uitloggen",
     "Your data": "Jouw gegevens",
     "Download my data (JSON)": "Download mijn gegevens (JSON)",
     "Saved.": "Opgeslagen.",
+    "This email address belongs to another person.": "Dit e-mailadres is van iemand anders.",
+    (
+        "Your email address is how you sign in; it comes from the company directory. "
+        "Ask your AskHub admin to change it."
+    ): (
+        "Met je e-mailadres log je in; het komt uit het bedrijfsadresboek. "
+        "Vraag de beheerder van AskHub het te wijzigen."
+    ),
     # posts
     "Write about something you know or did. It counts as your expertise at once.": (
         "Schrijf over iets wat je weet of gedaan hebt. Het telt meteen mee als je expertise."

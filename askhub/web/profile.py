@@ -10,10 +10,12 @@ from typing import Any
 import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
+from litestar.exceptions import TooManyRequestsException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from askhub.auth.service import end_sessions, start_session
 from askhub.calls.service import call_out, list_calls
 from askhub.context import AppContext
 from askhub.nudges.controllers import item_out
@@ -22,8 +24,18 @@ from askhub.people.schemas import ProfileUpdate
 from askhub.people.service import person_out, post_out, update_profile
 from askhub.privacy.service import erase
 from askhub.validation import InputError
-from askhub.web.accounts import authenticate, password_fingerprint, set_password
-from askhub.web.core import convert, flash, page, redirect, text, word_list, zone_of
+from askhub.web.accounts import authenticate, set_password
+from askhub.web.core import (
+    bind_csrf,
+    convert,
+    flash,
+    page,
+    redirect,
+    state_of,
+    text,
+    word_list,
+    zone_of,
+)
 from askhub.web.expertise import (
     hidden_topics,
     inferred_topics,
@@ -192,18 +204,43 @@ async def change_password(
         return await profile_page(
             request, db, viewer, status=422, errors={"password": "Fill in both passwords."}
         )
+    # Guessing the current password here is limited like signing in (a stolen session must not
+    # become a way to find the password): the place is taken before the check.
+    web = state_of(request)
+    key = f"password:{viewer.id}"
+    attempt = web.limiter.begin({key: web.settings.login_max_failures})
+    if isinstance(attempt, int):
+        raise TooManyRequestsException(
+            "too many wrong passwords; try again later", headers={"Retry-After": str(attempt)}
+        )
     if await authenticate(db, viewer.handle, current) is None:
         return await profile_page(
             request, db, viewer, status=422, errors={"password": "The current password is wrong."}
         )
+    web.limiter.release(attempt, forget=(key,))
     try:
         await set_password(db, viewer, new)
     except InputError as exc:
         return await profile_page(request, db, viewer, status=422, errors={"password": str(exc)})
-    # This session goes on; sessions elsewhere with the old password end.
-    request.session["pw"] = password_fingerprint(viewer)
+    # Every session ended with the old password; this browser goes on in a fresh one.
+    sid = await start_session(db, viewer, web.settings.session_max_age)
+    request.set_session({"sid": sid})
     _saved(request, viewer)
-    return redirect("/profile")
+    response = redirect("/profile")
+    bind_csrf(request, response, sid)
+    return response
+
+
+@post("/profile/sessions/end", status_code=200)
+async def end_all_sessions(
+    request: Request[Any, Any, Any], db: AsyncSession, viewer: Person
+) -> Response[Any]:
+    """Sign out everywhere: every session of the viewer ends, this one too."""
+    await end_sessions(db, viewer)
+    request.clear_session()
+    response = redirect("/login")
+    bind_csrf(request, response, None)
+    return response
 
 
 async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
@@ -265,7 +302,12 @@ async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
         ],
         "inbox": [item_out(n) for n in await inbox(db, viewer.id, limit=100_000)],
         "api_tokens": [
-            {"created_at": tok.created_at, "last_used_at": tok.last_used_at} for tok in tokens
+            {
+                "created_at": tok.created_at,
+                "last_used_at": tok.last_used_at,
+                "expires_at": tok.expires_at,
+            }
+            for tok in tokens
         ],
     }
 

@@ -1,0 +1,635 @@
+"""A ranker fitted on an organisation's own history: who answered earlier questions.
+
+Candidate generation stays with ``ExpertiseIndex.gather`` (dense + BM25, per person). This
+module turns each candidate into features and scores them with a logistic model whose weights
+are *fitted*, then calibrated into the probability that the person answers.
+
+No leakage: every feature of a training question is computed from what was known before that
+question was asked (``gather(before=...)`` and ``History`` cut at the question's time). The
+model is plain numbers (means, scales, coefficients, a Platt calibration), stored as JSON:
+portable between processes and readable by a person, with no pickle.
+
+Besides the people with topical evidence, the few people most active just before the question
+are candidates too ("recently active"): on every community measured, who answers lately
+predicts who answers next, and the ranker learns how much that counts against topic. They are
+ranked, but ``topical`` marks them, and the service never *asks* anyone without topical
+evidence.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence, Set
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from indexer.expertise import ASKED, DocHit, ExpertiseIndex, Gathered
+from indexer.lexical import tokenize
+
+DAY = 86400.0
+# People most active in the weeks before a question who join the candidates (see module doc).
+RECENT_CANDIDATES = 30
+# People with topical evidence who are featurised and re-ranked, best by the hand-set score.
+TOPICAL_CANDIDATES = 200
+RECENT_WINDOW_DAYS = 90.0
+RANK_DEPTH = 200
+FEATURES = (
+    "dense_max",
+    "dense_top3",
+    "dense_count",
+    "answer_dense_max",
+    "dense_gap",
+    "lexical_max",
+    "lexical_top3",
+    "lexical_count",
+    "hand_score",
+    "topical",
+    "tag_answers",
+    "tag_share",
+    "tag_recent",
+    "asker_tie",
+    "answers",
+    "activity",
+    "recent_7d",
+    "recent_30d",
+    "recent_180d",
+    "days_idle",
+    "profile_similarity",
+    "skill_match",
+    "language_match",
+    "asked",
+    "answer_rate",
+    "decline_rate",
+    "ignore_rate",
+)
+RESPONSES = ("answered", "declined", "ignored")
+_TIE = FEATURES.index("asker_tie")
+
+
+@dataclass
+class _PersonHistory:
+    answer_stamps: list[float] = field(default_factory=list)
+    activity_stamps: list[float] = field(default_factory=list)
+    # tag -> sorted stamps of the person's answers carrying it
+    tag_stamps: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    # (stamp, outcome) of earlier asks, outcome in RESPONSES
+    responses: list[tuple[float, str]] = field(default_factory=list)
+    skills: frozenset[str] = frozenset()
+    languages: frozenset[str] = frozenset()
+
+
+class History:
+    """What each person did and when: answers (with tags), other activity, reply outcomes.
+
+    Everything is queried "as of" a time, so the same object serves fitting (the past replayed)
+    and routing now.
+    """
+
+    def __init__(self) -> None:
+        self._people: dict[str, _PersonHistory] = defaultdict(_PersonHistory)
+        # all answers, sorted by time, for "who was active lately"
+        self._answer_log: list[tuple[float, str]] = []
+        # (asker, answerer) -> sorted stamps of the answers: people who helped this asker before
+        self._links: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self._sorted = True
+
+    def add_link(self, asker: str, answerer: str, stamp: float) -> None:
+        """``answerer`` answered a question of ``asker`` at ``stamp``."""
+        self._links[(asker, answerer)].append(stamp)
+        self._sorted = False
+
+    def helped_before(self, asker: str | None, person: str, at: float) -> int:
+        if asker is None:
+            return 0
+        self._sort()
+        stamps = self._links.get((asker, person))
+        return bisect.bisect_left(stamps, at) if stamps else 0
+
+    def add_document(
+        self, person: str, kind: str, stamp: float | None, tags: Iterable[str]
+    ) -> None:
+        if stamp is None or kind == "profile":
+            return
+        record = self._people[person]
+        record.activity_stamps.append(stamp)
+        if kind not in ASKED:
+            record.answer_stamps.append(stamp)
+            self._answer_log.append((stamp, person))
+            for tag in tags:
+                record.tag_stamps[tag.lower()].append(stamp)
+        self._sorted = False
+
+    def add_response(self, person: str, stamp: float, outcome: str) -> None:
+        if outcome not in RESPONSES:
+            raise ValueError(f"unknown outcome {outcome!r}")
+        self._people[person].responses.append((stamp, outcome))
+        self._sorted = False
+
+    def set_profile(self, person: str, skills: Iterable[str], languages: Iterable[str]) -> None:
+        record = self._people[person]
+        record.skills = frozenset(s.lower() for s in skills)
+        record.languages = frozenset(lang.lower() for lang in languages)
+
+    def _sort(self) -> None:
+        if self._sorted:
+            return
+        for record in self._people.values():
+            record.answer_stamps.sort()
+            record.activity_stamps.sort()
+            record.responses.sort()
+            for stamps in record.tag_stamps.values():
+                stamps.sort()
+        self._answer_log.sort()
+        for stamps in self._links.values():
+            stamps.sort()
+        self._sorted = True
+
+    def recently_active(self, at: float, k: int, exclude: Set[str]) -> list[str]:
+        """The ``k`` people with most answers in the window before ``at``."""
+        self._sort()
+        lo = bisect.bisect_left(self._answer_log, (at - RECENT_WINDOW_DAYS * DAY, ""))
+        hi = bisect.bisect_left(self._answer_log, (at, ""))
+        recent = Counter(person for _, person in self._answer_log[lo:hi])
+        ever = Counter(person for _, person in self._answer_log[:hi])
+        chosen: list[str] = []
+        # The most active lately, then the most active ever (the popularity baseline's pick).
+        for counts in (recent, ever):
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            chosen += [p for p, _ in ranked if p not in exclude and p not in chosen][:k]
+        return chosen
+
+    def person(self, person: str) -> _PersonHistory | None:
+        self._sort()
+        return self._people.get(person)
+
+
+def query_language(text: str) -> str | None:
+    """ "nl" or "en" by which language's function words the text uses; None when unsure."""
+    words = text.lower().split()
+    dutch = sum(w in _DUTCH_MARKERS for w in words)
+    english = sum(w in _ENGLISH_MARKERS for w in words)
+    if dutch == english:
+        return None
+    return "nl" if dutch > english else "en"
+
+
+_DUTCH_MARKERS = frozenset("de het een van en is wie wat hoe niet met voor ik wij zijn kan".split())
+_ENGLISH_MARKERS = frozenset("the a of and is who what how not with for i we are can".split())
+
+
+@dataclass(frozen=True)
+class Query:
+    """A question as the ranker sees it: text, vector, tags, when and by whom."""
+
+    text: str
+    vector: NDArray[np.float32] | None
+    tags: tuple[str, ...] = ()
+    at: float | None = None
+    asker: str | None = None
+
+
+@dataclass
+class Candidates:
+    people: list[str]
+    features: NDArray[np.float64]
+    topical: NDArray[np.bool_]
+    gathered: Gathered
+
+
+def _decayed(stamps: Sequence[float], end: int, at: float, days: float) -> float:
+    if end == 0:
+        return 0.0
+    recent = np.asarray(stamps[max(0, end - 500) : end], dtype=np.float64)
+    return float(np.exp(-(at - recent) / (days * DAY)).sum())
+
+
+def candidate_features(
+    index: ExpertiseIndex,
+    history: History,
+    query: Query,
+    exclude: Set[str] = frozenset(),
+    only: Set[str] | None = None,
+    before: float | None = None,
+) -> Candidates:
+    """Candidates for ``query`` and their features (rows in ``FEATURES`` order).
+
+    ``before`` replays the past (fitting); routing now passes None and ``query.at`` is now.
+    """
+    excluded = set(exclude) | ({query.asker} if query.asker else set())
+    gathered = index.gather(query.text, excluded, only, query.vector, before=before)
+    at = query.at if query.at is not None else time.time()
+    # Two stages: the hand-set score picks who is worth featurising (the fitted model re-ranks
+    # them); featurising every person with a stray match would cost more than the search.
+    people = sorted(
+        gathered.per_person,
+        key=lambda person: (
+            -index.hand_score(person, gathered.per_person[person], prior=False),
+            person,
+        ),
+    )[:TOPICAL_CANDIDATES]
+    recent = history.recently_active(at, RECENT_CANDIDATES, excluded)
+    topical_people = set(people)
+    people += [p for p in recent if p not in topical_people and (only is None or p in only)]
+    query_tags = {t.lower() for t in query.tags}
+    query_terms = set(tokenize(query.text)) | query_tags
+    language = query_language(query.text)
+    best_dense = max(
+        (max((h.similarity for h in hits), default=0.0) for hits in gathered.per_person.values()),
+        default=0.0,
+    )
+    rows = np.zeros((len(people), len(FEATURES)), dtype=np.float64)
+    for row, person in enumerate(people):
+        hits = gathered.per_person.get(person, [])
+        rows[row] = _features(
+            index, history, person, hits, at, query_tags, query_terms, language, best_dense
+        )
+        rows[row, _TIE] = math.log1p(history.helped_before(query.asker, person, at))
+    topical = np.array([p in topical_people for p in people], dtype=bool)
+    return Candidates(people, rows, topical, gathered)
+
+
+def _features(
+    index: ExpertiseIndex,
+    history: History,
+    person: str,
+    hits: Sequence[DocHit],
+    at: float,
+    query_tags: Set[str],
+    query_terms: Set[str],
+    language: str | None,
+    best_dense: float,
+) -> list[float]:
+    dense = sorted((h.similarity for h in hits if h.similarity > 0), reverse=True)
+    lexical = sorted((h.lexical for h in hits if h.lexical > 0), reverse=True)
+    answer_dense = max((h.similarity for h in hits if h.kind not in ASKED), default=0.0)
+    profile = max((h.similarity for h in hits if h.kind == "profile"), default=0.0)
+    # Without the prior: it counts answers given up to now (leakage when replaying the past);
+    # the answers feature counts them as of the question.
+    hand = index.hand_score(person, hits, prior=False) if hits else 0.0
+
+    record = history.person(person)
+    answers = activity = 0
+    recent7 = recent30 = recent180 = 0.0
+    idle_days = 3650.0
+    tag_answers = 0
+    tags_known = 0
+    tag_recent = 0.0
+    skill_hits = 0
+    language_match = 0.5
+    asked = answered = declined = ignored = 0
+    if record is not None:
+        answers = bisect.bisect_left(record.answer_stamps, at)
+        activity = bisect.bisect_left(record.activity_stamps, at)
+        recent7 = _decayed(record.answer_stamps, answers, at, 7)
+        recent30 = _decayed(record.answer_stamps, answers, at, 30)
+        recent180 = _decayed(record.answer_stamps, answers, at, 180)
+        if activity:
+            idle_days = max(at - record.activity_stamps[activity - 1], 0.0) / DAY
+        for tag in query_tags:
+            stamps = record.tag_stamps.get(tag)
+            if stamps:
+                n = bisect.bisect_left(stamps, at)
+                tag_answers += n
+                tags_known += n > 0
+                tag_recent += _decayed(stamps, n, at, 30)
+        skill_hits = len(record.skills & query_terms)
+        if language is not None and record.languages:
+            language_match = 1.0 if language in record.languages else 0.0
+        for stamp, outcome in record.responses:
+            if stamp >= at:
+                break
+            asked += 1
+            answered += outcome == "answered"
+            declined += outcome == "declined"
+            ignored += outcome == "ignored"
+    return [
+        dense[0] if dense else 0.0,
+        sum(dense[:3]),
+        math.log1p(len(dense)),
+        answer_dense,
+        (dense[0] if dense else 0.0) - best_dense,
+        lexical[0] if lexical else 0.0,
+        sum(lexical[:3]),
+        math.log1p(len(lexical)),
+        math.log1p(100 * hand),
+        1.0 if hits else 0.0,
+        math.log1p(tag_answers),
+        tags_known / len(query_tags) if query_tags else 0.0,
+        math.log1p(tag_recent),
+        0.0,  # asker_tie, filled in by candidate_features
+        math.log1p(answers),
+        math.log1p(activity),
+        math.log1p(recent7),
+        math.log1p(recent30),
+        math.log1p(recent180),
+        math.log1p(idle_days),
+        profile,
+        math.log1p(skill_hits),
+        language_match,
+        math.log1p(asked),
+        (answered + 1) / (asked + 2),
+        declined / asked if asked else 0.0,
+        ignored / asked if asked else 0.0,
+    ]
+
+
+@dataclass(frozen=True)
+class FittedRanker:
+    """A standardised logistic model with a Platt calibration; plain numbers, JSON-safe."""
+
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    platt_a: float
+    platt_b: float
+    questions: int
+    positives: int
+    fitted_at: float
+    metrics: Mapping[str, float] = field(default_factory=dict)
+
+    def logits(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        x = (features - np.asarray(self.mean)) / np.asarray(self.scale)
+        return np.asarray(x @ np.asarray(self.coef) + self.intercept, dtype=np.float64)
+
+    def probabilities(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Calibrated probability that each candidate answers."""
+        z = self.platt_a * self.logits(features) + self.platt_b
+        return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=np.float64)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "features": list(self.features),
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+            "platt_a": self.platt_a,
+            "platt_b": self.platt_b,
+            "questions": self.questions,
+            "positives": self.positives,
+            "fitted_at": self.fitted_at,
+            "metrics": dict(self.metrics),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FittedRanker:
+        if tuple(data["features"]) != FEATURES:
+            raise ValueError("the stored ranker was fitted on other features; refit it")
+        return cls(
+            features=tuple(data["features"]),
+            mean=tuple(float(v) for v in data["mean"]),
+            scale=tuple(float(v) for v in data["scale"]),
+            coef=tuple(float(v) for v in data["coef"]),
+            intercept=float(data["intercept"]),
+            platt_a=float(data["platt_a"]),
+            platt_b=float(data["platt_b"]),
+            questions=int(data["questions"]),
+            positives=int(data["positives"]),
+            fitted_at=float(data["fitted_at"]),
+            metrics={k: float(v) for k, v in dict(data.get("metrics", {})).items()},
+        )
+
+
+@dataclass(frozen=True)
+class TrainingQuestion:
+    query: Query
+    answerers: frozenset[str]
+
+
+@dataclass
+class TrainingSet:
+    features: NDArray[np.float64]
+    labels: NDArray[np.int8]
+    groups: NDArray[np.int64]  # question number of each row, in time order
+    questions: int
+
+
+def training_set(
+    index: ExpertiseIndex, history: History, questions: Sequence[TrainingQuestion]
+) -> TrainingSet:
+    """Rows for every earlier question (time order), each computed as of that question."""
+    blocks: list[NDArray[np.float64]] = []
+    labels: list[NDArray[np.int8]] = []
+    groups: list[NDArray[np.int64]] = []
+    ordered = sorted(questions, key=lambda q: q.query.at or 0.0)
+    used = 0
+    for question in ordered:
+        at = question.query.at
+        if at is None:
+            continue
+        found = candidate_features(index, history, question.query, before=at)
+        if not found.people:
+            continue
+        blocks.append(found.features)
+        labels.append(np.array([p in question.answerers for p in found.people], dtype=np.int8))
+        groups.append(np.full(len(found.people), used, dtype=np.int64))
+        used += 1
+    if not blocks:
+        empty = np.zeros((0, len(FEATURES)))
+        return TrainingSet(empty, np.zeros(0, np.int8), np.zeros(0, np.int64), 0)
+    return TrainingSet(np.vstack(blocks), np.concatenate(labels), np.concatenate(groups), used)
+
+
+# The features the default model uses. Chosen, with the other settings in ``FitSettings``, by
+# leave-one-site-out over the four development dumps (tune on three, report on the fourth; see
+# the README): the topical counts and maxima (dense_max, dense_count, lexical_max, ...) add
+# noise that does not transfer between sites. The answer-language, skill and nudge-outcome
+# features are constant on Stack Exchange history, so they are kept for organisations whose
+# history has them: there they are learned; where they are constant they weigh nothing.
+DEFAULT_FEATURES = (
+    "hand_score",
+    "days_idle",
+    "answers",
+    "recent_30d",
+    "recent_180d",
+    "tag_recent",
+    "tag_answers",
+    "asker_tie",
+    "lexical_top3",
+    "dense_top3",
+    "dense_gap",
+    "skill_match",
+    "language_match",
+    "asked",
+    "answer_rate",
+    "decline_rate",
+    "ignore_rate",
+)
+
+
+@dataclass(frozen=True)
+class FitSettings:
+    """The settings left after fitting; chosen by leave-one-site-out, never per site."""
+
+    regularisation: float = 0.01
+    # Share of the latest training questions held back to choose between the fitted and the
+    # hand-set weights and to fit the calibration.
+    calibration_share: float = 0.2
+    # "pairwise": learn from (answerer, non-answerer) pairs of the same question, which ranks
+    # within a question; "pointwise": every candidate row on its own.
+    objective: str = "pairwise"
+    pairs_per_positive: int = 20
+    # The features the model may use (None: all); the others get weight 0.
+    use: tuple[str, ...] | None = DEFAULT_FEATURES
+    # Leave out this share of the earliest training questions: with little history before
+    # them, their features describe a community that no longer exists.
+    warmup_share: float = 0.3
+    # The hand-set score enters the fit this many times larger, so the L2 penalty on its weight
+    # is this squared times smaller: the fit starts from the hand-set ranking and learns
+    # corrections, instead of shrinking the one feature that already ranks well.
+    anchor: float = 3.0
+
+
+def fit_ranker(data: TrainingSet, settings: FitSettings = FitSettings()) -> FittedRanker:
+    """Fit the logistic model on the earlier questions and calibrate it on the later ones.
+
+    Raises ValueError when there is nothing to learn from (no positive or no negative row).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    if data.questions < 2 or data.labels.sum() == 0 or data.labels.sum() == len(data.labels):
+        raise ValueError("too little history to fit a ranker (no answered earlier questions)")
+    if settings.warmup_share > 0:
+        first = int(data.questions * settings.warmup_share)
+        keep = data.groups >= first
+        data = TrainingSet(
+            data.features[keep],
+            data.labels[keep],
+            data.groups[keep] - first,
+            data.questions - first,
+        )
+    split = int(data.questions * (1 - settings.calibration_share))
+    split = min(max(split, 1), data.questions - 1)
+    fit_rows = data.groups < split
+    held_rows = ~fit_rows
+    x = data.features
+    mean = x[fit_rows].mean(axis=0)
+    scale = x[fit_rows].std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    if settings.use is not None:
+        unknown = set(settings.use) - set(FEATURES)
+        if unknown:
+            raise ValueError(f"unknown features: {sorted(unknown)}")
+        # A feature left out is centred at 0 with scale 1 and weight 0: it cannot count.
+        unused = np.array([f not in settings.use for f in FEATURES])
+        mean[unused] = 0.0
+        scale[unused] = 1.0
+        x = np.where(unused, 0.0, x)
+    hand = FEATURES.index("hand_score")
+    scale[hand] /= settings.anchor
+    z = (x - mean) / scale
+    model = LogisticRegression(C=settings.regularisation, max_iter=2000)
+    if settings.objective == "pairwise":
+        diffs = _pairs(z, data.labels, data.groups, split, settings.pairs_per_positive)
+        # Each pair both ways round, so the model has no intercept to learn.
+        model.fit(np.vstack([diffs, -diffs]), np.r_[np.ones(len(diffs)), np.zeros(len(diffs))])
+    else:
+        model.fit(z[fit_rows], data.labels[fit_rows])
+    fitted = FittedRanker(
+        features=FEATURES,
+        mean=tuple(mean.tolist()),
+        scale=tuple(scale.tolist()),
+        coef=tuple(model.coef_[0].tolist()),
+        intercept=float(model.intercept_[0]),
+        platt_a=1.0,
+        platt_b=0.0,
+        questions=data.questions,
+        positives=int(data.labels.sum()),
+        fitted_at=time.time(),
+    )
+    # The hand-set score alone, as a model of the same form: the fallback the fit must beat.
+    hand_only = FittedRanker(
+        **{
+            **fitted.__dict__,
+            "mean": tuple(0.0 for _ in FEATURES),
+            "scale": tuple(1.0 for _ in FEATURES),
+            "coef": tuple(1.0 if i == hand else 0.0 for i in range(len(FEATURES))),
+            "intercept": 0.0,
+        }
+    )
+    # Model selection on the held-back later questions, never on anything the caller tests
+    # with: the fitted weights rank only where they beat the hand-set ones on this history.
+    held_labels = data.labels[held_rows]
+    fitted_mrr = _mrr(fitted.logits(x[held_rows]), held_labels, data.groups[held_rows])
+    hand_mrr = _mrr(hand_only.logits(x[held_rows]), held_labels, data.groups[held_rows])
+    chosen = fitted if fitted_mrr >= hand_mrr else hand_only
+    # Platt scaling on the held-back later questions: what the scores mean *now*.
+    platt_a, platt_b = 1.0, 0.0
+    if held_labels.sum() > 0 and held_labels.sum() < len(held_labels):
+        platt = LogisticRegression(C=1e6, max_iter=1000)
+        platt.fit(chosen.logits(x[held_rows]).reshape(-1, 1), held_labels)
+        platt_a, platt_b = float(platt.coef_[0][0]), float(platt.intercept_[0])
+    calibrated = FittedRanker(**{**chosen.__dict__, "platt_a": platt_a, "platt_b": platt_b})
+    metrics = calibration_report(calibrated.probabilities(x[held_rows]), held_labels)
+    metrics.update(
+        held_mrr_fitted=fitted_mrr,
+        held_mrr_hand=hand_mrr,
+        uses_fitted_weights=float(chosen is fitted),
+    )
+    return FittedRanker(**{**calibrated.__dict__, "metrics": metrics})
+
+
+def _mrr(scores: NDArray[np.float64], labels: NDArray[np.int8], groups: NDArray[np.int64]) -> float:
+    """Mean reciprocal rank of the first answerer per question (0 where none is a candidate)."""
+    total = 0.0
+    questions = np.unique(groups)
+    for question in questions:
+        rows = groups == question
+        order = np.argsort(-scores[rows], kind="stable")
+        hits = np.flatnonzero(labels[rows][order] == 1)
+        total += 1.0 / (hits[0] + 1) if len(hits) else 0.0
+    return total / max(len(questions), 1)
+
+
+def _pairs(
+    z: NDArray[np.float64],
+    labels: NDArray[np.int8],
+    groups: NDArray[np.int64],
+    below: int,
+    per_positive: int,
+) -> NDArray[np.float64]:
+    """Feature differences (answerer minus non-answerer) within each question before ``below``."""
+    rng = np.random.default_rng(0)
+    diffs: list[NDArray[np.float64]] = []
+    bounds = np.flatnonzero(np.diff(groups)) + 1
+    for rows in np.split(np.arange(len(groups)), bounds):
+        if len(rows) == 0 or groups[rows[0]] >= below:
+            continue
+        positive = rows[labels[rows] == 1]
+        negative = rows[labels[rows] == 0]
+        if len(positive) == 0 or len(negative) == 0:
+            continue
+        for row in positive:
+            take = rng.choice(negative, size=min(per_positive, len(negative)), replace=False)
+            diffs.append(z[row] - z[take])
+    if not diffs:
+        raise ValueError("too little history to fit a ranker (no answered earlier questions)")
+    return np.vstack(diffs)
+
+
+def calibration_report(p: NDArray[np.float64], y: NDArray[np.int8]) -> dict[str, float]:
+    """Brier score of ``p`` and of the best constant, and the worst decile gap."""
+    if len(y) == 0:
+        return {}
+    base = float(y.mean())
+    report = {
+        "brier": float(np.mean((p - y) ** 2)),
+        "brier_constant": float(np.mean((base - y) ** 2)),
+        "rows": float(len(y)),
+    }
+    order = np.argsort(p)
+    gaps = [
+        abs(float(p[part].mean()) - float(y[part].mean()))
+        for part in np.array_split(order, 10)
+        if len(part)
+    ]
+    report["worst_decile_gap"] = max(gaps)
+    return report
