@@ -14,9 +14,23 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from askhub.app import create_app
+from askhub.calls.links import action_url
 from askhub.context import AppContext
 from askhub.people.service import ERASED_HANDLE_PREFIX, ERASED_NAME, get_by_handle
-from models import ApiToken, Call, Embedding, Match, Nudge, Person, Post, Reply, Role
+from askhub.privacy.service import erase
+from models import (
+    ApiToken,
+    Call,
+    Embedding,
+    LinkUse,
+    Match,
+    Nudge,
+    Person,
+    Post,
+    Reply,
+    Role,
+    WebSession,
+)
 from tests.test_api import STAALBOUW, token_for
 from tests.test_web_support import sign_in, submit, web_client, with_passwords
 
@@ -214,3 +228,38 @@ async def test_nobody_can_forward_a_call_to_an_erased_person(
         headers=expert,
     )
     assert response.status_code == 422 and "forward_to" in response.text
+
+
+async def test_erasure_ends_every_web_session_and_forgets_the_links_used(org: AppContext) -> None:
+    """Sessions (server-side since issue 10) and the record of one-click links used are the
+    person's data too: they go, every browser is signed out, and a link of theirs acts for
+    nobody afterwards."""
+    await with_passwords(org, ["bram.devries"])
+    bram_id = await person_id(org, "bram.devries")
+    async with web_client(org) as laptop, web_client(org) as phone:
+        await sign_in(laptop, "bram.devries")
+        await sign_in(phone, "bram.devries")
+        asker = await token_for(org, "asker")
+        call = (await laptop.post("/api/calls", json=BREAD, headers=asker)).json()
+        strip = org.settings.base_url
+        decline = action_url(org.settings, call["id"], bram_id, "decline").removeprefix(strip)
+        reply = action_url(org.settings, call["id"], bram_id, "reply").removeprefix(strip)
+        assert (await laptop.post(decline, data={"body": ""})).status_code == 200
+        async with org.sessions() as session:
+            assert await session.scalar(select(func.count()).where(WebSession.person_id == bram_id))
+            assert await session.scalar(select(func.count()).where(LinkUse.person_id == bram_id))
+
+        assert await erase(org.sessions, org.routing, bram_id) is not None
+
+        assert (await phone.get("/profile", follow_redirects=False)).status_code == 303
+        assert (await laptop.get("/profile", follow_redirects=False)).status_code == 303
+        async with org.sessions() as session:
+            for column in (WebSession.person_id, LinkUse.person_id):
+                assert await session.scalar(select(func.count()).where(column == bram_id)) == 0
+        # With its use forgotten, the link must not act again as the placeholder.
+        late = await laptop.post(reply, data={"body": "toch een antwoord"})
+        assert late.status_code == 404
+        assert "<form" not in (await laptop.get(reply)).text
+    async with org.sessions() as session:
+        kinds = (await session.scalars(select(Reply.kind).where(Reply.call_id == call["id"]))).all()
+    assert list(kinds) == ["decline"]

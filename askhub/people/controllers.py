@@ -86,7 +86,7 @@ class PeopleController(Controller):
     @delete("/me", status_code=200, responses=errors())
     async def erase_me(self, request: Request[Any, Any, Any], context: AppContext) -> Erasure:
         """Erase yourself (GDPR art. 17): profile, posts and their vectors, the calls you asked,
-        your tokens. Your replies stay for the askers, without your name. This token stops
+        your tokens and web sessions. Your replies stay for the askers, without your name. This token stops
         working."""
         erased = await privacy.erase(context.sessions, context.routing, request.user.id)
         if erased is None:

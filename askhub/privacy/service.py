@@ -6,7 +6,8 @@ Above people and calls: the API (``DELETE /api/people/me``, admins ``DELETE /api
 What goes: the profile, every post (also answers that became posts) with its vectors, in the
 database and in this process's index (other processes rebuild theirs when they see the stored
 vectors shrink), the calls they asked (with what hung on them), where they were asked, their
-messages, tokens and password. What stays: their replies to other people's calls, because the
+messages, tokens, web sessions (every browser is signed out), the record of the one-click
+links they used, and their password. What stays: their replies to other people's calls, because the
 askers keep their answers, anonymised: the person row is scrubbed to a nameless placeholder
 that cannot sign in, be found, be asked or be named in a forward.
 """
@@ -27,12 +28,14 @@ from models import (
     Availability,
     Call,
     Embedding,
+    LinkUse,
     Match,
     Nudge,
     Person,
     Post,
     Reply,
     Role,
+    WebSession,
 )
 
 
@@ -75,6 +78,7 @@ async def _erase(session: AsyncSession, person: Person) -> tuple[Erasure, list[i
     vectors = await _delete(session, delete(Embedding).where(Embedding.post_id.in_(post_ids)))
     await _delete(session, delete(Post).where(Post.id.in_(post_ids)))
     if call_ids:
+        await _delete(session, delete(LinkUse).where(LinkUse.call_id.in_(call_ids)))
         await _delete(session, delete(Nudge).where(Nudge.call_id.in_(call_ids)))
         await _delete(session, delete(Match).where(Match.call_id.in_(call_ids)))
         await _delete(session, delete(Reply).where(Reply.call_id.in_(call_ids)))
@@ -82,6 +86,10 @@ async def _erase(session: AsyncSession, person: Person) -> tuple[Erasure, list[i
     await _delete(session, delete(Nudge).where(Nudge.person_id == pid))
     await _delete(session, delete(Match).where(Match.person_id == pid))
     await _delete(session, delete(ApiToken).where(ApiToken.person_id == pid))
+    await _delete(session, delete(WebSession).where(WebSession.person_id == pid))
+    # What their one-click links did (the links themselves stop: a placeholder's link resolves
+    # to nobody); uses on their own calls went with the calls.
+    await _delete(session, delete(LinkUse).where(LinkUse.person_id == pid))
     # Forwards they made or received stay, without them.
     for match in await session.scalars(select(Match).where(Match.forwarded_by_id == pid)):
         match.forwarded_by_id = None

@@ -435,6 +435,7 @@ class RoutingService:
         async with self._lock:
             if self._index is not None and post_ids:
                 self._index.remove(post_ids)
+                self._history = None  # the fitted ranker's features counted those posts too
 
     def save(self) -> None:
         if self._index is not None:

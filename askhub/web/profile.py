@@ -325,9 +325,11 @@ async def erase_account(
             status=422,
             errors={"confirm_handle": "Type your handle to confirm."},
         )
-    await erase(context.sessions, context.routing, viewer.id)
+    await erase(context.sessions, context.routing, viewer.id)  # ends every session too
     request.clear_session()
-    return redirect("/login")
+    response = redirect("/login")
+    bind_csrf(request, response, None)
+    return response
 
 
 @get("/profile/export")
