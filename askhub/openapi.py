@@ -36,7 +36,10 @@ DESCRIPTIONS = {
     401: "No valid bearer token: send 'Authorization: Bearer <token>'.",
     403: "The token's person may not do this.",
     404: "The thing named in the path does not exist (ids beyond 2^31-1 never do).",
-    409: "The request conflicts with the current state (e.g. a closed call).",
+    409: (
+        "The request conflicts with the current state: a closed or full call, a second"
+        " volunteering, an email address someone else uses."
+    ),
     413: "The body is larger than ASKHUB_MAX_BODY_BYTES.",
     422: "Invalid input; `errors` names each field (too deep JSON is reported on `body`).",
 }

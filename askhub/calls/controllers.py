@@ -62,7 +62,7 @@ class CallsController(Controller):
         await service.mark_seen(context.sessions, call, me, datetime.now(UTC))
         return service.call_out(call, me)
 
-    @post("/{call_id:int}/replies", responses=errors(404, 409, 413))
+    @post("/{call_id:int}/replies", responses=errors(403, 404, 409, 413))
     async def reply(
         self, db: AsyncSession, context: AppContext, me: Person, call_id: Id, data: ReplyCreate
     ) -> ReplyOut:

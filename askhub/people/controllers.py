@@ -58,7 +58,7 @@ class PeopleController(Controller):
     async def get_me(self, me: Person) -> PersonOut:
         return service.person_out(me, private=True)
 
-    @put("/me", responses=errors(413))
+    @put("/me", responses=errors(409, 413))
     async def update_me(
         self, db: AsyncSession, context: AppContext, me: Person, data: ProfileUpdate
     ) -> PersonOut:
@@ -71,7 +71,7 @@ class PeopleController(Controller):
         )
         return service.person_out(me, private=True)
 
-    @post("/", responses=errors(403, 413))
+    @post("/", responses=errors(403, 409, 413))
     async def create_person(self, db: AsyncSession, me: Person, data: PersonIn) -> PersonOut:
         """Directory sync: admins create people (with optional history) like the importer."""
         if me.role != Role.ADMIN:
