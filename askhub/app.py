@@ -13,14 +13,17 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from askhub.auth.middleware import BearerTokenMiddleware
+from askhub.bounds import check_request_bounds
 from askhub.calls.actions import ActionController
 from askhub.calls.controllers import CallsController
 from askhub.context import AppContext
 from askhub.dependencies import provide_context, provide_me, provide_session
 from askhub.errors import http_error, input_error, server_error, validation_error
+from askhub.headers import add_security_headers
 from askhub.health import health
 from askhub.nudges.controllers import InboxController
 from askhub.nudges.registry import build_channels, close_channels
+from askhub.openapi import StrictStructSchemaPlugin
 from askhub.people.controllers import PeopleController, PostsController
 from askhub.scheduler import build_scheduler
 from askhub.settings import Settings
@@ -93,6 +96,9 @@ def create_app(
             Exception: server_error,
         },
         lifespan=[lifespan],
+        plugins=[StrictStructSchemaPlugin()],
+        before_request=check_request_bounds,
+        before_send=[add_security_headers],
         request_max_body_size=ctx.settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="AskHub",
@@ -106,6 +112,5 @@ def create_app(
                     )
                 }
             ),
-            security=[{"bearer": []}],
         ),
     )

@@ -324,6 +324,41 @@ def token_revoke(ids: tuple[int, ...], all_of: str | None) -> None:
 
 
 @main.group()
+def people() -> None:
+    """People and their data."""
+
+
+@people.command("erase")
+@click.argument("handle")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def people_erase(handle: str, yes: bool) -> None:
+    """Erase HANDLE (GDPR art. 17): profile, posts and vectors, the calls they asked, their
+    tokens. Their replies stay for the askers, anonymised."""
+    from askhub.privacy.service import Erasure, erase_by_handle
+
+    if not yes:
+        click.confirm(
+            f"Erase @{handle} and everything that is theirs? This cannot be undone", abort=True
+        )
+
+    async def work(context: AppContext) -> Erasure | None:
+        erased = await erase_by_handle(context.sessions, context.routing, handle)
+        # A running server forgets the vectors at its next sync; the index file on disk may
+        # still hold them, so it goes (the next start rebuilds it from the database).
+        if erased is not None:
+            context.settings.index_path.unlink(missing_ok=True)
+        return erased
+
+    erased = run(work)
+    if erased is None:
+        fail(f"no person with handle {handle!r}")
+    click.echo(
+        f"askhub: erased @{handle}: {erased.posts} posts, {erased.vectors} vectors and "
+        f"{erased.calls} calls removed; {erased.replies_kept} replies kept without their name"
+    )
+
+
+@main.group()
 def user() -> None:
     """Web sign-in accounts."""
 

@@ -19,11 +19,14 @@ from askhub.validation import ConflictError, InputError
 log = logging.getLogger("askhub")
 
 
-def _json(status: int, detail: str, **extra: Any) -> Response[dict[str, Any]]:
+def _json(
+    status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[dict[str, Any]]:
     return Response(
         {"status_code": status, "detail": detail, **extra},
         status_code=status,
         media_type=MediaType.JSON,
+        headers=headers,
     )
 
 
@@ -33,10 +36,14 @@ _FIELD_IN_MESSAGE = re.compile(r"(?:at `\$\.([^`]+)`|field `([^`]+)`)")
 
 def _field(item: dict[str, Any]) -> str:
     key = item.get("key")
-    if key and key != "data":
-        return str(key)
     found = _FIELD_IN_MESSAGE.search(str(item.get("message", "")))
-    return next((g for g in found.groups() if g), "body") if found else "body"
+    named = next((g for g in found.groups() if g), None) if found else None
+    if key and key != "data":
+        # A field named inside the message of an object at ``key`` (posts[0] → its created_at).
+        if named and found and found.group(2) and not str(key).endswith(named):
+            return f"{key}.{named}"
+        return str(key)
+    return named or "body"
 
 
 def validation_error(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
@@ -65,7 +72,8 @@ def input_error(request: Request, exc: InputError) -> Response[dict[str, Any]]: 
 
 
 def http_error(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
-    return _json(exc.status_code, exc.detail)
+    # Headers the exception carries stay: "Allow" on 405, "WWW-Authenticate" and the like.
+    return _json(exc.status_code, exc.detail, headers=dict(exc.headers or {}))
 
 
 def server_error(request: Request, exc: Exception) -> Response[dict[str, Any]]:  # type: ignore[type-arg]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Response, get
+from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -12,7 +13,18 @@ from askhub.context import AppContext
 from models import Person
 
 
-@get("/api/health", tags=["system"], exclude_from_auth=True)
+@get(
+    "/api/health",
+    tags=["system"],
+    exclude_from_auth=True,
+    responses={
+        503: ResponseSpec(
+            data_container=dict[str, Any],
+            description="The database is not reachable; the body says what failed.",
+            generate_examples=False,
+        )
+    },
+)
 async def health(context: AppContext) -> Response[dict[str, Any]]:
     database: dict[str, Any] = {"dialect": context.engine.dialect.name}
     try:

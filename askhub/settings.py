@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from askhub.outbound import allow_hosts_from_env
 from indexer.embedders import DEFAULT_MODEL
 from models.db import data_dir, database_url
 
@@ -97,6 +98,9 @@ class Settings:
     webhook_enabled: bool = field(
         default_factory=lambda: bool(os.environ.get("ASKHUB_WEBHOOK_SECRET"))
     )
+    # Webhook URLs must be https to public addresses, except these hosts, addresses or
+    # networks (comma-separated), e.g. on-premise chat: see askhub/outbound.py.
+    webhook_allow_hosts: tuple[str, ...] = field(default_factory=allow_hosts_from_env)
 
     def signing_key(self) -> str:
         """The configured secret, or one generated once and kept in the data dir."""

@@ -1,6 +1,36 @@
-"""The error services raise for input that is well-formed but not acceptable."""
+"""The error services raise for input that is well-formed but not acceptable, and the bounds
+that every input must keep to be storable at all."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+
+# The largest id a row can have on every database AskHub runs on (PostgreSQL ``integer``); a
+# larger number in a path or query names nothing and must never reach the driver.
+MAX_ID = 2**31 - 1
+# Text may hold anything but NUL, which PostgreSQL cannot store (and no person types).
+NO_NUL = r"^[^\x00]*$"
+# Spaces and invisible characters as one class, spelled out because "\\s" means different
+# things in Python and in JSON Schema (which documents the same pattern).
+_BLANK = r"\x01-\x20\x7f-\xa0\u1680\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff"
+# Text with at least one visible character and no NUL (titles).
+VISIBLE = rf"^[{_BLANK}]*[^\x00{_BLANK}][^\x00]*$"
+# A JSON body nested deeper than this is refused before it is decoded: AskHub's own shapes are
+# at most four levels deep, and unbounded nesting exhausts the decoder's recursion.
+MAX_JSON_DEPTH = 32
+
+
+def check_utc(value: object, field: str) -> None:
+    """For a struct's ``__post_init__``: a time zone-aware datetime must still be a datetime in
+    UTC (0001-01-01T00:00+05:00 is not), since it is stored in UTC. msgspec turns the
+    ValueError into a validation error that names ``field``."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            value.astimezone(UTC)
+        except OverflowError:
+            raise ValueError(
+                f"field `{field}` must lie between the years 1 and 9999 in UTC"
+            ) from None
 
 
 class InputError(ValueError):
@@ -14,3 +44,39 @@ class InputError(ValueError):
 class ConflictError(InputError):
     """Acceptable input that clashes with what is stored (an address someone else uses): HTTP
     409, naming ``field`` when one is to blame."""
+
+
+def refuse_nul(value: str, field: str) -> str:
+    """``value`` unchanged, or an InputError naming ``field`` when it holds a NUL character."""
+    if "\x00" in value:
+        raise InputError("must not contain NUL characters", field)
+    return value
+
+
+def json_depth_exceeds(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when ``body`` (JSON) nests arrays and objects deeper than ``limit``.
+
+    Brackets inside strings do not count. Stops at the first level beyond the limit, so a
+    hostile body costs one pass at most.
+    """
+    if body.count(b"[") + body.count(b"{") <= limit:  # the usual case, at C speed
+        return False
+    depth = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return False

@@ -208,7 +208,7 @@ async def test_reminder_only_for_people_who_did_not_open_the_call(loop: Loop) ->
         call = await service.get_call(session, call_id)
         person = await session.scalar(select(Person).where(Person.email == opened))
         assert call and person
-        await service.mark_seen(call, person, t0)
+        await service.mark_seen(loop.ctx.sessions, call, person, t0)
     reminders = await loop.tick(t0 + timedelta(seconds=301))
     assert recipients(reminders) == {other}
     assert str(reminders[0]["Subject"]).startswith("Reminder:")

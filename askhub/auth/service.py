@@ -10,12 +10,14 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import ApiToken, Person, WebSession
 
 TOKEN_PREFIX = "ah_"
+# How stale ``last_used_at`` may get: recording every use made every API request a write.
+TOUCH_EVERY = timedelta(minutes=1)
 
 
 def hash_token(token: str) -> str:
@@ -48,8 +50,24 @@ async def person_for_token(session: AsyncSession, token: str) -> Person | None:
     api_token, person = row
     if api_token.expires_at is not None and api_token.expires_at <= now:
         return None
-    api_token.last_used_at = now
+    await _touch(session, api_token, now)
     return person
+
+
+async def _touch(session: AsyncSession, api_token: ApiToken, now: datetime) -> None:
+    """Record a use at most once a minute per token; other uses write nothing."""
+    stale = now - TOUCH_EVERY
+    if api_token.last_used_at is not None and api_token.last_used_at > stale:
+        return
+    await session.execute(
+        update(ApiToken)
+        .where(
+            ApiToken.id == api_token.id,
+            or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at <= stale),
+        )
+        .values(last_used_at=now)
+        .execution_options(synchronize_session=False)
+    )
 
 
 async def list_tokens(

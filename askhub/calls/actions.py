@@ -23,6 +23,7 @@ from askhub.calls.links import ActionGrant, LinkError, read_action
 from askhub.calls.notify import call_link
 from askhub.calls.schemas import ReplyCreate
 from askhub.context import AppContext
+from askhub.people.service import ERASED_HANDLE_PREFIX
 from askhub.web.i18n import Translator, language_for, translator
 from models import Call, CallStatus, LinkUse, Person
 
@@ -92,6 +93,8 @@ async def _resolve(
         return _page(request, 403, title="Link not valid", message=t(str(exc)), error=True)
     call = await service.get_call(db, grant.call_id)
     person = await db.get(Person, grant.person_id)
+    if person is not None and person.handle.startswith(ERASED_HANDLE_PREFIX):
+        person = None  # an erased person's links act for nobody
     if call is None or person is None:
         return _page(
             request,
@@ -143,7 +146,7 @@ class ActionController(Controller):
         spent = await service.link_spent(db, grant, token)
         if spent is not None:
             return await _spent_page(request, db, context, call, person, spent, 200)
-        await service.mark_seen(call, person, datetime.now(UTC))
+        await service.mark_seen(context.sessions, call, person, datetime.now(UTC))
         t = _t(request, person)
         closed = call.status in (CallStatus.CLOSED, CallStatus.EXPIRED)
         return _page(

@@ -7,12 +7,13 @@ from typing import Annotated, Literal
 
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.params import Parameter, QueryParameter
+from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls import service
 from askhub.calls.schemas import CallCreate, CallOut, ReplyCreate, ReplyOut
 from askhub.context import AppContext
+from askhub.openapi import BEARER, Id, Limit, Offset, errors
 from askhub.people.service import person_brief
 from models import Call, Person, Reply
 
@@ -29,8 +30,9 @@ async def _call(db: AsyncSession, call_id: int) -> Call:
 class CallsController(Controller):
     path = "/api/calls"
     tags = ("calls",)
+    security = BEARER
 
-    @post("/")
+    @post("/", responses=errors(413))
     async def create_call(
         self, db: AsyncSession, context: AppContext, me: Person, data: CallCreate
     ) -> CallOut:
@@ -38,7 +40,7 @@ class CallsController(Controller):
         call = await service.create_call(db, context.routing, context.settings, me, data)
         return service.call_out(call, me)
 
-    @get("/")
+    @get("/", responses=errors())
     async def list_calls(
         self,
         db: AsyncSession,
@@ -46,21 +48,23 @@ class CallsController(Controller):
         status: Status | None = None,
         mine: bool = False,
         routed_to_me: Annotated[bool, QueryParameter(name="routed-to-me")] = False,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> list[CallOut]:
         calls = await service.list_calls(db, me, status, mine, routed_to_me, limit, offset)
         return [service.call_out(c, me) for c in calls]
 
-    @get("/{call_id:int}")
-    async def get_call(self, db: AsyncSession, me: Person, call_id: int) -> CallOut:
+    @get("/{call_id:int}", responses=errors(404))
+    async def get_call(
+        self, db: AsyncSession, context: AppContext, me: Person, call_id: Id
+    ) -> CallOut:
         call = await _call(db, call_id)
-        await service.mark_seen(call, me, datetime.now(UTC))
+        await service.mark_seen(context.sessions, call, me, datetime.now(UTC))
         return service.call_out(call, me)
 
-    @post("/{call_id:int}/replies")
+    @post("/{call_id:int}/replies", responses=errors(403, 404, 409, 413))
     async def reply(
-        self, db: AsyncSession, context: AppContext, me: Person, call_id: int, data: ReplyCreate
+        self, db: AsyncSession, context: AppContext, me: Person, call_id: Id, data: ReplyCreate
     ) -> ReplyOut:
         """Answer, volunteer, decline, or forward to a colleague (the asker, the people asked
         and managers only: 403 for others)."""
@@ -72,9 +76,13 @@ class CallsController(Controller):
             raise PermissionDeniedException(str(exc)) from exc
         return _reply_out(reply, me)
 
-    @post("/{call_id:int}/replies/{reply_id:int}/accept", status_code=200)
+    @post(
+        "/{call_id:int}/replies/{reply_id:int}/accept",
+        status_code=200,
+        responses=errors(403, 404, 409),
+    )
     async def accept(
-        self, db: AsyncSession, context: AppContext, me: Person, call_id: int, reply_id: int
+        self, db: AsyncSession, context: AppContext, me: Person, call_id: Id, reply_id: Id
     ) -> ReplyOut:
         """The asker accepts an answer; it becomes part of the answerer's expertise."""
         call = await _call(db, call_id)

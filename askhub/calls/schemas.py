@@ -7,7 +7,20 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from askhub.people.schemas import PersonBrief, ShortText, Tag, Title
+from askhub.people.schemas import PersonBrief, ShortText, Tag
+from askhub.validation import NO_NUL, VISIBLE, check_utc
+
+# At least one character that is not a space; no NUL anywhere.
+CallTitle = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=3,
+        max_length=300,
+        pattern=VISIBLE,
+        description="what the call is about: not only spaces",
+    ),
+]
+CallText = Annotated[str, msgspec.Meta(max_length=20_000, pattern=NO_NUL)]
 
 
 class Audience(msgspec.Struct, forbid_unknown_fields=True):
@@ -19,19 +32,22 @@ class Audience(msgspec.Struct, forbid_unknown_fields=True):
 
 class CallCreate(msgspec.Struct, forbid_unknown_fields=True):
     kind: Literal["question", "volunteers", "referral"]
-    title: Annotated[Title, msgspec.Meta(min_length=3)]
-    body: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
+    title: CallTitle
+    body: CallText = ""
     tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = []
     needed: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
     deadline: datetime | None = None
     audience: Audience | None = None
 
+    def __post_init__(self) -> None:
+        check_utc(self.deadline, "deadline")
+
 
 class ReplyCreate(msgspec.Struct, forbid_unknown_fields=True):
-    body: Annotated[str, msgspec.Meta(max_length=20_000)] = ""
+    body: CallText = ""
     kind: Literal["answer", "volunteer", "decline", "forward"] = "answer"
     # With kind "forward": the handle of the colleague who knows better.
-    forward_to: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    forward_to: Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)] | None = None
 
 
 class Reason(msgspec.Struct):

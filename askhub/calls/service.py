@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import msgspec
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from askhub.auth.service import hash_token
 from askhub.calls import notify
@@ -17,10 +19,10 @@ from askhub.calls.links import ActionGrant
 from askhub.calls.scheduled import start_next_wave, tell_exhausted
 from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
 from askhub.people.availability import asks_in_window, is_available
-from askhub.people.service import person_brief
+from askhub.people.service import get_by_handle, person_brief
 from askhub.routing.service import RoutingService
 from askhub.settings import Settings
-from askhub.validation import InputError
+from askhub.validation import VISIBLE, InputError
 from models import (
     Call,
     CallKind,
@@ -42,6 +44,12 @@ class CallError(InputError):
     """A request that the call's state does not allow (HTTP 409, or 422 naming a field)."""
 
 
+def _no_nul(value: str, field: str) -> str:
+    if "\x00" in value:
+        raise CallError("must not contain NUL characters", field)
+    return value
+
+
 # Messages people see; the web pages translate them (askhub/web/i18n.py).
 CALL_FULL = "This call is full: it has all the volunteers it needs."
 ALREADY_VOLUNTEERED = "You have already volunteered for this call."
@@ -53,6 +61,10 @@ def query_text(title: str, body: str, tags: Sequence[str]) -> str:
 
 
 def _validate(data: CallCreate) -> None:
+    # The schema says so too; this holds for callers that build a CallCreate themselves.
+    if not re.search(VISIBLE, _no_nul(data.title, "title")):
+        raise CallError("a title needs words, not only spaces", "title")
+    _no_nul(data.body, "body")
     if data.deadline is not None:
         if data.deadline.tzinfo is None:
             raise CallError(
@@ -249,6 +261,8 @@ async def add_reply(
     now = now or datetime.now(UTC)
     if call.status in (CallStatus.CLOSED, CallStatus.EXPIRED):
         raise CallError(f"call {call.id} is {call.status}; it takes no more replies")
+    _no_nul(data.body, "body")
+    _no_nul(data.forward_to or "", "forward_to")
     if data.kind == "answer" and not data.body.strip():
         raise CallError("an answer needs a body", "body")
     forward_to: Person | None = None
@@ -392,7 +406,7 @@ async def _forward_target(
 ) -> Person:
     if not handle:
         raise CallError("say who to forward to: 'forward_to' is a colleague's handle", "forward_to")
-    target = await session.scalar(select(Person).where(Person.handle == handle))
+    target = await get_by_handle(session, handle)
     if target is None:
         raise CallError(f"no colleague with handle {handle!r}", "forward_to")
     if target.id in (person.id, call.asker_id):
@@ -524,13 +538,31 @@ async def accept_reply(
     return reply
 
 
-async def mark_seen(call: Call, person: Person, now: datetime) -> None:
-    """Opening a call counts as seen: no reminder for it."""
-    for match in call.matches:
-        if match.person_id == person.id and match.seen_at is None:
-            match.seen_at = now
-            if match.state == MatchState.NUDGED:
-                match.state = MatchState.SEEN
+async def mark_seen(
+    sessions: async_sessionmaker[AsyncSession], call: Call, person: Person, now: datetime
+) -> None:
+    """Opening a call counts as seen: no reminder for it.
+
+    Recorded once, in a short transaction of its own: a view never turns the request's
+    transaction into a write that holds the database's write lock (SQLite has one) until the
+    request ends, and views after the first write nothing at all.
+    """
+    match = next((m for m in call.matches if m.person_id == person.id), None)
+    if match is None or match.seen_at is not None:
+        return
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(Match).where(Match.id == match.id, Match.seen_at.is_(None)).values(seen_at=now)
+        )
+        await session.execute(
+            update(Match)
+            .where(Match.id == match.id, Match.state == MatchState.NUDGED)
+            .values(state=MatchState.SEEN)
+        )
+    # The caller's copy shows it too, without becoming a change of the caller's transaction.
+    set_committed_value(match, "seen_at", now)
+    if match.state == MatchState.NUDGED:
+        set_committed_value(match, "state", MatchState.SEEN)
 
 
 def snooze(call: Call, person: Person, now: datetime, seconds: int) -> bool:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import codecs
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -38,11 +39,23 @@ def parse_people_lines(lines: Iterable[str], name: str = "input") -> list[Person
     return records
 
 
+def _text_lines(lines: Iterable[bytes], name: str) -> Iterator[str]:
+    """The file's lines as text: a UTF-8 byte order mark (as Windows tools write) is skipped,
+    and a line that is not UTF-8 is named."""
+    for number, raw in enumerate(lines, start=1):
+        if number == 1 and raw.startswith(codecs.BOM_UTF8):
+            raw = raw[len(codecs.BOM_UTF8) :]
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ImportFileError(
+                f"{name} line {number}: not UTF-8 text at byte {exc.start + 1} ({exc.reason})"
+            ) from exc
+
+
 def read_people_file(path: Path) -> list[PersonIn]:
     try:
-        with path.open(encoding="utf-8") as handle:
-            return parse_people_lines(handle, path.name)
+        with path.open("rb") as handle:
+            return parse_people_lines(_text_lines(handle, path.name), path.name)
     except OSError as exc:
         raise ImportFileError(f"cannot read {path}: {exc.strerror}") from exc
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{path.name}: not UTF-8 text ({exc.reason})") from exc

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
-from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.nudges import outbox
+from askhub.openapi import BEARER, Id, Limit, Offset, errors
 from models import Nudge, Person
 
 
@@ -47,19 +47,20 @@ def item_out(nudge: Nudge) -> InboxItem:
 class InboxController(Controller):
     path = "/api/inbox"
     tags = ("inbox",)
+    security = BEARER
 
-    @get("/")
+    @get("/", responses=errors())
     async def list_inbox(
         self,
         db: AsyncSession,
         me: Person,
-        limit: Annotated[int, Parameter(ge=1, le=200)] = 50,
-        offset: Annotated[int, Parameter(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> list[InboxItem]:
         return [item_out(n) for n in await outbox.inbox(db, me.id, limit, offset)]
 
-    @post("/{nudge_id:int}/seen", status_code=200)
-    async def mark_seen(self, db: AsyncSession, me: Person, nudge_id: int) -> InboxItem:
+    @post("/{nudge_id:int}/seen", status_code=200, responses=errors(404))
+    async def mark_seen(self, db: AsyncSession, me: Person, nudge_id: Id) -> InboxItem:
         nudge = await db.get(Nudge, nudge_id)
         if nudge is None or nudge.person_id != me.id:
             raise NotFoundException(f"no inbox item {nudge_id}")

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, delete, get, post, put
+from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.context import AppContext
+from askhub.openapi import BEARER, Limit, Offset, errors
 from askhub.people import service
 from askhub.people.schemas import PersonIn, PersonOut, PostCreate, PostOut, ProfileUpdate
+from askhub.privacy import service as privacy
+from askhub.privacy.service import Erasure
+from askhub.validation import NO_NUL
 from models import Person, Role
 
-Limit = Annotated[int, Parameter(ge=1, le=200)]
-Offset = Annotated[int, Parameter(ge=0)]
+# A filter or search term, as stored text: NUL never matches anything.
+Term = Annotated[str, Parameter(max_length=200, pattern=NO_NUL)]
 
 
 async def _person(db: AsyncSession, handle: str) -> Person:
@@ -25,27 +31,34 @@ async def _person(db: AsyncSession, handle: str) -> Person:
     return person
 
 
+def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """A guard: the token's person is an admin."""
+    if connection.user.role != Role.ADMIN:
+        raise PermissionDeniedException("only admins may do this")
+
+
 class PeopleController(Controller):
     path = "/api/people"
     tags = ("people",)
+    security = BEARER
 
-    @get("/")
+    @get("/", responses=errors())
     async def list_people(
         self,
         db: AsyncSession,
-        department: str | None = None,
-        q: str | None = None,
+        department: Term | None = None,
+        q: Term | None = None,
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> list[PersonOut]:
         people = await service.list_people(db, department, q, limit, offset)
         return [service.person_out(p) for p in people]
 
-    @get("/me")
+    @get("/me", responses=errors())
     async def get_me(self, me: Person) -> PersonOut:
         return service.person_out(me, private=True)
 
-    @put("/me")
+    @put("/me", responses=errors(409, 413))
     async def update_me(
         self, db: AsyncSession, context: AppContext, me: Person, data: ProfileUpdate
     ) -> PersonOut:
@@ -58,7 +71,7 @@ class PeopleController(Controller):
         )
         return service.person_out(me, private=True)
 
-    @post("/")
+    @post("/", responses=errors(403, 409, 413))
     async def create_person(self, db: AsyncSession, me: Person, data: PersonIn) -> PersonOut:
         """Directory sync: admins create people (with optional history) like the importer."""
         if me.role != Role.ADMIN:
@@ -70,11 +83,29 @@ class PeopleController(Controller):
         await service.upsert_people(db, [data])
         return service.person_out(await _person(db, data.handle))
 
-    @get("/{handle:str}")
+    @delete("/me", status_code=200, responses=errors())
+    async def erase_me(self, request: Request[Any, Any, Any], context: AppContext) -> Erasure:
+        """Erase yourself (GDPR art. 17): profile, posts and their vectors, the calls you asked,
+        your tokens and web sessions. Your replies stay for the askers, without your name. This token stops
+        working."""
+        erased = await privacy.erase(context.sessions, context.routing, request.user.id)
+        if erased is None:
+            raise NotFoundException("already erased")
+        return erased
+
+    @delete("/{handle:str}", status_code=200, guards=[requires_admin], responses=errors(403, 404))
+    async def erase_person(self, context: AppContext, handle: str) -> Erasure:
+        """Admins: erase someone, as they could themselves."""
+        erased = await privacy.erase_by_handle(context.sessions, context.routing, handle)
+        if erased is None:
+            raise NotFoundException(f"no person with handle {handle!r}")
+        return erased
+
+    @get("/{handle:str}", responses=errors(404))
     async def get_person(self, db: AsyncSession, handle: str) -> PersonOut:
         return service.person_out(await _person(db, handle))
 
-    @get("/{handle:str}/posts")
+    @get("/{handle:str}/posts", responses=errors(404))
     async def list_posts(
         self, db: AsyncSession, handle: str, limit: Limit = 50, offset: Offset = 0
     ) -> list[PostOut]:
@@ -87,8 +118,9 @@ class PeopleController(Controller):
 class PostsController(Controller):
     path = "/api/posts"
     tags = ("posts",)
+    security = BEARER
 
-    @post("/")
+    @post("/", responses=errors(413))
     async def create_post(
         self, db: AsyncSession, context: AppContext, me: Person, data: PostCreate
     ) -> PostOut:

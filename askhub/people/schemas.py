@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from askhub.validation import NO_NUL, check_utc
+
 Handle = Annotated[
     str,
     msgspec.Meta(
@@ -18,13 +20,18 @@ Handle = Annotated[
         description="lowercase letters, digits, '.', '_' or '-'; at most 64",
     ),
 ]
-Email = Annotated[str, msgspec.Meta(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)]
-Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
-ShortText = Annotated[str, msgspec.Meta(max_length=200)]
-Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50)]
-Title = Annotated[str, msgspec.Meta(max_length=300)]
-Body = Annotated[str, msgspec.Meta(min_length=1, max_length=100_000)]
-Bio = Annotated[str, msgspec.Meta(max_length=10_000)]
+# No spaces or control characters (spelled out: "\\s" differs between Python and JSON Schema).
+Email = Annotated[
+    str,
+    msgspec.Meta(pattern=r"^[^@\x00-\x20]+@[^@\x00-\x20]+\.[^@\x00-\x20]+$", max_length=320),
+]
+# Every text field refuses NUL (PostgreSQL cannot store it; 422 names the field).
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=NO_NUL)]
+ShortText = Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)]
+Tag = Annotated[str, msgspec.Meta(min_length=1, max_length=50, pattern=NO_NUL)]
+Title = Annotated[str, msgspec.Meta(max_length=300, pattern=NO_NUL)]
+Body = Annotated[str, msgspec.Meta(min_length=1, max_length=100_000, pattern=NO_NUL)]
+Bio = Annotated[str, msgspec.Meta(max_length=10_000, pattern=NO_NUL)]
 Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}$")]
 
 
@@ -34,10 +41,13 @@ class PostIn(msgspec.Struct, forbid_unknown_fields=True):
     tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = []
     created_at: datetime | None = None
     # Set by importers of other systems (Stack Exchange ids); keeps re-imports idempotent.
-    external_id: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    external_id: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] | None = None
     kind: Literal["post", "question", "answer"] = "post"
     # For an answer: the external id of the question it answers (same import source).
     in_reply_to: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+
+    def __post_init__(self) -> None:
+        check_utc(self.created_at, "created_at")
 
 
 class PersonIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -67,7 +77,9 @@ class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
     bio: Bio | msgspec.UnsetType = msgspec.UNSET
     skills: Annotated[list[Tag], msgspec.Meta(max_length=50)] | msgspec.UnsetType = msgspec.UNSET
     # Nudge preferences: how often, when and how AskHub may ask you.
-    timezone: Annotated[str, msgspec.Meta(max_length=64)] | msgspec.UnsetType = msgspec.UNSET
+    timezone: Annotated[str, msgspec.Meta(max_length=64, pattern=NO_NUL)] | msgspec.UnsetType = (
+        msgspec.UNSET
+    )
     availability: Literal["available", "away", "opted_out"] | msgspec.UnsetType = msgspec.UNSET
     away_until: datetime | msgspec.UnsetType | None = msgspec.UNSET
     nudge_budget_per_week: Annotated[int, msgspec.Meta(ge=0, le=50)] | msgspec.UnsetType = (
@@ -82,10 +94,13 @@ class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
     channels: list[Literal["inapp", "email", "webhook"]] | msgspec.UnsetType = msgspec.UNSET
     digest: bool | msgspec.UnsetType = msgspec.UNSET
     webhook_url: (
-        Annotated[str, msgspec.Meta(pattern=r"^https?://\S+$", max_length=500)]
+        Annotated[str, msgspec.Meta(pattern=r"^https?://[^\x00-\x20]+$", max_length=500)]
         | msgspec.UnsetType
         | None
     ) = msgspec.UNSET
+
+    def __post_init__(self) -> None:
+        check_utc(self.away_until, "away_until")
 
 
 class Preferences(msgspec.Struct):

@@ -11,7 +11,9 @@ import msgspec
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
+from askhub.outbound import UnsafeWebhook, WebhookPolicy
 from askhub.people.schemas import (
     PersonBrief,
     PersonIn,
@@ -28,6 +30,10 @@ from models import Availability, Embedding, Person, Post, PostKind
 
 PROFILE_SOURCE = "profile"
 IMPORT_SOURCE = "import"
+# An erased person's row stays as a placeholder (their replies point at it) under a handle no
+# one can choose ("~" cannot start a handle) and this name; see askhub.privacy.service.
+ERASED_HANDLE_PREFIX = "~erased-"
+ERASED_NAME = "Former colleague"
 
 
 def visible_skills(person: Person) -> list[str]:
@@ -81,7 +87,15 @@ def post_out(post: Post, author: Person) -> PostOut:
 
 
 async def get_by_handle(session: AsyncSession, handle: str) -> Person | None:
+    """The person with this handle; never an erased placeholder."""
+    if handle.startswith(ERASED_HANDLE_PREFIX):
+        return None
     return await session.scalar(select(Person).where(Person.handle == handle))
+
+
+def not_erased() -> ColumnElement[bool]:
+    """A filter that leaves out erased placeholders."""
+    return Person.handle.not_like(ERASED_HANDLE_PREFIX + "%")
 
 
 async def list_people(
@@ -91,7 +105,7 @@ async def list_people(
     limit: int = 50,
     offset: int = 0,
 ) -> Sequence[Person]:
-    query = select(Person).order_by(Person.handle).limit(limit).offset(offset)
+    query = select(Person).where(not_erased()).order_by(Person.handle).limit(limit).offset(offset)
     if department:
         query = query.where(func.lower(Person.department) == department.lower())
     if q:
@@ -326,6 +340,8 @@ async def update_profile(
         raise InputError("away_until needs a time zone, e.g. +01:00", "away_until")
     if "availability" in changes:
         changes["availability"] = Availability(changes["availability"])
+    if changes.get("webhook_url"):
+        await check_webhook_url(changes["webhook_url"], routing.settings.webhook_allow_hosts)
     if "email" in changes:
         email = changes.pop("email")
         email = email.strip() if email is not None else None
@@ -342,6 +358,14 @@ async def update_profile(
     if changed is not None:
         await routing.embed_posts(session, [changed])
     return person
+
+
+async def check_webhook_url(url: str, allow_hosts: Sequence[str] = ()) -> None:
+    """Refuse a webhook URL the server must not call (SSRF): 422 naming ``webhook_url``."""
+    try:
+        await WebhookPolicy(tuple(allow_hosts)).check(url)
+    except UnsafeWebhook as exc:
+        raise InputError(str(exc), "webhook_url") from exc
 
 
 async def create_post(

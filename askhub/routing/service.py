@@ -433,6 +433,14 @@ class RoutingService:
             return {}
         return {p: math.log1p(n) / math.log1p(top) for p, n in answers.items()}
 
+    async def forget(self, post_ids: Sequence[int]) -> None:
+        """Drop posts from this process's index now (their rows and vectors are gone from the
+        database; other processes notice the count shrink and rebuild at their next sync)."""
+        async with self._lock:
+            if self._index is not None and post_ids:
+                self._index.remove(post_ids)
+                self._history = None  # the fitted ranker's features counted those posts too
+
     def save(self) -> None:
         if self._index is not None:
             self._index.save(self.settings.index_path, self._watermark)

@@ -13,7 +13,7 @@ from typing import Any
 
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
-from litestar.datastructures import CacheControlHeader, ResponseHeader
+from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware.session.client_side import CookieBackendConfig
@@ -45,20 +45,7 @@ EXCLUDE_FROM_BEARER = {"exclude_from_auth": True}
 NOT_WEB = [r"^/api(/|$)", r"^/act/", r"^/schema", r"^/static/"]
 SESSION_COOKIE = "askhub_session"
 
-SECURITY_HEADERS = [
-    ResponseHeader(
-        name="Content-Security-Policy",
-        value=(
-            "default-src 'self'; img-src 'self' https: data:; script-src 'self'; "
-            "style-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-            "frame-ancestors 'none'"
-        ),
-    ),
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="same-origin"),
-    ResponseHeader(name="X-Frame-Options", value="DENY"),
-    ResponseHeader(name="Cache-Control", value="no-store"),
-]
+# Security headers (CSP, frame and cache rules) are set on every response by askhub.headers.
 
 PAGES: list[ControllerRouterHandler] = [
     auth.login_page,
@@ -85,6 +72,7 @@ PAGES: list[ControllerRouterHandler] = [
     profile.change_password,
     profile.end_all_sessions,
     profile.export,
+    profile.erase_account,
     posts.my_posts,
     posts.write_post,
     posts.edit_post_page,
@@ -126,7 +114,6 @@ def build(settings: Settings) -> WebApp:
             InputError: error_page,
             Exception: error_page,
         },
-        response_headers=SECURITY_HEADERS,
         include_in_schema=False,
         opt={OPT_KEY: state, **EXCLUDE_FROM_BEARER},
     )

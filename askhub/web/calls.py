@@ -28,6 +28,7 @@ from askhub.calls.service import (
     withdraw_volunteer,
 )
 from askhub.context import AppContext
+from askhub.people.service import not_erased
 from askhub.web.core import (
     convert,
     flash,
@@ -238,7 +239,7 @@ async def show_call(
     call_id: int,
 ) -> Response[Any]:
     call = await _load(db, call_id)
-    await mark_seen(call, viewer, datetime.now(UTC))
+    await mark_seen(context.sessions, call, viewer, datetime.now(UTC))
     return call_page(request, call, viewer, context.settings.max_waves)
 
 
@@ -250,7 +251,9 @@ async def _colleague(db: AsyncSession, value: str) -> str | None:
     if await db.scalar(select(Person.id).where(Person.handle == value.lower())) is not None:
         return value.lower()
     named = (
-        await db.scalars(select(Person.handle).where(func.lower(Person.name) == value.lower()))
+        await db.scalars(
+            select(Person.handle).where(not_erased(), func.lower(Person.name) == value.lower())
+        )
     ).all()
     return named[0] if len(named) == 1 else value
 

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.auth.service import person_for_session
-from askhub.validation import ConflictError, InputError
+from askhub.validation import ConflictError, InputError, refuse_nul
 from askhub.web.accounts import LoginLimiter
 from askhub.web.i18n import language_for, translator
 from askhub.web.markdown import render_markdown
@@ -247,8 +247,9 @@ def convert(data: dict[str, Any], kind: type[Any]) -> tuple[Any, dict[str, str]]
 
 
 def text(form: FormMultiDict, name: str, limit: int = 100_000) -> str:
+    """A form field, trimmed and cut to ``limit``; NUL is refused (422 naming the field)."""
     value = form.get(name)
-    return value.strip()[:limit] if isinstance(value, str) else ""
+    return refuse_nul(value, name).strip()[:limit] if isinstance(value, str) else ""
 
 
 def word_list(raw: str, limit: int = 50) -> list[str]:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from askhub.calls.service import list_calls
 from askhub.nudges.outbox import inbox
+from askhub.people.service import not_erased
 from askhub.web.core import page
 from askhub.web.expertise import visible_skills
 from models import Call, CallKind, CallStatus, Match, Person, ReplyKind
@@ -75,12 +76,13 @@ async def search_people(db: AsyncSession, term: str, limit: int = 20) -> Sequenc
         await db.scalars(
             select(Person)
             .where(
+                not_erased(),
                 or_(
                     func.lower(Person.name).like(like, escape="\\"),
                     func.lower(Person.handle).like(like, escape="\\"),
                     func.lower(Person.department).like(like, escape="\\"),
                     func.lower(cast(Person.skills, String)).like(like, escape="\\"),
-                )
+                ),
             )
             .order_by(Person.name)
             .limit(limit)

@@ -362,6 +362,30 @@ NL: dict[str, str] = {
     "Posts": "Berichten",
     "Answered calls": "Beantwoorde oproepen",
     "No answers yet.": "Nog geen antwoorden.",
+    # erasure
+    (
+        "Erase my account: your profile, posts and calls leave AskHub for good. Your answers "
+        "stay for the people who asked, without your name."
+    ): (
+        "Mijn account wissen: je profiel, berichten en oproepen verdwijnen voorgoed uit AskHub. "
+        "Je antwoorden blijven bewaard voor wie ze vroeg, zonder je naam."
+    ),
+    "Type your handle to confirm": "Typ je gebruikersnaam om te bevestigen",
+    "Type your handle to confirm.": "Typ je gebruikersnaam om te bevestigen.",
+    "Erase my account": "Mijn account wissen",
+    "Former colleague": "Oud-collega",
+    # input bounds (service messages shown on pages)
+    "must not contain NUL characters": "mag geen NUL-tekens bevatten",
+    "a title needs words, not only spaces": "een titel heeft woorden nodig, niet alleen spaties",
+    "use an https:// address for webhooks": "gebruik een https://-adres voor webhooks",
+    "a webhook address needs a host name": "een webhookadres heeft een hostnaam nodig",
+    (
+        "this address points inside the network (private, loopback, link-local or metadata); "
+        "AskHub does not send webhooks there"
+    ): (
+        "dit adres wijst naar het interne netwerk (privé, loopback, link-local of metadata); "
+        "AskHub stuurt daar geen webhooks heen"
+    ),
 }
 
 CATALOGUES = {"en": EN, "nl": NL}

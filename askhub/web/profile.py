@@ -22,6 +22,7 @@ from askhub.nudges.controllers import item_out
 from askhub.nudges.outbox import inbox
 from askhub.people.schemas import ProfileUpdate
 from askhub.people.service import person_out, post_out, update_profile
+from askhub.privacy.service import erase
 from askhub.validation import InputError
 from askhub.web.accounts import authenticate, set_password
 from askhub.web.core import (
@@ -309,6 +310,26 @@ async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
             for tok in tokens
         ],
     }
+
+
+@post("/profile/erase", status_code=200)
+async def erase_account(
+    request: Request[Any, Any, Any], db: AsyncSession, context: AppContext, viewer: Person
+) -> Response[Any]:
+    """Erase the signed-in person (GDPR art. 17), after they typed their handle."""
+    if text(await request.form(), "confirm_handle", 64).lstrip("@") != viewer.handle:
+        return await profile_page(
+            request,
+            db,
+            viewer,
+            status=422,
+            errors={"confirm_handle": "Type your handle to confirm."},
+        )
+    await erase(context.sessions, context.routing, viewer.id)  # ends every session too
+    request.clear_session()
+    response = redirect("/login")
+    bind_csrf(request, response, None)
+    return response
 
 
 @get("/profile/export")

@@ -28,6 +28,7 @@ from typing import Any
 import httpx
 
 from askhub.nudges.channels.base import DeliveryError, OutboundMessage
+from askhub.outbound import UnresolvedHost, UnsafeWebhook, WebhookPolicy, allow_hosts_from_env
 
 # Slack Block Kit limits; longer text makes Slack reject the whole payload with 400.
 _HEADER_MAX = 150
@@ -40,6 +41,8 @@ _BUTTONS_MAX = 25
 class WebhookSettings:
     secret: str
     timeout: float = 5.0
+    # ASKHUB_WEBHOOK_ALLOW_HOSTS: internal hosts or networks that may receive webhooks.
+    allow_hosts: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls) -> WebhookSettings:
@@ -50,7 +53,11 @@ class WebhookSettings:
             raise ValueError(
                 f"ASKHUB_WEBHOOK_TIMEOUT must be a number, got {raw_timeout!r}"
             ) from exc
-        return cls(secret=os.environ.get("ASKHUB_WEBHOOK_SECRET", ""), timeout=timeout)
+        return cls(
+            secret=os.environ.get("ASKHUB_WEBHOOK_SECRET", ""),
+            timeout=timeout,
+            allow_hosts=allow_hosts_from_env(),
+        )
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:
@@ -146,6 +153,7 @@ class WebhookChannel:
         self.settings = settings or WebhookSettings.from_env()
         if not self.settings.secret:
             raise ValueError("ASKHUB_WEBHOOK_SECRET must be set to send signed webhooks")
+        self.policy = WebhookPolicy(self.settings.allow_hosts)
         # One client per channel: connections to the same receiver are pooled across sends.
         self._client = httpx.AsyncClient(timeout=self.settings.timeout, follow_redirects=False)
 
@@ -166,13 +174,28 @@ class WebhookChannel:
         }
         # Errors name the host only: Slack and Teams webhook URLs carry their secret in the path.
         try:
-            target = httpx.URL(url)
-            response = await self._client.post(target, content=body, headers=headers)
+            target = self.policy.parse(url)
+            addresses = await self.policy.addresses(target, self.settings.timeout)
+        except UnsafeWebhook as exc:
+            raise DeliveryError(f"webhook URL refused: {exc}", permanent=True) from exc
+        except UnresolvedHost as exc:
+            raise DeliveryError(f"webhook to {target.host} failed: {exc}") from exc
+        extensions: dict[str, str] = {}
+        if addresses:
+            # Connect to the address just checked; TLS still verifies the host's name.
+            headers["Host"] = target.netloc.decode("ascii")
+            extensions["sni_hostname"] = target.host
+            target = target.copy_with(host=str(addresses[0]))
+        try:
+            response = await self._client.post(
+                target, content=body, headers=headers, extensions=extensions
+            )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as exc:
             raise DeliveryError(f"invalid webhook URL: {exc}", permanent=True) from exc
         except httpx.HTTPError as exc:  # connection refused, reset, timeout
+            host = extensions.get("sni_hostname", target.host)
             raise DeliveryError(
-                f"webhook to {target.host} failed: {type(exc).__name__}: {exc}", permanent=False
+                f"webhook to {host} failed: {type(exc).__name__}: {exc}", permanent=False
             ) from exc
         status = response.status_code
         if 200 <= status < 300:
@@ -180,6 +203,7 @@ class WebhookChannel:
         # 408/429/5xx are the receiver's momentary state; other codes mean this request is wrong.
         temporary = status in (408, 429) or status >= 500
         raise DeliveryError(
-            f"webhook to {target.host} answered {status} {response.reason_phrase}",
+            f"webhook to {headers.get('Host', target.host)} answered {status} "
+            f"{response.reason_phrase}",
             permanent=not temporary,
         )
