@@ -1590,15 +1590,18 @@ def route_fitted(
     call: Call,
     tags: tuple[str, ...],
     vector: NDArray[np.float32] | None,
+    now: float,
     run: FittedRun,
 ) -> None:
     """Route one call as ``RoutingService.rank`` does with a fitted ranker: candidates and
-    their features, calibrated probabilities, the best 10 with their evidence."""
+    their features, calibrated probabilities, the best 10 with their evidence. ``now`` is the
+    day after the organisation's last post (its history ends then, not years ago)."""
     embedder.override = vector
     stages.reset()
     gather.seconds = 0.0
     start = time.perf_counter()
-    found = candidate_features(index, history, Query(call.text, None, tags), exclude=call.exclude)
+    query = Query(call.text, None, tags, now)
+    found = candidate_features(index, history, query, exclude=call.exclude)
     featured = time.perf_counter()
     p = ranker.probabilities(found.features)
     top = np.lexsort((np.arange(len(p)), -p))[:10].tolist()
@@ -1674,6 +1677,7 @@ def bench_ranker(
 
     hand_run, fitted_run = RoutingRun(), FittedRun()
     topic_tags = [org.texts.topics[c.topic].keywords[:2] for c in calls]
+    now = (START + timedelta(days=int(org.post_day.max(initial=0)) + 1)).timestamp()
 
     def both(i: int, record: bool) -> None:
         hand = hand_run if record else RoutingRun()
@@ -1682,11 +1686,11 @@ def bench_ranker(
         if i % 2 == 0:
             route_one(index, stages, embedder, call, vector, hand)
             route_fitted(
-                index, history, ranker, stages, embedder, gather, call, tags, vector, fitted
+                index, history, ranker, stages, embedder, gather, call, tags, vector, now, fitted
             )
         else:
             route_fitted(
-                index, history, ranker, stages, embedder, gather, call, tags, vector, fitted
+                index, history, ranker, stages, embedder, gather, call, tags, vector, now, fitted
             )
             route_one(index, stages, embedder, call, vector, hand)
 
