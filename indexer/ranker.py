@@ -21,15 +21,16 @@ from __future__ import annotations
 import bisect
 import math
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.expertise import ASKED, DocHit, ExpertiseIndex, Gathered
+from indexer.expertise import ASKED, ExpertiseIndex, Gathered
 from indexer.lexical import tokenize
 
 DAY = 86400.0
@@ -98,6 +99,17 @@ class History:
         # (asker, answerer) -> sorted stamps of the answers: people who helped this asker before
         self._links: dict[tuple[str, str], list[float]] = defaultdict(list)
         self._sorted = True
+        # Made by _sort, for routing at scale: the answer log as arrays (people coded in name
+        # order, so equal counts still rank by name), the answer counts of the log's first n
+        # answers as (n, counts), and per person (and tag) their answer stamps as arrays.
+        self._log_stamps: NDArray[np.float64] = np.zeros(0)
+        self._log_codes: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self._log_names: list[str] = []
+        self._ever: tuple[int, NDArray[np.int64]] = (0, np.zeros(0, dtype=np.int64))
+        self._arrays: dict[tuple[str, str | None], NDArray[np.float64]] = {}
+        # person -> stamps of their earlier asks and the counts (asked, answered, declined,
+        # ignored) of the first i of them
+        self._outcomes: dict[str, tuple[list[float], list[tuple[int, int, int, int]]]] = {}
 
     def add_link(self, asker: str, answerer: str, stamp: float) -> None:
         """``answerer`` answered a question of ``asker`` at ``stamp``."""
@@ -148,21 +160,106 @@ class History:
         self._answer_log.sort()
         for stamps in self._links.values():
             stamps.sort()
+        self._log_names = sorted({person for _, person in self._answer_log})
+        code = {person: i for i, person in enumerate(self._log_names)}
+        size = len(self._answer_log)
+        self._log_stamps = np.fromiter((s for s, _ in self._answer_log), np.float64, size)
+        self._log_codes = np.fromiter((code[p] for _, p in self._answer_log), np.int64, size)
+        self._ever = (0, np.zeros(len(self._log_names), dtype=np.int64))
+        self._arrays = {}
+        self._outcomes = {}
         self._sorted = True
 
     def recently_active(self, at: float, k: int, exclude: Set[str]) -> list[str]:
         """The ``k`` people with most answers in the window before ``at``."""
         self._sort()
-        lo = bisect.bisect_left(self._answer_log, (at - RECENT_WINDOW_DAYS * DAY, ""))
-        hi = bisect.bisect_left(self._answer_log, (at, ""))
-        recent = Counter(person for _, person in self._answer_log[lo:hi])
-        ever = Counter(person for _, person in self._answer_log[:hi])
+        lo = int(np.searchsorted(self._log_stamps, at - RECENT_WINDOW_DAYS * DAY, side="left"))
+        hi = int(np.searchsorted(self._log_stamps, at, side="left"))
+        recent = np.bincount(self._log_codes[lo:hi], minlength=len(self._log_names))
         chosen: list[str] = []
         # The most active lately, then the most active ever (the popularity baseline's pick).
-        for counts in (recent, ever):
-            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-            chosen += [p for p, _ in ranked if p not in exclude and p not in chosen][:k]
+        for counts in (recent, self._answers_before(hi)):
+            chosen += self._most(counts, k, exclude, chosen)
         return chosen
+
+    def _answers_before(self, end: int) -> NDArray[np.int64]:
+        """Answers per person code in the log's first ``end`` answers (counted on from the
+        last call's: routing asks for the same ``end`` again, fitting for ever later ones)."""
+        done, counts = self._ever
+        if end != done:
+            if end > done:
+                counts = counts + np.bincount(self._log_codes[done:end], minlength=len(counts))
+            else:
+                counts = np.bincount(self._log_codes[:end], minlength=len(self._log_names))
+            self._ever = (end, counts)
+        return counts
+
+    def _most(
+        self, counts: NDArray[np.int64], k: int, exclude: Set[str], chosen: Sequence[str]
+    ) -> list[str]:
+        """The ``k`` people with the highest counts (equal counts by name), not in ``exclude``
+        or ``chosen``."""
+        if k <= 0:
+            return []
+        codes = np.flatnonzero(counts)
+        # Count first, then name (codes are in name order): one key per person, larger first.
+        key = counts[codes] * len(counts) + (len(counts) - 1 - codes)
+        need = k + len(exclude) + len(chosen)
+        if need < len(codes):
+            top = np.argpartition(-key, need - 1)[:need]
+            codes, key = codes[top], key[top]
+        picked: list[str] = []
+        for code in codes[np.argsort(-key)].tolist():
+            person = self._log_names[code]
+            if person not in exclude and person not in chosen:
+                picked.append(person)
+                if len(picked) == k:
+                    break
+        return picked
+
+    def records(self, people: Iterable[str]) -> list[_PersonHistory | None]:
+        """``person(p)`` for each of ``people``."""
+        self._sort()
+        return [self._people.get(person) for person in people]
+
+    def answer_times(
+        self, person: str, tag: str | None = None, sort: bool = True
+    ) -> NDArray[np.float64]:
+        """The person's answer stamps (with ``tag``), sorted, as an array (made once);
+        ``sort=False`` when the caller has just sorted (``records``)."""
+        if sort:
+            self._sort()
+        key = (person, tag)
+        times = self._arrays.get(key)
+        if times is None:
+            record = self._people.get(person)
+            stamps = () if record is None else record.answer_stamps
+            if record is not None and tag is not None:
+                stamps = record.tag_stamps.get(tag, ())
+            times = self._arrays[key] = np.asarray(stamps, dtype=np.float64)
+        return times
+
+    def responses_before(self, person: str, at: float) -> tuple[int, int, int, int]:
+        """How often the person was asked before ``at``, and answered, declined, ignored."""
+        self._sort()
+        outcomes = self._outcomes.get(person)
+        if outcomes is None:
+            record = self._people.get(person)
+            responses = [] if record is None else record.responses
+            counts = [(0, 0, 0, 0)]
+            for _, outcome in responses:
+                asked, answered, declined, ignored = counts[-1]
+                counts.append(
+                    (
+                        asked + 1,
+                        answered + (outcome == "answered"),
+                        declined + (outcome == "declined"),
+                        ignored + (outcome == "ignored"),
+                    )
+                )
+            outcomes = self._outcomes[person] = ([stamp for stamp, _ in responses], counts)
+        stamps, counts = outcomes
+        return counts[bisect.bisect_left(stamps, at)]
 
     def person(self, person: str) -> _PersonHistory | None:
         self._sort()
@@ -202,13 +299,6 @@ class Candidates:
     gathered: Gathered
 
 
-def _decayed(stamps: Sequence[float], end: int, at: float, days: float) -> float:
-    if end == 0:
-        return 0.0
-    recent = np.asarray(stamps[max(0, end - 500) : end], dtype=np.float64)
-    return float(np.exp(-(at - recent) / (days * DAY)).sum())
-
-
 def candidate_features(
     index: ExpertiseIndex,
     history: History,
@@ -226,13 +316,13 @@ def candidate_features(
     at = query.at if query.at is not None else time.time()
     # Two stages: the hand-set score picks who is worth featurising (the fitted model re-ranks
     # them); featurising every person with a stray match would cost more than the search.
-    people = sorted(
-        gathered.per_person,
-        key=lambda person: (
-            -index.hand_score(person, gathered.per_person[person], prior=False),
-            person,
-        ),
-    )[:TOPICAL_CANDIDATES]
+    # Without the prior: it counts answers given up to now (leakage when replaying the past);
+    # the answers feature counts them as of the question.
+    hand = {
+        person: index.hand_score(person, hits, prior=False)
+        for person, hits in gathered.per_person.items()
+    }
+    people = sorted(hand, key=lambda person: (-hand[person], person))[:TOPICAL_CANDIDATES]
     recent = history.recently_active(at, RECENT_CANDIDATES, excluded)
     topical_people = set(people)
     people += [p for p in recent if p not in topical_people and (only is None or p in only)]
@@ -240,103 +330,176 @@ def candidate_features(
     query_terms = set(tokenize(query.text)) | query_tags
     language = query_language(query.text)
     best_dense = max(
-        (max((h.similarity for h in hits), default=0.0) for hits in gathered.per_person.values()),
-        default=0.0,
+        (h.similarity for hits in gathered.per_person.values() for h in hits), default=0.0
     )
-    rows = np.zeros((len(people), len(FEATURES)), dtype=np.float64)
-    for row, person in enumerate(people):
-        hits = gathered.per_person.get(person, [])
-        rows[row] = _features(
-            index, history, person, hits, at, query_tags, query_terms, language, best_dense
-        )
-        rows[row, _TIE] = math.log1p(history.helped_before(query.asker, person, at))
+    rows = _feature_rows(
+        history, people, gathered, hand, at, query_tags, query_terms, language, best_dense
+    )
+    rows[:, _TIE] = [math.log1p(history.helped_before(query.asker, p, at)) for p in people]
     topical = np.array([p in topical_people for p in people], dtype=bool)
     return Candidates(people, rows, topical, gathered)
 
 
-def _features(
-    index: ExpertiseIndex,
+# Earlier answers counted in a recency sum: the latest this many.
+_RECENCY_DEPTH = 500
+_SIMILARITY = attrgetter("similarity")
+_LEXICAL = attrgetter("lexical")
+_KIND = attrgetter("kind")
+_COLUMN = {name: i for i, name in enumerate(FEATURES)}
+
+
+def _feature_rows(
     history: History,
-    person: str,
-    hits: Sequence[DocHit],
+    people: Sequence[str],
+    gathered: Gathered,
+    hand: Mapping[str, float],
     at: float,
     query_tags: Set[str],
     query_terms: Set[str],
     language: str | None,
     best_dense: float,
-) -> list[float]:
-    dense = sorted((h.similarity for h in hits if h.similarity > 0), reverse=True)
-    lexical = sorted((h.lexical for h in hits if h.lexical > 0), reverse=True)
-    answer_dense = max((h.similarity for h in hits if h.kind not in ASKED), default=0.0)
-    profile = max((h.similarity for h in hits if h.kind == "profile"), default=0.0)
-    # Without the prior: it counts answers given up to now (leakage when replaying the past);
-    # the answers feature counts them as of the question.
-    hand = index.hand_score(person, hits, prior=False) if hits else 0.0
+) -> NDArray[np.float64]:
+    """Each person's features (``asker_tie`` left 0), a column at a time: the evidence of all
+    candidates as flat arrays, counts by bisection per person, and the recency sums over all
+    candidates' answers at once."""
+    n = len(people)
+    features = np.zeros((n, len(FEATURES)), dtype=np.float64)
 
-    record = history.person(person)
-    answers = activity = 0
-    recent7 = recent30 = recent180 = 0.0
-    idle_days = 3650.0
-    tag_answers = 0
-    tags_known = 0
-    tag_recent = 0.0
-    skill_hits = 0
-    language_match = 0.5
-    asked = answered = declined = ignored = 0
-    if record is not None:
-        answers = bisect.bisect_left(record.answer_stamps, at)
-        activity = bisect.bisect_left(record.activity_stamps, at)
-        recent7 = _decayed(record.answer_stamps, answers, at, 7)
-        recent30 = _decayed(record.answer_stamps, answers, at, 30)
-        recent180 = _decayed(record.answer_stamps, answers, at, 180)
-        if activity:
-            idle_days = max(at - record.activity_stamps[activity - 1], 0.0) / DAY
+    def put(name: str, values: NDArray[np.float64] | list[float]) -> None:
+        features[:, _COLUMN[name]] = values
+
+    # Evidence: every matching document of every candidate, flat.
+    per_person = [gathered.per_person.get(person, ()) for person in people]
+    hits = [hit for person_hits in per_person for hit in person_hits]
+    hit_rows = np.repeat(np.arange(n), [len(person_hits) for person_hits in per_person])
+    similarity = np.fromiter(map(_SIMILARITY, hits), np.float64, len(hits))
+    lexical = np.fromiter(map(_LEXICAL, hits), np.float64, len(hits))
+    kinds = np.array(list(map(_KIND, hits)), dtype=object)
+    dense_best, dense_top3, dense_count = _best_three(hit_rows, similarity, n)
+    put("dense_max", dense_best)
+    put("dense_top3", dense_top3)
+    put("dense_count", np.log1p(dense_count))
+    told = ~np.isin(kinds, list(ASKED))
+    put("answer_dense_max", _row_max(hit_rows, similarity, told, n))
+    put("dense_gap", dense_best - best_dense)
+    lexical_best, lexical_top3, lexical_count = _best_three(hit_rows, lexical, n)
+    put("lexical_max", lexical_best)
+    put("lexical_top3", lexical_top3)
+    put("lexical_count", np.log1p(lexical_count))
+    put("hand_score", np.log1p(100 * np.array([hand.get(p, 0.0) for p in people])))
+    put("topical", np.array([1.0 if person_hits else 0.0 for person_hits in per_person]))
+    put("profile_similarity", _row_max(hit_rows, similarity, kinds == "profile", n))
+
+    # History, as of ``at``.
+    answers = [0] * n
+    activity = [0] * n
+    idle_days = [3650.0] * n
+    tag_answers = [0] * n
+    tags_known = [0] * n
+    skill_hits = [0] * n
+    language_match = [0.5] * n
+    responses = [(0, 0, 0, 0)] * n
+    # The answers each recency sum runs over: per person, and per person and query tag
+    windows: list[NDArray[np.float64]] = []
+    window_rows: list[int] = []
+    tag_windows: list[NDArray[np.float64]] = []
+    tag_rows: list[int] = []
+    for row, (person, record) in enumerate(zip(people, history.records(people), strict=True)):
+        if record is None:
+            continue
+        count = answers[row] = bisect.bisect_left(record.answer_stamps, at)
+        active = activity[row] = bisect.bisect_left(record.activity_stamps, at)
+        if count:
+            stamps = history.answer_times(person, sort=False)
+            windows.append(stamps[max(0, count - _RECENCY_DEPTH) : count])
+            window_rows.append(row)
+        if active:
+            idle_days[row] = max(at - record.activity_stamps[active - 1], 0.0) / DAY
         for tag in query_tags:
-            stamps = record.tag_stamps.get(tag)
-            if stamps:
-                n = bisect.bisect_left(stamps, at)
-                tag_answers += n
-                tags_known += n > 0
-                tag_recent += _decayed(stamps, n, at, 30)
-        skill_hits = len(record.skills & query_terms)
+            tagged = record.tag_stamps.get(tag)
+            if tagged:
+                count = bisect.bisect_left(tagged, at)
+                tag_answers[row] += count
+                tags_known[row] += count > 0
+                if count:
+                    stamps = history.answer_times(person, tag, sort=False)
+                    tag_windows.append(stamps[max(0, count - _RECENCY_DEPTH) : count])
+                    tag_rows.append(row)
+        skill_hits[row] = len(record.skills & query_terms)
         if language is not None and record.languages:
-            language_match = 1.0 if language in record.languages else 0.0
-        for stamp, outcome in record.responses:
-            if stamp >= at:
-                break
-            asked += 1
-            answered += outcome == "answered"
-            declined += outcome == "declined"
-            ignored += outcome == "ignored"
-    return [
-        dense[0] if dense else 0.0,
-        sum(dense[:3]),
-        math.log1p(len(dense)),
-        answer_dense,
-        (dense[0] if dense else 0.0) - best_dense,
-        lexical[0] if lexical else 0.0,
-        sum(lexical[:3]),
-        math.log1p(len(lexical)),
-        math.log1p(100 * hand),
-        1.0 if hits else 0.0,
-        math.log1p(tag_answers),
-        tags_known / len(query_tags) if query_tags else 0.0,
-        math.log1p(tag_recent),
-        0.0,  # asker_tie, filled in by candidate_features
-        math.log1p(answers),
-        math.log1p(activity),
-        math.log1p(recent7),
-        math.log1p(recent30),
-        math.log1p(recent180),
-        math.log1p(idle_days),
-        profile,
-        math.log1p(skill_hits),
-        language_match,
-        math.log1p(asked),
-        (answered + 1) / (asked + 2),
-        declined / asked if asked else 0.0,
-        ignored / asked if asked else 0.0,
-    ]
+            language_match[row] = 1.0 if language in record.languages else 0.0
+        if record.responses:
+            responses[row] = history.responses_before(person, at)
+    put("tag_answers", np.log1p(tag_answers))
+    put("tag_share", np.divide(tags_known, len(query_tags)) if query_tags else np.zeros(n))
+    (tag_recent,) = _decayed_sums(tag_windows, tag_rows, at, (30,), n)
+    put("tag_recent", np.log1p(tag_recent))
+    put("answers", np.log1p(answers))
+    put("activity", np.log1p(activity))
+    scales = (7, 30, 180)
+    for days, recent in zip(
+        scales, _decayed_sums(windows, window_rows, at, scales, n), strict=True
+    ):
+        put(f"recent_{days}d", np.log1p(recent))
+    put("days_idle", np.log1p(idle_days))
+    put("skill_match", np.log1p(skill_hits))
+    put("language_match", language_match)
+    asked, answered, declined, ignored = np.array(responses, dtype=np.float64).reshape(n, 4).T
+    put("asked", np.log1p(asked))
+    put("answer_rate", (answered + 1) / (asked + 2))
+    put("decline_rate", np.divide(declined, asked, out=np.zeros(n), where=asked > 0))
+    put("ignore_rate", np.divide(ignored, asked, out=np.zeros(n), where=asked > 0))
+    return features
+
+
+def _best_three(
+    rows: NDArray[np.int64], values: NDArray[np.float64], n: int
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.int64]]:
+    """Per row of ``n``: the best positive value, the sum of the best three (added best first,
+    as ``sum(sorted(...)[:3])``) and how many are positive."""
+    keep = values > 0
+    rows, values = rows[keep], values[keep]
+    order = np.lexsort((-values, rows))
+    rows, values = rows[order], values[order]
+    rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
+    best = np.zeros((n, 3), dtype=np.float64)
+    top = rank < 3
+    best[rows[top], rank[top]] = values[top]
+    return best[:, 0], (best[:, 0] + best[:, 1]) + best[:, 2], np.bincount(rows, minlength=n)
+
+
+def _row_max(
+    rows: NDArray[np.int64], values: NDArray[np.float64], where: NDArray[np.bool_], n: int
+) -> NDArray[np.float64]:
+    """Per row of ``n``, the largest of its ``values`` (all >= 0) where ``where``; else 0."""
+    out = np.zeros(n, dtype=np.float64)
+    np.maximum.at(out, rows[where], values[where])
+    return out
+
+
+def _decayed_sums(
+    windows: Sequence[NDArray[np.float64]],
+    rows: Sequence[int],
+    at: float,
+    scales: Sequence[float],
+    n: int,
+) -> list[NDArray[np.float64]]:
+    """Per scale in days and per row of ``n``, the sum of ``exp(-age / days)`` over the answer
+    stamps of the row's windows: one exponential over all windows, then a sum per window
+    (``np.add.reduceat``: the last bit may differ from summing each window on its own), added
+    per row in order."""
+    if not windows:
+        return [np.zeros(n, dtype=np.float64) for _ in scales]
+    ages = -(at - np.concatenate(windows))
+    starts = np.cumsum([0] + [len(w) for w in windows[:-1]])
+    result = []
+    for days in scales:
+        totals = np.zeros(n, dtype=np.float64)
+        sums = np.add.reduceat(np.exp(ages / (days * DAY)), starts)
+        for row, value in zip(rows, sums.tolist(), strict=True):
+            totals[row] += value
+        result.append(totals)
+    return result
 
 
 @dataclass(frozen=True)

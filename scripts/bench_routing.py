@@ -19,6 +19,12 @@ the same run:
    (recall@50, recall at the scorer's candidate depth, top-10 people kept), end-to-end latency
    of both (and of IVF with the call encoded on one BLAS thread), recall@50 of IVF vs exact.
    Target: p95 routing latency under 50 ms.
+4. The fitted ranker (issue 8) on the same index: a ``History`` of the organisation, the ranker
+   fitted on 5,000 earlier question posts (each answered by the authors of the next answers on
+   its topic), the time to featurise them and to fit; then the same calls routed by the
+   hand-set scorer (``index.search``) and by the fitted ranker (``candidate_features`` +
+   ``probabilities`` + ``explain`` for the top 10, as ``RoutingService.rank``), alternating call
+   by call, with the time per stage. Target: fitted p95 within 10% of the hand-set p95.
 
 Posts are short synthetic Dutch and English texts from seeded topic vocabularies. Stages of a
 routing call are timed by wrapping the index's embedder, dense and lexical parts from outside;
@@ -58,6 +64,15 @@ from indexer.dense import DEFAULT_NPROBE, DenseIndex
 from indexer.embedders import Embedder, load_embedder
 from indexer.expertise import Document, ExpertiseIndex, Passage, RankingWeights
 from indexer.lexical import LexicalIndex
+from indexer.ranker import (
+    FittedRanker,
+    History,
+    Query,
+    TrainingQuestion,
+    candidate_features,
+    fit_ranker,
+    training_set,
+)
 
 # -- sizes ---------------------------------------------------------------------------------
 
@@ -78,6 +93,7 @@ class Sizes:
     route_seconds: float  # cap on a latency run (the calls done by then are reported)
     exact_seconds: float  # cap on the exact-search latency run at the big size
     approximate_above: int
+    fit_questions: int  # earlier questions the ranker is fitted on
 
 
 FULL = Sizes(
@@ -95,6 +111,7 @@ FULL = Sizes(
     route_seconds=25.0,
     exact_seconds=30.0,
     approximate_above=200_000,
+    fit_questions=5_000,
 )
 QUICK = Sizes(
     build_docs=96,
@@ -111,11 +128,14 @@ QUICK = Sizes(
     route_seconds=6.0,
     exact_seconds=6.0,
     approximate_above=5_000,
+    fit_questions=300,
 )
 
 POSTS_PER_TOPIC = 150  # topics = posts / 150: about fifteen people share a topic
 RECALL_TARGET = 0.9  # recall@50 the automatic nprobe aims for
 LATENCY_TARGET_MS = 50.0
+# The fitted ranker may cost at most this much more than the hand-set scorer, p95 (issue 8).
+RANKER_RATIO_TARGET = 1.10
 BUILD_RATIO_TARGET = 0.85
 EMBED_BATCH = 256  # as askhub.routing.service.EMBED_BATCH
 # Passages the routing asks the dense index for: recall is measured at that depth too.
@@ -736,23 +756,35 @@ def route_calls(
     for i, call in enumerate(calls):
         if budget is not None and i > 0 and time.perf_counter() - started > budget:
             break
-        embedder.override = vectors[i] if vectors is not None else None
-        stages.reset()
-        start = time.perf_counter()
-        matches = index.search(call.text, k=10, exclude=call.exclude)
-        total = time.perf_counter() - start
-        run.total.append(total)
-        run.encode.append(stages.encode)
-        run.dense.append(stages.dense)
-        run.lexical.append(stages.lexical)
-        run.scoring.append(max(0.0, total - stages.encode - stages.dense - stages.lexical))
-        run.dense_ids.append(stages.dense_ids)
-        run.people.append([m.person for m in matches])
-        if any(m.person in call.exclude for m in matches):
-            raise AssertionError("an excluded person was routed to")
-    embedder.override = None
+        route_one(index, stages, embedder, call, vectors[i] if vectors is not None else None, run)
     run.wall = time.perf_counter() - started
     return run
+
+
+def route_one(
+    index: ExpertiseIndex,
+    stages: Stages,
+    embedder: TimedEmbedder,
+    call: Call,
+    vector: NDArray[np.float32] | None,
+    run: RoutingRun,
+) -> None:
+    """Route one call by the hand-set scorer (``index.search``) and record it in ``run``."""
+    embedder.override = vector
+    stages.reset()
+    start = time.perf_counter()
+    matches = index.search(call.text, k=10, exclude=call.exclude)
+    total = time.perf_counter() - start
+    embedder.override = None
+    run.total.append(total)
+    run.encode.append(stages.encode)
+    run.dense.append(stages.dense)
+    run.lexical.append(stages.lexical)
+    run.scoring.append(max(0.0, total - stages.encode - stages.dense - stages.lexical))
+    run.dense_ids.append(stages.dense_ids)
+    run.people.append([m.person for m in matches])
+    if any(m.person in call.exclude for m in matches):
+        raise AssertionError("an excluded person was routed to")
 
 
 def recall_at(
@@ -1338,6 +1370,9 @@ def bench_big(
     # End-to-end routing, approximate then exact, on the same calls.
     calls = make_calls(org, sizes.queries, seed + 33)
     call_vectors = space.vectors(np.asarray([c.topic for c in calls], dtype=np.int64), rng)
+    # The earlier questions the ranker is fitted on (section 4) keep their own vectors.
+    fit_posts = fit_question_posts(org, sizes.fit_questions, seed + 34)
+    fit_vectors = vectors[fit_posts]
     del vectors  # both indexes hold their own copy
     stages, timed_embedder = instrument(index, embedder)
     use_dense(index, ivf, stages)
@@ -1381,6 +1416,11 @@ def bench_big(
     p95 = ivf_summary["latency_ms"]["p95"]
     status = "PASS" if p95 < LATENCY_TARGET_MS else "FAIL"
     out.line(f"  p95 routing latency {p95:.1f} ms, target < {LATENCY_TARGET_MS:.0f} ms: {status}")
+    # The fitted ranker on the same index (IVF, the default embedder) and the same calls.
+    use_dense(index, ivf, stages)
+    ranker = bench_ranker(
+        index, org, fit_posts, fit_vectors, stages, timed_embedder, calls, call_vectors, sizes, out
+    )
     result = {
         "people": sizes.big_people,
         "posts": len(docs),
@@ -1416,8 +1456,284 @@ def bench_big(
         "top10_people_overlap": overlap,
         "p95_target_ms": LATENCY_TARGET_MS,
         "pass": p95 < LATENCY_TARGET_MS,
+        "ranker": ranker,
     }
     return result
+
+
+# -- 4. the fitted ranker at 100k people / 1M posts -----------------------------------------------
+
+
+def org_history(org: Org) -> History:
+    """The ranker's ``History`` of the organisation, as ``learning.build_history`` makes it from
+    the indexed documents: every post with its kind, date and tags; and a profile per person
+    (the tags of their first post as skills, the language of its topic)."""
+    history = History()
+    for document in org.documents:
+        stamp = None if document.created_at is None else document.created_at.timestamp()
+        kind = document.kind if HAS_KIND else "answer"
+        history.add_document(document.person, kind, stamp, document.tags)
+    _, first_posts = np.unique(org.post_author, return_index=True)
+    for post_no in first_posts.tolist():
+        document = org.documents[post_no]
+        dutch = org.texts.topics[int(org.post_topic[post_no])].dutch
+        history.set_profile(document.person, document.tags, ("nl",) if dutch else ("en",))
+    return history
+
+
+def fit_question_posts(org: Org, n: int, seed: int) -> NDArray[np.int64]:
+    """``n`` question posts, in time order, after the first half year (there is history before
+    each): the earlier questions the ranker is fitted on."""
+    later = np.flatnonzero(org.post_question & (org.post_day >= 180))
+    chosen = np.random.default_rng(seed).choice(later, size=min(n, len(later)), replace=False)
+    order = np.lexsort((chosen, org.post_day[chosen]))
+    result: NDArray[np.int64] = chosen[order]
+    return result
+
+
+def fit_questions(
+    org: Org, posts: NDArray[np.int64], vectors: NDArray[np.float32], history: History
+) -> list[TrainingQuestion]:
+    """Each question post as a training question (its text, its vector, its tags, when and by
+    whom, as ``learning.training_questions`` makes them), answered by the authors of the next
+    two answers on its topic from the next day on; who helped whom goes into ``history``."""
+    answers = np.flatnonzero(~org.post_question)
+    key = org.post_topic[answers] * 10_000 + org.post_day[answers]
+    order = np.argsort(key, kind="stable")
+    answers, key = answers[order], key[order]
+    questions = []
+    for post_no, vector in zip(posts.tolist(), vectors, strict=True):
+        document = org.documents[post_no]
+        assert document.created_at is not None
+        topic, day = int(org.post_topic[post_no]), int(org.post_day[post_no])
+        first = int(np.searchsorted(key, topic * 10_000 + day, side="right"))
+        answerers: set[str] = set()
+        for answer in answers[first : first + 4].tolist():
+            author = f"p{org.post_author[answer]}"
+            if org.post_topic[answer] != topic or len(answerers) == 2:
+                break
+            if author != document.person:
+                answerers.add(author)
+                stamp = (START + timedelta(days=int(org.post_day[answer]))).timestamp()
+                history.add_link(document.person, author, stamp)
+        query = Query(
+            text=f"{document.title}\n{document.body}",
+            vector=vector,
+            tags=document.tags,
+            at=document.created_at.timestamp(),
+            asker=document.person,
+        )
+        questions.append(TrainingQuestion(query, frozenset(answerers)))
+    return questions
+
+
+class TimedGather:
+    """``ExpertiseIndex.gather`` timed from outside (candidate generation, shared by both
+    paths: encode + dense + BM25 + evidence per person)."""
+
+    def __init__(self, index: ExpertiseIndex) -> None:
+        self.inner = index.gather
+        self.seconds = 0.0
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        try:
+            return self.inner(*args, **kwargs)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+
+@dataclass
+class FittedRun:
+    """Stage times of routing by the fitted ranker: ``gather`` is candidate generation less
+    encode, dense and BM25; ``featurise`` the rest of ``candidate_features``; ``scoring`` the
+    model and the sort; ``explain`` the evidence for the top 10."""
+
+    total: list[float] = field(default_factory=list)
+    encode: list[float] = field(default_factory=list)
+    dense: list[float] = field(default_factory=list)
+    lexical: list[float] = field(default_factory=list)
+    gather: list[float] = field(default_factory=list)
+    featurise: list[float] = field(default_factory=list)
+    scoring: list[float] = field(default_factory=list)
+    explain: list[float] = field(default_factory=list)
+    candidates: list[int] = field(default_factory=list)
+    people: list[list[str]] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.total)
+
+    def summary(self) -> dict[str, Any]:
+        stages = ("encode", "dense", "lexical", "gather", "featurise", "scoring", "explain")
+        return {
+            "queries": self.n,
+            "latency_ms": pcts(self.total),
+            "breakdown_ms": {
+                stage: {
+                    "p50": ms(float(np.median(getattr(self, stage)))),
+                    "p95": ms(float(np.percentile(getattr(self, stage), 95))),
+                }
+                for stage in stages
+            },
+            "candidates_p50": float(np.median(self.candidates)),
+        }
+
+
+def route_fitted(
+    index: ExpertiseIndex,
+    history: History,
+    ranker: FittedRanker,
+    stages: Stages,
+    embedder: TimedEmbedder,
+    gather: TimedGather,
+    call: Call,
+    tags: tuple[str, ...],
+    vector: NDArray[np.float32] | None,
+    now: float,
+    run: FittedRun,
+) -> None:
+    """Route one call as ``RoutingService.rank`` does with a fitted ranker: candidates and
+    their features, calibrated probabilities, the best 10 with their evidence. ``now`` is the
+    day after the organisation's last post (its history ends then, not years ago)."""
+    embedder.override = vector
+    stages.reset()
+    gather.seconds = 0.0
+    start = time.perf_counter()
+    query = Query(call.text, None, tags, now)
+    found = candidate_features(index, history, query, exclude=call.exclude)
+    featured = time.perf_counter()
+    p = ranker.probabilities(found.features)
+    top = np.lexsort((np.arange(len(p)), -p))[:10].tolist()
+    scored = time.perf_counter()
+    people = [found.people[i] for i in top]
+    for i, person in zip(top, people, strict=True):
+        if found.topical[i]:
+            index.explain(person, found.gathered)
+    end = time.perf_counter()
+    embedder.override = None
+    run.total.append(end - start)
+    run.encode.append(stages.encode)
+    run.dense.append(stages.dense)
+    run.lexical.append(stages.lexical)
+    run.gather.append(max(0.0, gather.seconds - stages.encode - stages.dense - stages.lexical))
+    run.featurise.append(featured - start - gather.seconds)
+    run.scoring.append(scored - featured)
+    run.explain.append(end - scored)
+    run.candidates.append(len(found.people))
+    run.people.append(people)
+    if any(person in call.exclude for person in people):
+        raise AssertionError("an excluded person was routed to")
+
+
+def bench_ranker(
+    index: ExpertiseIndex,
+    org: Org,
+    fit_posts: NDArray[np.int64],
+    fit_vectors: NDArray[np.float32],
+    stages: Stages,
+    embedder: TimedEmbedder,
+    calls: Sequence[Call],
+    call_vectors: NDArray[np.float32],
+    sizes: Sizes,
+    out: Report,
+) -> dict[str, Any]:
+    """Fit the ranker on earlier questions of the organisation (timed), then route the same
+    calls by the hand-set scorer and by the fitted ranker, alternating call by call (and which
+    goes first) so a change in the machine's load hits both alike."""
+    out.head(f"4. Fitted ranker at {sizes.big_people:,} people / {sizes.big_posts:,} posts")
+    with Clock() as clock:
+        history = org_history(org)
+        questions = fit_questions(org, fit_posts, fit_vectors, history)
+    history_seconds = clock.seconds
+    answered = sum(1 for q in questions if q.answerers)
+    out.line(
+        f"  History of {org.n_posts:,} posts and {org.n_people:,} profiles built in "
+        f"{history_seconds:.1f} s; {len(questions):,} earlier questions ({answered:,} answered); "
+        f"RSS {rss_gb()} GB"
+    )
+    gather = TimedGather(index)
+    cast(Any, index).gather = gather
+    with Clock() as clock:
+        data = training_set(index, history, questions)
+    featurise_seconds = clock.seconds
+    featurise_gather = gather.seconds
+    with Clock() as clock:
+        ranker = fit_ranker(data)
+    fit_seconds = clock.seconds
+    out.line(
+        f"  fit on {data.questions:,} earlier questions ({len(data.labels):,} candidate rows): "
+        f"{featurise_seconds + fit_seconds:.1f} s = featurising {featurise_seconds:.1f} s "
+        f"(gather {featurise_gather:.1f} s, features {featurise_seconds - featurise_gather:.1f} s)"
+        f" + fitting {fit_seconds:.1f} s"
+    )
+    metrics = dict(ranker.metrics)
+    out.line(
+        f"  held-back MRR fitted {metrics.get('held_mrr_fitted', float('nan')):.3f} vs hand-set "
+        f"{metrics.get('held_mrr_hand', float('nan')):.3f}; ranks with "
+        f"{'fitted' if metrics.get('uses_fitted_weights') else 'hand-set'} weights; "
+        f"RSS {rss_gb()} GB"
+    )
+
+    hand_run, fitted_run = RoutingRun(), FittedRun()
+    topic_tags = [org.texts.topics[c.topic].keywords[:2] for c in calls]
+    now = (START + timedelta(days=int(org.post_day.max(initial=0)) + 1)).timestamp()
+
+    def both(i: int, record: bool) -> None:
+        hand = hand_run if record else RoutingRun()
+        fitted = fitted_run if record else FittedRun()
+        call, vector, tags = calls[i], call_vectors[i], topic_tags[i]
+        if i % 2 == 0:
+            route_one(index, stages, embedder, call, vector, hand)
+            route_fitted(
+                index, history, ranker, stages, embedder, gather, call, tags, vector, now, fitted
+            )
+        else:
+            route_fitted(
+                index, history, ranker, stages, embedder, gather, call, tags, vector, now, fitted
+            )
+            route_one(index, stages, embedder, call, vector, hand)
+
+    for i in range(min(4, len(calls))):
+        both(i, record=False)  # warm up
+    started = time.perf_counter()
+    for i in range(len(calls)):
+        if i > 0 and time.perf_counter() - started > 2 * sizes.route_seconds:
+            break
+        both(i, record=True)
+    hand_summary, fitted_summary = hand_run.summary(), fitted_run.summary()
+    out.line(
+        "  the same calls both ways, alternating (IVF, tags: two of the topic's keywords; "
+        f"fitted: top 10 of {fitted_summary['candidates_p50']:.0f} candidates at p50):"
+    )
+    out.latency("hand-set (index.search)", hand_summary)
+    out.latency("fitted (candidate_features + probabilities + explain)", fitted_summary)
+    overlap = people_overlap(fitted_run.people, hand_run.people)
+    ratio = fitted_summary["latency_ms"]["p95"] / hand_summary["latency_ms"]["p95"]
+    ok = ratio <= RANKER_RATIO_TARGET
+    out.line(f"  top-10 people in common with the hand-set scorer: {overlap:.3f}")
+    out.line(
+        f"  p95 fitted / hand-set: {fitted_summary['latency_ms']['p95']:.1f} / "
+        f"{hand_summary['latency_ms']['p95']:.1f} ms = {ratio:.2f} "
+        f"(target <= {RANKER_RATIO_TARGET:.2f}): {'PASS' if ok else 'FAIL'}"
+    )
+    return {
+        "history_s": round(history_seconds, 1),
+        "fit_questions": data.questions,
+        "fit_rows": len(data.labels),
+        "featurise_s": round(featurise_seconds, 1),
+        "featurise_gather_s": round(featurise_gather, 1),
+        "fitting_s": round(fit_seconds, 1),
+        "fit_total_s": round(featurise_seconds + fit_seconds, 1),
+        "metrics": metrics,
+        "hand_set": hand_summary,
+        "fitted": fitted_summary,
+        "top10_people_overlap": overlap,
+        "p95_ratio": round(ratio, 3),
+        "ratio_target": RANKER_RATIO_TARGET,
+        "pass": ok,
+        "rss_gb": rss_gb(),
+    }
 
 
 # -- main ----------------------------------------------------------------------------------------
@@ -1473,6 +1789,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"  p95 routing at {sizes.big_people:,} people / {sizes.big_posts:,} posts (IVF): "
         f"{big['ivf']['latency_ms']['p95']:.1f} ms (target {LATENCY_TARGET_MS:.0f}): "
         f"{'PASS' if big['pass'] else 'FAIL'}; exact: {big['exact']['latency_ms']['p95']:.1f} ms"
+    )
+    ranker = big["ranker"]
+    out.line(
+        f"  fitted ranker, same calls: p95 {ranker['fitted']['latency_ms']['p95']:.1f} ms vs "
+        f"hand-set {ranker['hand_set']['latency_ms']['p95']:.1f} ms = {ranker['p95_ratio']:.2f} "
+        f"(target <= {RANKER_RATIO_TARGET:.2f}): {'PASS' if ranker['pass'] else 'FAIL'}; fit on "
+        f"{ranker['fit_questions']:,} questions {ranker['fit_total_s']:.0f} s (featurising "
+        f"{ranker['featurise_s']:.0f} s, fitting {ranker['fitting_s']:.1f} s)"
     )
     out.line(f"  peak RSS {peak_rss_gb()} GB, wall time {elapsed:.0f} s")
     env["load_average_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import bisect
+import math
 import random
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
 
 from indexer.embedders import Embedder
-from indexer.expertise import Document, ExpertiseIndex, Passage
+from indexer.expertise import ASKED, Document, ExpertiseIndex, Passage
+from indexer.lexical import tokenize
 from indexer.ranker import (
+    DAY,
     FEATURES,
+    RECENT_CANDIDATES,
+    RECENT_WINDOW_DAYS,
+    TOPICAL_CANDIDATES,
     FitSettings,
     FittedRanker,
     History,
@@ -20,6 +28,7 @@ from indexer.ranker import (
     calibration_report,
     candidate_features,
     fit_ranker,
+    query_language,
     training_set,
 )
 
@@ -154,3 +163,170 @@ def test_fitting_without_answers_says_so() -> None:
     empty = TrainingSet(np.zeros((3, len(FEATURES))), np.zeros(3, np.int8), np.array([0, 1, 2]), 3)
     with pytest.raises(ValueError, match="too little history"):
         fit_ranker(empty)
+
+
+def _reference_features(
+    index: ExpertiseIndex,
+    history: History,
+    query: Query,
+    exclude: frozenset[str] = frozenset(),
+    before: float | None = None,
+) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """``candidate_features`` written plainly, a person and a feature at a time: what the
+    optimised featurisation must equal."""
+
+    def decayed(stamps: list[float], end: int, at: float, days: float) -> float:
+        if end == 0:
+            return 0.0
+        recent = np.asarray(stamps[max(0, end - 500) : end], dtype=np.float64)
+        return float(np.exp(-(at - recent) / (days * DAY)).sum())
+
+    def recently_active(at: float, k: int, excluded: set[str]) -> list[str]:
+        log = sorted(history._answer_log)
+        lo = bisect.bisect_left(log, (at - RECENT_WINDOW_DAYS * DAY, ""))
+        hi = bisect.bisect_left(log, (at, ""))
+        chosen: list[str] = []
+        for counts in (Counter(p for _, p in log[lo:hi]), Counter(p for _, p in log[:hi])):
+            ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+            chosen += [p for p, _ in ranked if p not in excluded and p not in chosen][:k]
+        return chosen
+
+    excluded = set(exclude) | ({query.asker} if query.asker else set())
+    gathered = index.gather(query.text, excluded, None, query.vector, before=before)
+    assert query.at is not None
+    at = query.at
+    people = sorted(
+        gathered.per_person,
+        key=lambda p: (-index.hand_score(p, gathered.per_person[p]), p),
+    )[:TOPICAL_CANDIDATES]
+    topical = set(people)
+    people += [p for p in recently_active(at, RECENT_CANDIDATES, excluded) if p not in topical]
+    query_tags = {t.lower() for t in query.tags}
+    query_terms = set(tokenize(query.text)) | query_tags
+    language = query_language(query.text)
+    best_dense = max(
+        (max((h.similarity for h in hits), default=0.0) for hits in gathered.per_person.values()),
+        default=0.0,
+    )
+    rows = []
+    for person in people:
+        hits = gathered.per_person.get(person, [])
+        dense = sorted((h.similarity for h in hits if h.similarity > 0), reverse=True)
+        lexical = sorted((h.lexical for h in hits if h.lexical > 0), reverse=True)
+        record = history.person(person)
+        answers = activity = tag_answers = tags_known = skill_hits = 0
+        asked = answered = declined = ignored = 0
+        recent7 = recent30 = recent180 = tag_recent = 0.0
+        idle_days, language_match = 3650.0, 0.5
+        if record is not None:
+            answers = bisect.bisect_left(record.answer_stamps, at)
+            activity = bisect.bisect_left(record.activity_stamps, at)
+            recent7 = decayed(record.answer_stamps, answers, at, 7)
+            recent30 = decayed(record.answer_stamps, answers, at, 30)
+            recent180 = decayed(record.answer_stamps, answers, at, 180)
+            if activity:
+                idle_days = max(at - record.activity_stamps[activity - 1], 0.0) / DAY
+            for tag in query_tags:
+                stamps = record.tag_stamps.get(tag)
+                if stamps:
+                    n = bisect.bisect_left(stamps, at)
+                    tag_answers += n
+                    tags_known += n > 0
+                    tag_recent += decayed(stamps, n, at, 30)
+            skill_hits = len(record.skills & query_terms)
+            if language is not None and record.languages:
+                language_match = 1.0 if language in record.languages else 0.0
+            for stamp, outcome in record.responses:
+                if stamp >= at:
+                    break
+                asked += 1
+                answered += outcome == "answered"
+                declined += outcome == "declined"
+                ignored += outcome == "ignored"
+        rows.append(
+            [
+                dense[0] if dense else 0.0,
+                sum(dense[:3]),
+                math.log1p(len(dense)),
+                max((h.similarity for h in hits if h.kind not in ASKED), default=0.0),
+                (dense[0] if dense else 0.0) - best_dense,
+                lexical[0] if lexical else 0.0,
+                sum(lexical[:3]),
+                math.log1p(len(lexical)),
+                math.log1p(100 * index.hand_score(person, hits)) if hits else 0.0,
+                1.0 if hits else 0.0,
+                math.log1p(tag_answers),
+                tags_known / len(query_tags) if query_tags else 0.0,
+                math.log1p(tag_recent),
+                math.log1p(history.helped_before(query.asker, person, at)),
+                math.log1p(answers),
+                math.log1p(activity),
+                math.log1p(recent7),
+                math.log1p(recent30),
+                math.log1p(recent180),
+                math.log1p(idle_days),
+                max((h.similarity for h in hits if h.kind == "profile"), default=0.0),
+                math.log1p(skill_hits),
+                language_match,
+                math.log1p(asked),
+                (answered + 1) / (asked + 2),
+                declined / asked if asked else 0.0,
+                ignored / asked if asked else 0.0,
+            ]
+        )
+    return (
+        people,
+        np.array(rows).reshape(len(people), len(FEATURES)),
+        np.array([p in topical for p in people]),
+    )
+
+
+def test_the_featurisation_equals_a_plain_reference(community: Community) -> None:
+    """The vectorised features (and the array-based "recently active" candidates) are the
+    plain per-person definitions: on a history with profiles, links, outcomes of asks, tied
+    activity counts and a person with more answers than a recency sum counts."""
+    rng = random.Random(11)
+    history = History()
+    for document in community.index.documents():
+        assert document.created_at is not None
+        stamp = document.created_at.timestamp()
+        history.add_document(document.person, document.kind, stamp, document.tags)
+        if document.kind == "answer":
+            history.add_response(
+                document.person, stamp - 3600, rng.choice(["answered", "answered", "ignored"])
+            )
+        elif rng.random() < 0.3:
+            outcome = rng.choice(["declined", "ignored", "answered"])
+            for expert in community.experts[document.tags[0]]:
+                history.add_response(expert, stamp + 60, outcome)
+    for question in community.questions:
+        for answerer in question.answerers:
+            assert question.query.asker is not None and question.query.at is not None
+            history.add_link(question.query.asker, answerer, question.query.at + 7200)
+    for topic, experts in community.experts.items():
+        history.set_profile(experts[0], [topic, "Excel"], ["en"])
+        history.set_profile(experts[1], ["Ladder"], ["nl", "en"])
+    start = START.timestamp()
+    for i in range(620):  # more answers than a recency sum counts (500)
+        history.add_document("veteran", "answer", start + i * 20_000.0, ("steel", "tax"))
+    for n in range(12):  # equal counts: ranked by name
+        history.add_document(f"tied-{n:02d}", "answer", start + 86_400.0 * 80, ("router",))
+    checked = 0
+    for question in community.questions[60:160:4]:
+        query = question.query
+        assert query.at is not None
+        for before in (query.at, None):
+            now = Query(query.text, query.vector, (*query.tags, "Steel"), query.at, query.asker)
+            found = candidate_features(
+                community.index, history, now, exclude={"tied-03"}, before=before
+            )
+            people, rows, topical = _reference_features(
+                community.index, history, now, frozenset({"tied-03"}), before
+            )
+            assert found.people == people
+            assert found.topical.tolist() == topical.tolist()
+            # Equal but for the last bit of the recency sums (summed over all candidates at
+            # once rather than window by window).
+            np.testing.assert_allclose(found.features, rows, rtol=1e-12, atol=1e-12)
+            checked += len(people)
+    assert checked > 500
