@@ -106,6 +106,9 @@ class History:
         self._log_codes: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._log_names: list[str] = []
         self._ever: tuple[int, NDArray[np.int64]] = (0, np.zeros(0, dtype=np.int64))
+        # "recent" and "ever": the (start, end) of the log last ranked, the best codes in order
+        # and whether that is everyone with an answer there (routing asks for the same again)
+        self._ranked: dict[str, tuple[tuple[int, int], NDArray[np.int64], bool]] = {}
         self._arrays: dict[tuple[str, str | None], NDArray[np.float64]] = {}
         # person -> stamps of their earlier asks and the counts (asked, answered, declined,
         # ignored) of the first i of them
@@ -166,6 +169,7 @@ class History:
         self._log_stamps = np.fromiter((s for s, _ in self._answer_log), np.float64, size)
         self._log_codes = np.fromiter((code[p] for _, p in self._answer_log), np.int64, size)
         self._ever = (0, np.zeros(len(self._log_names), dtype=np.int64))
+        self._ranked = {}
         self._arrays = {}
         self._outcomes = {}
         self._sorted = True
@@ -175,11 +179,10 @@ class History:
         self._sort()
         lo = int(np.searchsorted(self._log_stamps, at - RECENT_WINDOW_DAYS * DAY, side="left"))
         hi = int(np.searchsorted(self._log_stamps, at, side="left"))
-        recent = np.bincount(self._log_codes[lo:hi], minlength=len(self._log_names))
         chosen: list[str] = []
         # The most active lately, then the most active ever (the popularity baseline's pick).
-        for counts in (recent, self._answers_before(hi)):
-            chosen += self._most(counts, k, exclude, chosen)
+        for name, window in (("recent", (lo, hi)), ("ever", (0, hi))):
+            chosen += self._most(name, window, k, exclude, chosen)
         return chosen
 
     def _answers_before(self, end: int) -> NDArray[np.int64]:
@@ -195,21 +198,35 @@ class History:
         return counts
 
     def _most(
-        self, counts: NDArray[np.int64], k: int, exclude: Set[str], chosen: Sequence[str]
+        self,
+        name: str,
+        window: tuple[int, int],
+        k: int,
+        exclude: Set[str],
+        chosen: Sequence[str],
     ) -> list[str]:
-        """The ``k`` people with the highest counts (equal counts by name), not in ``exclude``
-        or ``chosen``."""
+        """The ``k`` people with most answers in the log's ``window`` (equal counts by name),
+        not in ``exclude`` or ``chosen``."""
         if k <= 0:
             return []
-        codes = np.flatnonzero(counts)
-        # Count first, then name (codes are in name order): one key per person, larger first.
-        key = counts[codes] * len(counts) + (len(counts) - 1 - codes)
         need = k + len(exclude) + len(chosen)
-        if need < len(codes):
-            top = np.argpartition(-key, need - 1)[:need]
-            codes, key = codes[top], key[top]
+        ranked = self._ranked.get(name)
+        if ranked is None or ranked[0] != window or (len(ranked[1]) < need and not ranked[2]):
+            start, end = window
+            if start == 0:
+                counts = self._answers_before(end)
+            else:
+                counts = np.bincount(self._log_codes[start:end], minlength=len(self._log_names))
+            codes = np.flatnonzero(counts)
+            # Count first, then name (codes are in name order): one key a person, larger first.
+            key = counts[codes] * len(counts) + (len(counts) - 1 - codes)
+            depth = max(need, k + 64)  # room for the next call's excluded people
+            if depth < len(codes):
+                top = np.argpartition(-key, depth - 1)[:depth]
+                codes, key = codes[top], key[top]
+            ranked = self._ranked[name] = (window, codes[np.argsort(-key)], depth >= len(codes))
         picked: list[str] = []
-        for code in codes[np.argsort(-key)].tolist():
+        for code in ranked[1].tolist():
             person = self._log_names[code]
             if person not in exclude and person not in chosen:
                 picked.append(person)
@@ -329,15 +346,27 @@ def candidate_features(
     query_tags = {t.lower() for t in query.tags}
     query_terms = set(tokenize(query.text)) | query_tags
     language = query_language(query.text)
-    best_dense = max(
-        (h.similarity for hits in gathered.per_person.values() for h in hits), default=0.0
-    )
+    best_dense = _best_dense(index, gathered)
     rows = _feature_rows(
         history, people, gathered, hand, at, query_tags, query_terms, language, best_dense
     )
     rows[:, _TIE] = [math.log1p(history.helped_before(query.asker, p, at)) for p in people]
     topical = np.array([p in topical_people for p in people], dtype=bool)
     return Candidates(people, rows, topical, gathered)
+
+
+def _best_dense(index: ExpertiseIndex, gathered: Gathered) -> float:
+    """The best dense similarity of anyone's evidence: that of the best dense match when it is
+    someone's evidence (most often), else found by looking at all."""
+    similarity = gathered.doc_similarity
+    if similarity:
+        best = max(similarity, key=similarity.__getitem__)
+        document = index.document(best)
+        if document is not None:
+            for hit in gathered.per_person.get(document.person, ()):
+                if hit.doc_id == best:
+                    return hit.similarity
+    return max((h.similarity for hits in gathered.per_person.values() for h in hits), default=0.0)
 
 
 # Earlier answers counted in a recency sum: the latest this many.

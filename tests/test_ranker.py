@@ -311,17 +311,19 @@ def test_the_featurisation_equals_a_plain_reference(community: Community) -> Non
         history.add_document("veteran", "answer", start + i * 20_000.0, ("steel", "tax"))
     for n in range(12):  # equal counts: ranked by name
         history.add_document(f"tied-{n:02d}", "answer", start + 86_400.0 * 80, ("router",))
+    # The same moment again with others excluded: "recently active" is ranked once a moment.
+    busy = {"tied-03", "veteran", "tied-00", "generalist"}
     checked = 0
     for question in community.questions[60:160:4]:
         query = question.query
         assert query.at is not None
-        for before in (query.at, None):
+        for before, excluded in ((query.at, {"tied-03"}), (None, {"tied-03"}), (None, busy)):
             now = Query(query.text, query.vector, (*query.tags, "Steel"), query.at, query.asker)
             found = candidate_features(
-                community.index, history, now, exclude={"tied-03"}, before=before
+                community.index, history, now, exclude=excluded, before=before
             )
             people, rows, topical = _reference_features(
-                community.index, history, now, frozenset({"tied-03"}), before
+                community.index, history, now, frozenset(excluded), before
             )
             assert found.people == people
             assert found.topical.tolist() == topical.tolist()
