@@ -479,7 +479,8 @@ def eval_routing(folders: tuple[Path, ...], rankings: Path | None, as_json: bool
         else:
             report = asyncio.run(evaluate_sites(folders))
     except (DumpError, EvaluationError) as exc:
-        fail(f"{exc}")
+        # One dump: name it (as before); several: the error names the dump itself.
+        fail(f"{folders[0]}: {exc}" if len(folders) == 1 else str(exc))
     if as_json:
         click.echo(json.dumps(report, indent=2))
     elif len(folders) == 1:

@@ -143,6 +143,26 @@ def test_bad_dump_exits_2_with_one_line(tmp_path: Path) -> None:
     ]
 
 
+def test_several_dumps_name_the_bad_one_and_rankings_take_one(tmp_path: Path) -> None:
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "Users.xml").write_text("<users>\n<row Id='x' />\n</users>")
+    (bad / "Posts.xml").write_text("<posts />")
+    command = [sys.executable, "-m", "askhub.cli", "eval", "routing", str(bad), str(CARDANO)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"askhub: {bad}: Users.xml line 2: Id 'x' is not an integer"
+    ]
+    with_rankings = subprocess.run(
+        [*command, "--rankings", str(tmp_path / "r.jsonl")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert with_rankings.returncode == 2 and "exactly one dump" in with_rankings.stderr
+
+
 TOPICS = ["staking pools", "plutus validators", "seed phrase recovery", "minting tokens"]
 
 

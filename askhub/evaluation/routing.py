@@ -27,6 +27,7 @@ from askhub.context import AppContext
 from askhub.imports.stackexchange import (
     ANSWER,
     QUESTION,
+    DumpError,
     EvalQuestion,
     EvalSplit,
     SEDump,
@@ -325,7 +326,12 @@ async def evaluate_sites(
 ) -> dict[str, object]:
     """Evaluate several dumps in one run: each site's report, and figures pooled over sites
     (weighted by test questions), with AskHub's ratio to the best baseline per site."""
-    reports = [await evaluate_routing(folder, None, embedder, tuple(GRID)) for folder in folders]
+    reports = []
+    for folder in folders:
+        try:
+            reports.append(await evaluate_routing(folder, None, embedder, tuple(GRID)))
+        except (DumpError, EvaluationError) as exc:
+            raise EvaluationError(f"{folder}: {exc}") from None
     total = sum(int(r["questions"]) for r in reports)  # type: ignore[call-overload]
     pooled: dict[str, dict[str, float]] = {}
     for name in SYSTEMS:
