@@ -291,6 +291,22 @@ async def test_only_admins_create_people(client: AsyncTestClient[Any], org: AppC
     assert bad.status_code == 422 and "handle" in bad.json()["detail"]
 
 
+async def test_an_address_with_non_ascii_capitals_is_taken_once_409_not_500(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    # Found by schemathesis: SQLite's lower() folds ASCII only, so a check that lowered in
+    # Python missed the holder and the unique index answered with a 500.
+    admin = await token_for(org, "noor.jansen", Role.ADMIN)
+    first = {"handle": "ines.one", "name": "Ines One", "email": "ÏNES@example.com"}
+    assert (await client.post("/api/people", json=first, headers=admin)).status_code == 201
+    second = {**first, "handle": "ines.two", "name": "Ines Two"}
+    taken = await client.post("/api/people", json=second, headers=admin)
+    assert taken.status_code == 409 and "email" in taken.text, taken.text
+    me = await token_for(org, "tom.bakker")
+    claim = await client.put("/api/people/me", json={"email": "ÏNES@example.com"}, headers=me)
+    assert claim.status_code == 409, claim.text
+
+
 async def test_nudge_preferences_are_mine_to_set_and_private(
     client: AsyncTestClient[Any], org: AppContext
 ) -> None:

@@ -127,7 +127,9 @@ async def email_owner(
     session: AsyncSession, email: str, besides: Sequence[int] = ()
 ) -> Person | None:
     """Who has ``email`` (in any case), other than the people in ``besides``."""
-    query = select(Person).where(func.lower(Person.email) == email.strip().lower())
+    # lower() on both sides in SQL, as the unique index does: SQLite's lower() folds ASCII
+    # only, so Python's str.lower() on one side would miss "Ï@x" held as "Ï@x".
+    query = select(Person).where(func.lower(Person.email) == func.lower(email.strip()))
     if besides:
         query = query.where(Person.id.not_in(list(besides)))
     return await session.scalar(query)
@@ -247,7 +249,12 @@ async def upsert_people(
         person.languages = list(record.languages)
         person.bio = record.bio
         person.skills = list(record.skills)
-        await session.flush()
+        try:
+            await session.flush()
+        except IntegrityError as exc:
+            # The unique index on lower(email) caught what the check above could not see
+            # (case folding beyond ASCII differs between Python and SQLite): 409, not 500.
+            raise ConflictError(EMAIL_TAKEN, "email") from exc
         await sync_profile_post(session, person)
 
         wanted = {_post_key(record.handle, p): p for p in record.posts}
