@@ -442,10 +442,6 @@ class ExpertiseIndex:
         state = self._docs.get(doc_id)
         return None if state is None else state.document
 
-    def passage_vectors(self, doc_id: int) -> list[int]:
-        state = self._docs.get(doc_id)
-        return [] if state is None else list(state.vector_ids)
-
     def _evidence(
         self,
         doc_id: int,

@@ -240,6 +240,11 @@ async def test_people_profiles_and_posts(client: AsyncTestClient[Any], org: AppC
         await client.get("/api/people", params={"department": "finance"}, headers=auth)
     ).json()
     assert [p["handle"] for p in people] == ["tom.bakker"]
+    # The search term is matched literally: "%" and "_" are no wildcards.
+    found = (await client.get("/api/people", params={"q": "henk"}, headers=auth)).json()
+    assert [p["handle"] for p in found] == ["henk.mulder"]
+    assert (await client.get("/api/people", params={"q": "%"}, headers=auth)).json() == []
+    assert (await client.get("/api/people", params={"q": "_"}, headers=auth)).json() == []
     assert (await client.get("/api/people/henk.mulder", headers=auth)).json()[
         "location"
     ] == "Groningen"

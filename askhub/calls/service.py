@@ -19,7 +19,7 @@ from askhub.calls.links import ActionGrant
 from askhub.calls.scheduled import start_next_wave, tell_exhausted
 from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
 from askhub.people.availability import asks_in_window, is_available
-from askhub.people.service import get_by_handle, person_brief
+from askhub.people.service import get_by_handle, like_pattern, person_brief
 from askhub.routing.service import RoutingService
 from askhub.settings import Settings
 from askhub.validation import VISIBLE, InputError
@@ -143,6 +143,19 @@ async def get_call(session: AsyncSession, call_id: int) -> Call | None:
         )
         .execution_options(populate_existing=True)
     )
+
+
+async def search_calls(db: AsyncSession, term: str, limit: int = 20) -> Sequence[Call]:
+    """Calls whose title contains ``term``, newest first."""
+    return (
+        await db.scalars(
+            select(Call)
+            .where(func.lower(Call.title).like(like_pattern(term), escape="\\"))
+            .options(selectinload(Call.asker))
+            .order_by(Call.created_at.desc(), Call.id.desc())
+            .limit(limit)
+        )
+    ).all()
 
 
 async def list_calls(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import msgspec
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import String, cast, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
@@ -109,11 +109,53 @@ async def list_people(
     if department:
         query = query.where(func.lower(Person.department) == department.lower())
     if q:
-        like = f"%{q.lower()}%"
+        like = like_pattern(q)
         query = query.where(
-            or_(func.lower(Person.name).like(like), func.lower(Person.handle).like(like))
+            or_(
+                func.lower(Person.name).like(like, escape="\\"),
+                func.lower(Person.handle).like(like, escape="\\"),
+            )
         )
     return (await session.scalars(query)).all()
+
+
+def like_pattern(term: str) -> str:
+    """A case-insensitive LIKE pattern that finds ``term`` literally (use ``escape="\\"``)."""
+    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def search_people(db: AsyncSession, term: str, limit: int = 20) -> Sequence[Person]:
+    """People whose name, handle, department or skills contain ``term``."""
+    like = like_pattern(term)
+    return (
+        await db.scalars(
+            select(Person)
+            .where(
+                not_erased(),
+                or_(
+                    func.lower(Person.name).like(like, escape="\\"),
+                    func.lower(Person.handle).like(like, escape="\\"),
+                    func.lower(Person.department).like(like, escape="\\"),
+                    func.lower(cast(Person.skills, String)).like(like, escape="\\"),
+                ),
+            )
+            .order_by(Person.name)
+            .limit(limit)
+        )
+    ).all()
+
+
+async def update_post(
+    session: AsyncSession, routing: RoutingService, post: Post, data: PostCreate
+) -> Post:
+    """Change a post and re-embed it in one transaction: the old words stop matching."""
+    post.title, post.body, post.tags = data.title, data.body, list(data.tags)
+    # Vectors of every model go: the index follows the table and re-adds the post whole.
+    await session.execute(delete(Embedding).where(Embedding.post_id == post.id))
+    await session.flush()
+    await routing.embed_posts(session, [post])
+    return post
 
 
 EMAIL_TAKEN = "This email address belongs to another person."

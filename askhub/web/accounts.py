@@ -14,10 +14,10 @@ from functools import lru_cache
 import anyio.to_thread
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.auth.service import end_sessions
+from askhub.people.service import get_by_handle
 from askhub.validation import InputError
 from models import Person
 
@@ -73,7 +73,7 @@ async def clear_password(session: AsyncSession, person: Person) -> None:
 async def authenticate(session: AsyncSession, handle: str, password: str) -> Person | None:
     """The person with this handle and password, or None (same work either way)."""
     handle = handle.strip().lower()
-    person = await session.scalar(select(Person).where(Person.handle == handle)) if handle else None
+    person = await get_by_handle(session, handle) if handle else None
     stored = person.password_hash if person is not None else None
     if person is None or stored is None or len(password) > MAX_PASSWORD_LENGTH:
         await anyio.to_thread.run_sync(_verify, _dummy_hash(), password[:MAX_PASSWORD_LENGTH])

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from litestar import Request, Response, get
-from sqlalchemy import String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from askhub.calls.service import list_calls
+from askhub.calls.service import list_calls, search_calls
 from askhub.nudges.outbox import inbox
-from askhub.people.service import not_erased
+from askhub.people.service import search_people
 from askhub.web.core import page
 from askhub.web.expertise import visible_skills
 from models import Call, CallKind, CallStatus, Match, Person, ReplyKind
@@ -63,43 +60,6 @@ async def home(request: Request[Any, Any, Any], db: AsyncSession, viewer: Person
         joinable=await joinable(db, viewer),
         inbox=list(await inbox(db, viewer.id, limit=8)),
     )
-
-
-def _like(term: str) -> str:
-    escaped = term.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-async def search_people(db: AsyncSession, term: str, limit: int = 20) -> Sequence[Person]:
-    like = _like(term)
-    return (
-        await db.scalars(
-            select(Person)
-            .where(
-                not_erased(),
-                or_(
-                    func.lower(Person.name).like(like, escape="\\"),
-                    func.lower(Person.handle).like(like, escape="\\"),
-                    func.lower(Person.department).like(like, escape="\\"),
-                    func.lower(cast(Person.skills, String)).like(like, escape="\\"),
-                ),
-            )
-            .order_by(Person.name)
-            .limit(limit)
-        )
-    ).all()
-
-
-async def search_calls(db: AsyncSession, term: str, limit: int = 20) -> Sequence[Call]:
-    return (
-        await db.scalars(
-            select(Call)
-            .where(func.lower(Call.title).like(_like(term), escape="\\"))
-            .options(selectinload(Call.asker))
-            .order_by(Call.created_at.desc(), Call.id.desc())
-            .limit(limit)
-        )
-    ).all()
 
 
 @get("/search")

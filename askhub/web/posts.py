@@ -6,15 +6,14 @@ from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.exceptions import NotFoundException
-from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.context import AppContext
 from askhub.people.schemas import PostCreate
-from askhub.people.service import create_post, posts_of
+from askhub.people.service import create_post, posts_of, update_post
 from askhub.web.core import convert, flash, page, redirect, text, word_list
 from askhub.web.i18n import language_for, translator
-from models import Embedding, Person, Post, PostKind
+from models import Person, Post, PostKind
 
 # Posts written in AskHub (people.service.create_post) carry this source; imported ones and
 # accepted answers are changed where they come from.
@@ -134,10 +133,6 @@ async def edit_post(
     data, errors = _data(raw)
     if data is None:
         return _edit_page(request, viewer, item, raw, errors, 422)
-    item.title, item.body, item.tags = data.title, data.body, list(data.tags)
-    # Vectors of every model go: the index follows the table and re-adds the post whole.
-    await db.execute(delete(Embedding).where(Embedding.post_id == item.id))
-    await db.flush()
-    await context.routing.embed_posts(db, [item])
+    await update_post(db, context.routing, item, data)
     _saved(request, viewer, "Saved.")
     return redirect("/posts")
