@@ -16,7 +16,7 @@ from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from askhub.calls import notify
+from askhub.calls import notify, reach
 from askhub.people.availability import asks_in_window, is_available, open_asks
 from askhub.settings import Settings
 from models import (
@@ -65,14 +65,22 @@ def useful_replies(call: Call) -> int:
     return sum(1 for r in call.replies if r.kind == wanted)
 
 
+def is_sized_to_needed(call: Call) -> bool:
+    """Calls whose reach follows from how many people they need (not a few per wave)."""
+    return call.kind == CallKind.VOLUNTEERS and bool(call.needed)
+
+
 async def start_next_wave(
     session: AsyncSession, settings: Settings, call: Call, now: datetime
 ) -> int:
-    """Ask the next ``wave_size`` people who may be asked now; returns how many were asked.
+    """Ask the next people who may be asked now; returns how many were asked.
 
-    People who opted out, are away, are over their weekly budget or already have
-    ``max_open_asks`` unanswered asks are passed over for the next candidate.
+    A volunteers call asks as many as it needs (``reach.ask_for_volunteers``); a question the
+    next ``wave_size``. People who opted out, are away, are over their weekly budget or already
+    have ``max_open_asks`` unanswered asks are passed over for the next candidate.
     """
+    if is_sized_to_needed(call):
+        return (await reach.ask_for_volunteers(session, settings, call, now)).asked
     candidates = [m for m in call.matches if m.state == MatchState.PROPOSED]
     candidates.sort(key=lambda m: (m.forwarded_by_id is None, m.rank))
     people = [m.person_id for m in candidates]
@@ -160,6 +168,9 @@ async def escalate(
                 and useful_replies(call) >= call.needed
             ):
                 continue
+            if is_sized_to_needed(call):
+                await _volunteers_wave(session, settings, call, now, result)
+                continue
             asked = 0
             if call.wave < settings.max_waves:
                 asked = await start_next_wave(session, settings, call, now)
@@ -169,6 +180,20 @@ async def escalate(
             elif not useful_replies(call):
                 await tell_exhausted(session, settings, call, now)
                 result.exhausted += 1
+
+
+async def _volunteers_wave(
+    session: AsyncSession, settings: Settings, call: Call, now: datetime, result: TickResult
+) -> None:
+    """Ask more people while the volunteers expected by the deadline fall short; say so once
+    when the whole audience has been asked and the call is still short."""
+    outcome = await reach.ask_for_volunteers(session, settings, call, now)
+    if outcome.asked:
+        result.waves += 1
+        result.asked += outcome.asked
+    elif outcome.exhausted:
+        await tell_exhausted(session, settings, call, now)
+        result.exhausted += 1
 
 
 async def remind(

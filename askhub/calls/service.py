@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 from sqlalchemy import and_, exists, func, or_, select, update
@@ -14,13 +16,14 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from askhub.auth.service import hash_token
-from askhub.calls import notify
+from askhub.calls import notify, reach
 from askhub.calls.links import ActionGrant
 from askhub.calls.scheduled import start_next_wave, tell_exhausted
 from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
+from askhub.people.audience import members
 from askhub.people.availability import asks_in_window, is_available
 from askhub.people.service import get_by_handle, like_pattern, person_brief
-from askhub.routing.service import RoutingService
+from askhub.routing.service import RoutedPerson, RoutingService
 from askhub.settings import Settings
 from askhub.validation import VISIBLE, InputError
 from models import (
@@ -88,6 +91,7 @@ async def create_call(
     """Store the call and its matches, and ask the first wave, in one transaction."""
     _validate(data)
     audience = msgspec.to_builtins(data.audience) if data.audience else None
+    await check_audience_can_hold(session, data, audience, asker)
     call = Call(
         asker_id=asker.id,
         kind=CallKind(data.kind),
@@ -100,15 +104,7 @@ async def create_call(
     )
     session.add(call)
     await session.flush()
-    routed = await routing.route(
-        session,
-        query_text(data.title, data.body, data.tags),
-        k=max(settings.matches_per_call, settings.wave_size * settings.max_waves),
-        exclude={asker.id},
-        audience=audience,
-        tags=data.tags,
-        asker=asker.id,
-    )
+    routed = await _route(session, routing, settings, asker, data, audience)
     for match in routed:
         session.add(
             Match(
@@ -130,6 +126,50 @@ async def create_call(
             # Nobody passed the relevance floor: say so now, not after the first wave interval.
             await tell_exhausted(session, settings, stored, now)
     return stored
+
+
+async def _route(
+    session: AsyncSession,
+    routing: RoutingService,
+    settings: Settings,
+    asker: Person,
+    data: CallCreate,
+    audience: dict[str, str] | None,
+) -> list[RoutedPerson]:
+    """Who a new call is routed to, best first. A question: the few above the relevance floor.
+    A volunteers call is open to its whole audience: the best-fitting come first (no floor),
+    and ``reach`` asks the rest of the audience after them as the call needs."""
+    k = max(settings.matches_per_call, settings.wave_size * settings.max_waves)
+    sized = data.kind == "volunteers" and data.needed
+    if sized:
+        k = max(
+            k, min(reach.RANKED_MAX, math.ceil((data.needed or 0) / reach.prior_rate(settings)))
+        )
+    return await routing.route(
+        session,
+        query_text(data.title, data.body, data.tags),
+        k=k,
+        exclude={asker.id},
+        audience=audience,
+        tags=data.tags,
+        asker=asker.id,
+        floor=not sized,
+    )
+
+
+async def check_audience_can_hold(
+    session: AsyncSession, data: CallCreate, audience: dict[str, Any] | None, asker: Person
+) -> None:
+    """A volunteers call cannot need more people than its whole audience (422 naming needed)."""
+    if data.kind != "volunteers" or not data.needed:
+        return
+    size = len(await members(session, audience, exclude=asker.id))
+    if data.needed > size:
+        raise CallError(
+            f"needs {data.needed} volunteers but the audience has only {size} people besides "
+            "you: lower 'needed' or widen the audience",
+            "needed",
+        )
 
 
 async def get_call(session: AsyncSession, call_id: int) -> Call | None:
