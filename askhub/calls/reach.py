@@ -49,6 +49,9 @@ MAX_RATE = 0.95
 # No new asks once fewer than this share of the replies could still arrive before the deadline:
 # a last-minute flood of asks would mostly reach people after the call closed.
 MIN_SHARE = 0.25
+# Expectations within this share of the target count as meeting it (a 14-day deadline leaves
+# 0.99999 of the replies in time; nobody should be asked for that last millionth).
+ROUNDING = 0.001
 # Candidates of a wave are looked up in chunks (stays under every driver's parameter limit).
 CHUNK = 1000
 
@@ -288,7 +291,7 @@ def choose(candidates: Sequence[Candidate], shortfall: float, share: float, cap:
     expected = 0.0
     for n, candidate in enumerate(candidates[:cap], start=1):
         expected += candidate.rate * share
-        if expected >= shortfall - 1e-9:
+        if expected >= shortfall * (1 - ROUNDING):
             return n
     return min(len(candidates), cap)
 
@@ -388,3 +391,125 @@ RANKED_MAX = 500
 
 def prior_rate(settings: Settings) -> float:
     return _clamp_rate(settings.volunteer_rate_bp)
+
+
+# -- forecasts ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What posting a call would do, and what it can expect by its deadline."""
+
+    audience: int  # people in the audience besides the asker
+    may_ask_now: int  # of whom may be asked now (available, within budget)
+    ask_now: int  # asked at once
+    planned: int  # asked in all if replies come as expected
+    expected: float  # useful replies (answers or volunteers) expected by the deadline
+    at_most: float  # expected if everyone who may be asked now were asked
+    rate: float  # the organisation's learned yes-rate for this kind of call
+    needed: int | None
+    too_late: bool  # the deadline leaves too little time for asks to be answered
+    short: bool  # even the whole audience cannot plausibly meet ``needed``
+
+    def warnings(self) -> list[str]:
+        out = []
+        if self.short and self.needed:
+            out.append(
+                f"the audience cannot plausibly meet 'needed': about {self.at_most:.0f} of "
+                f"{self.needed} volunteers expected by the deadline even if all "
+                f"{self.may_ask_now} people who may be asked now are asked"
+            )
+        if self.too_late:
+            out.append("the deadline is too close for most people asked to reply in time")
+        return out
+
+
+async def forecast(
+    session: AsyncSession,
+    settings: Settings,
+    *,
+    kind: str,
+    needed: int | None,
+    deadline: datetime | None,
+    audience: Mapping[str, Any] | None,
+    asker_id: int,
+    ranked: Sequence[tuple[int, float | None]],
+    now: datetime,
+) -> Forecast:
+    """The forecast of a call not yet posted, from routing's ranking (``ranked``)."""
+    rates = await learned_rates(session, settings)
+    base = rates.of(kind)
+    sized = kind == CallKind.VOLUNTEERS and bool(needed)
+    found = await pool(
+        session,
+        settings,
+        call_id=0,
+        asker_id=asker_id,
+        audience=audience,
+        ranked=[(pid, p, None) for pid, p in ranked],
+        asked=set(),
+        base_rate=base,
+        now=now,
+    )
+    # A question asks only the people routing found (above the floor), a volunteers call anyone.
+    ranked_ids = {pid for pid, _ in ranked}
+    candidates = [c for c in found.candidates if sized or c.person_id in ranked_ids]
+    share = reply_share(0, horizon_of(deadline, now), settings.reply_delay)
+    too_late = share < MIN_SHARE
+    at_most = sum(c.rate for c in candidates) * share
+    if sized:
+        ask_now = 0 if too_late else choose(candidates, float(needed or 0), share, len(candidates))
+        ask_now = min(ask_now, max(1, settings.max_asks_per_wave))
+        planned = min(
+            len(candidates), choose(candidates, float(needed or 0), share, len(candidates))
+        )
+    else:
+        ask_now = min(settings.wave_size, len(candidates))
+        planned = min(settings.wave_size * settings.max_waves, len(candidates))
+    expected = sum(c.rate for c in candidates[:ask_now]) * share
+    return Forecast(
+        audience=found.audience,
+        may_ask_now=len(candidates),
+        ask_now=ask_now,
+        planned=planned,
+        expected=round(expected, 1),
+        at_most=round(at_most, 1),
+        rate=round(base, 4),
+        needed=needed,
+        too_late=too_late,
+        short=sized and at_most < (needed or 0),
+    )
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How far a posted call has got: people asked, planned in all, expected by the deadline."""
+
+    asked: int
+    planned: int
+    expected: float
+    audience: int
+
+
+async def reach_of(session: AsyncSession, settings: Settings, call: Call, now: datetime) -> Reach:
+    rates = await learned_rates(session, settings)
+    have, outstanding = expected_from_asked(call, rates, settings, now)
+    asked = sum(1 for m in call.matches if m.nudged_at is not None)
+    audience = len(await members(session, call.audience, exclude=call.asker_id))
+    open_ = call.status == CallStatus.OPEN
+    if call.kind == CallKind.VOLUNTEERS and call.needed:
+        shortfall = call.needed - have - outstanding if open_ else 0.0
+        share = reply_share(0, horizon_of(call.deadline, now), settings.reply_delay)
+        more = 0
+        if shortfall > 0 and share >= MIN_SHARE:
+            more = math.ceil(shortfall / (rates.volunteer * share))
+        planned = min(audience, asked + more)
+    else:
+        waves = settings.wave_size * settings.max_waves
+        planned = max(asked, min(waves, len(call.matches))) if open_ else asked
+    return Reach(
+        asked=asked,
+        planned=planned,
+        expected=round(have + (outstanding if open_ else 0.0), 1),
+        audience=audience,
+    )

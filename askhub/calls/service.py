@@ -19,7 +19,16 @@ from askhub.auth.service import hash_token
 from askhub.calls import notify, reach
 from askhub.calls.links import ActionGrant
 from askhub.calls.scheduled import start_next_wave, tell_exhausted
-from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
+from askhub.calls.schemas import (
+    CallCreate,
+    CallOut,
+    ForecastOut,
+    MatchOut,
+    ReachOut,
+    Reason,
+    ReplyCreate,
+    ReplyOut,
+)
 from askhub.people.audience import members
 from askhub.people.availability import asks_in_window, is_available
 from askhub.people.service import get_by_handle, like_pattern, person_brief
@@ -170,6 +179,56 @@ async def check_audience_can_hold(
             "you: lower 'needed' or widen the audience",
             "needed",
         )
+
+
+async def preview_call(
+    session: AsyncSession,
+    routing: RoutingService,
+    settings: Settings,
+    asker: Person,
+    data: CallCreate,
+    now: datetime | None = None,
+) -> reach.Forecast:
+    """What posting ``data`` would do: who it would ask and what to expect by the deadline.
+    Refused (422) exactly where posting it would be."""
+    _validate(data)
+    audience = msgspec.to_builtins(data.audience) if data.audience else None
+    await check_audience_can_hold(session, data, audience, asker)
+    routed = await _route(session, routing, settings, asker, data, audience)
+    return await reach.forecast(
+        session,
+        settings,
+        kind=data.kind,
+        needed=data.needed,
+        deadline=data.deadline,
+        audience=audience,
+        asker_id=asker.id,
+        ranked=[(r.person.id, r.p_answer) for r in routed],
+        now=now or datetime.now(UTC),
+    )
+
+
+def forecast_out(forecast: reach.Forecast) -> ForecastOut:
+    return ForecastOut(
+        audience=forecast.audience,
+        may_ask_now=forecast.may_ask_now,
+        ask_now=forecast.ask_now,
+        planned=forecast.planned,
+        expected=forecast.expected,
+        at_most=forecast.at_most,
+        rate=forecast.rate,
+        needed=forecast.needed,
+        warnings=forecast.warnings(),
+    )
+
+
+async def reach_out(
+    session: AsyncSession, settings: Settings, call: Call, now: datetime | None = None
+) -> ReachOut:
+    found = await reach.reach_of(session, settings, call, now or datetime.now(UTC))
+    return ReachOut(
+        asked=found.asked, planned=found.planned, expected=found.expected, audience=found.audience
+    )
 
 
 async def get_call(session: AsyncSession, call_id: int) -> Call | None:
