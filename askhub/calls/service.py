@@ -56,6 +56,19 @@ class CallError(InputError):
     """A request that the call's state does not allow (HTTP 409, or 422 naming a field)."""
 
 
+class AudienceTooSmall(CallError):
+    """A volunteers call needs more people than its whole audience holds."""
+
+    def __init__(self, needed: int, size: int) -> None:
+        super().__init__(
+            f"needs {needed} volunteers but the audience has only {size} people besides you: "
+            "lower 'needed' or widen the audience",
+            "needed",
+        )
+        self.needed = needed
+        self.size = size
+
+
 def _no_nul(value: str, field: str) -> str:
     if "\x00" in value:
         raise CallError("must not contain NUL characters", field)
@@ -174,11 +187,7 @@ async def check_audience_can_hold(
         return
     size = len(await members(session, audience, exclude=asker.id))
     if data.needed > size:
-        raise CallError(
-            f"needs {data.needed} volunteers but the audience has only {size} people besides "
-            "you: lower 'needed' or widen the audience",
-            "needed",
-        )
+        raise AudienceTooSmall(data.needed, size)
 
 
 async def preview_call(

@@ -13,8 +13,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls import notify
+from askhub.calls.reach import Forecast
 from askhub.calls.schemas import CallCreate, ReplyCreate
 from askhub.calls.service import (
+    AudienceTooSmall,
     CallError,
     accept_reply,
     add_reply,
@@ -23,6 +25,7 @@ from askhub.calls.service import (
     get_call,
     mark_seen,
     may_forward,
+    preview_call,
     query_text,
     visible_replies,
     withdraw_volunteer,
@@ -50,7 +53,18 @@ from models import (
     ReplyKind,
 )
 
-CALL_FIELDS = ("kind", "title", "body", "tags", "needed", "deadline", "department", "location")
+CALL_FIELDS = (
+    "kind",
+    "title",
+    "body",
+    "tags",
+    "needed",
+    "deadline",
+    "department",
+    "location",
+    "language",
+)
+AUDIENCE_FIELDS = ("department", "location", "language")
 REPLY_KINDS = ("answer", "volunteer", "decline", "forward")
 CLOSED = (CallStatus.CLOSED, CallStatus.EXPIRED)
 
@@ -87,7 +101,9 @@ def _call_data(raw: dict[str, str], viewer: Person) -> tuple[CallCreate | None, 
         if deadline is None:
             errors["deadline"] = "Give a date and time, e.g. 2026-12-01 17:00."
         data["deadline"] = deadline
-    audience = {k: raw[k] for k in ("department", "location") if raw[k]}
+    audience = {
+        k: raw[k].strip().lower() if k == "language" else raw[k] for k in AUDIENCE_FIELDS if raw[k]
+    }
     if audience:
         data["audience"] = audience
     if errors:
@@ -102,6 +118,8 @@ async def _preview(
     if len(raw["title"]) + len(raw["body"]) < 3:
         return None
     audience = {k: raw[k] for k in ("department", "location") if raw[k]} or None
+    if raw["language"]:
+        audience = {**(audience or {}), "language": raw["language"].strip().lower()}
     tags = word_list(raw["tags"], 20)
     # Exactly what posting would do, with the people held back marked and why.
     return await context.routing.preview(
@@ -114,6 +132,35 @@ async def _preview(
         asker=viewer.id,
         max_open_asks=context.settings.max_open_asks,
     )
+
+
+def too_small(t: Any, exc: AudienceTooSmall) -> str:
+    return str(
+        t(
+            "You need {needed} volunteers, but only {size} people are in this audience besides "
+            "you. Ask for fewer or widen the audience.",
+            needed=exc.needed,
+            size=exc.size,
+        )
+    )
+
+
+async def _forecast(
+    db: AsyncSession, context: AppContext, viewer: Person, raw: dict[str, str], t: Any
+) -> tuple[Forecast | None, str | None]:
+    """What posting the form would do (None while it is incomplete), or why it cannot be."""
+    if len(raw["title"]) + len(raw["body"]) < 3:
+        return None, None
+    data, _ = _call_data(raw, viewer)
+    if data is None:
+        return None, None
+    try:
+        async with db.begin_nested():
+            return await preview_call(db, context.routing, context.settings, viewer, data), None
+    except AudienceTooSmall as exc:
+        return None, too_small(t, exc)
+    except CallError:
+        return None, None
 
 
 @get("/calls/new")
@@ -132,12 +179,15 @@ async def post_call(
     form = await request.form()
     raw = _call_form(form)
     if form.get("action") == "preview":
+        forecast, forecast_error = await _forecast(db, context, viewer, raw, _t(request, viewer))
         return page(
             request,
             viewer,
             "call_new.html",
             form=raw,
             matches=await _preview(db, context, viewer, raw),
+            forecast=forecast,
+            forecast_error=forecast_error,
             body_preview=render_markdown(raw["body"]) if raw["body"] else None,
         )
     data, errors = _call_data(raw, viewer)
@@ -145,6 +195,8 @@ async def post_call(
         try:
             async with db.begin_nested():
                 call = await create_call(db, context.routing, context.settings, viewer, data)
+        except AudienceTooSmall as exc:
+            errors = {"needed": too_small(_t(request, viewer), exc)}
         except CallError as exc:
             errors = {exc.field or "form": str(exc)}
     if errors or data is None:
@@ -175,7 +227,15 @@ async def preview_matches(
 ) -> Response[Any]:
     raw = _call_form(await request.form())
     matches = await _preview(db, context, viewer, raw)
-    return page(request, viewer, "fragments/matches.html", matches=matches)
+    forecast, forecast_error = await _forecast(db, context, viewer, raw, _t(request, viewer))
+    return page(
+        request,
+        viewer,
+        "fragments/matches.html",
+        matches=matches,
+        forecast=forecast,
+        forecast_error=forecast_error,
+    )
 
 
 @post("/markdown/preview", status_code=200)
@@ -287,6 +347,8 @@ async def reply(
                 created = await add_reply(db, context.settings, call, viewer, data)
         except PermissionError as exc:
             raise PermissionDeniedException(str(exc)) from exc
+        except AudienceTooSmall as exc:
+            errors = {"needed": too_small(_t(request, viewer), exc)}
         except CallError as exc:
             errors = {exc.field or "form": str(exc)}
             status = 422 if exc.field else 409

@@ -174,6 +174,33 @@ NL: dict[str, str] = {
         "Nog niemand past. Gebruik andere of algemenere woorden, of voeg labels toe."
     ),
     "Nothing to preview.": "Niets om te tonen.",
+    "Would ask {n} of {audience} colleagues now.": "Zou nu {n} van {audience} collega's vragen.",
+    "About {e} of {needed} volunteers expected by the deadline.": (
+        "Naar verwachting {e} van de {needed} vrijwilligers voor de deadline."
+    ),
+    "About {e} answers expected by the deadline.": (
+        "Naar verwachting {e} antwoorden voor de deadline."
+    ),
+    "This audience is unlikely to give {needed} volunteers: even asking everyone who may be "
+    "asked now ({n}), about {e} are expected. Widen the audience, ask for fewer or allow more "
+    "time.": (
+        "Deze doelgroep levert waarschijnlijk geen {needed} vrijwilligers: zelfs als iedereen "
+        "die nu gevraagd mag worden ({n}) wordt gevraagd, verwachten we er ongeveer {e}. "
+        "Verbreed de doelgroep, vraag om minder mensen of geef meer tijd."
+    ),
+    "The deadline is too close for most colleagues to reply in time.": (
+        "De deadline is te dichtbij: de meeste collega's kunnen niet op tijd reageren."
+    ),
+    "You need {needed} volunteers, but only {size} people are in this audience besides you. "
+    "Ask for fewer or widen the audience.": (
+        "Je zoekt {needed} vrijwilligers, maar deze doelgroep telt naast jou maar {size} "
+        "mensen. Vraag om minder mensen of verbreed de doelgroep."
+    ),
+    "Empty: open to everyone.": "Leeg: open voor iedereen.",
+    "Language": "Taal",
+    "Any language": "Elke taal",
+    "Dutch": "Nederlands",
+    "English": "Engels",
     "Your call was sent to {n} colleagues.": "Je oproep is naar {n} collega's gestuurd.",
     "Say how many volunteers you need.": "Zeg hoeveel vrijwilligers je nodig hebt.",
     "Give a date and time, e.g. 2026-12-01 17:00.": (
