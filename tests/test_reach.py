@@ -26,6 +26,7 @@ from askhub.people.service import get_by_handle
 from models import Match, Person
 from tests.sinks import SMTPSink
 from tests.test_nudge_loop import Loop, link, recipients
+from tests.test_nudge_loop import text_of as text_of_mail
 from tests.test_web_support import sign_in, submit, text_of, web_client, with_passwords
 
 GENERATED = 2_000
@@ -227,3 +228,42 @@ async def test_the_ask_page_shows_the_forecast_and_warns_of_an_impossible_needed
         )
         assert posted.status_code == 422
         assert "maar deze doelgroep telt naast jou maar 11 mensen" in text_of(posted.text)
+
+
+async def test_digests_list_open_calls_to_people_in_the_audience_who_were_not_asked(
+    org: AppContext, smtp_sink: SMTPSink
+) -> None:
+    settings = replace(org.settings, smtp_enabled=True)
+    loop = Loop(
+        AppContext(
+            settings=settings, engine=org.engine, sessions=org.sessions, routing=org.routing
+        ),
+        {
+            "inapp": InAppChannel(),
+            "email": EmailChannel(EmailSettings(host=smtp_sink.host, port=smtp_sink.port)),
+        },
+        smtp_sink,
+    )
+    async with org.sessions() as session, session.begin():
+        for handle in ("eva.brown", "noor.jansen"):
+            person = await get_by_handle(session, handle)
+            assert person
+            person.digest = True
+    t0 = datetime.now(UTC)
+    call_id = await loop.post(
+        "asker",
+        kind="question",
+        title="Modem firmware field trial: who knows?",
+        audience={"language": "en"},
+    )
+    asked = set(await loop.matches(call_id))
+    assert "eva.brown" not in asked
+    digests = await loop.tick(t0 + timedelta(seconds=1))
+    to_eva = [m for m in digests if "eva@example.com" in str(m["To"])]
+    assert len(to_eva) == 1
+    assert "Open to you: Modem firmware field trial" in text_of_mail(to_eva[0])
+    # Noor reads Dutch only: the call's audience is English speakers, so she hears nothing.
+    assert not [m for m in digests if "noor@example.com" in str(m["To"])]
+    # Listed once: the next digest does not list it again.
+    later = await loop.tick(t0 + timedelta(days=1, seconds=2))
+    assert not [m for m in later if "eva@example.com" in str(m["To"])]

@@ -8,6 +8,7 @@ share the work instead of doing it twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from askhub.calls import notify, reach
+from askhub.people.audience import in_audience
 from askhub.people.availability import asks_in_window, is_available, open_asks
 from askhub.settings import Settings
 from models import (
@@ -320,6 +322,7 @@ async def send_digests(
                 .limit(BATCH)
             )
         ).all()
+        recent = await _recent_open_calls(session, now - interval, people) if people else []
         for person in people:
             pending = (
                 await session.scalars(
@@ -334,7 +337,9 @@ async def send_digests(
                     .order_by(Match.nudged_at)
                 )
             ).all()
-            if not pending:
+            since = person.last_digest_at or now - interval
+            listed = await open_to(session, person, recent, since)
+            if not pending and not listed:
                 continue
             period = person.last_digest_at.isoformat() if person.last_digest_at else "first"
             person.last_digest_at = now
@@ -352,11 +357,55 @@ async def send_digests(
                     "links": [],
                     "items": [
                         f"{m.call.title} — {notify.call_link(settings, m.call)}" for m in pending
-                    ],
+                    ]
+                    + [f"Open to you: {c.title} — {notify.call_link(settings, c)}" for c in listed],
                 },
                 now,
             )
             result.digests += 1
+
+
+# A digest lists at most this many open calls its reader was not asked on.
+OPEN_IN_DIGEST = 5
+
+
+async def _recent_open_calls(
+    session: AsyncSession, fallback: datetime, people: Sequence[Person]
+) -> list[Call]:
+    """Open calls posted since the earliest of these people's last digests, newest first."""
+    since = min((p.last_digest_at or fallback for p in people), default=fallback)
+    return list(
+        (
+            await session.scalars(
+                select(Call)
+                .where(Call.status == CallStatus.OPEN, Call.created_at > since)
+                .order_by(Call.created_at.desc(), Call.id.desc())
+                .limit(200)
+            )
+        ).all()
+    )
+
+
+async def open_to(
+    session: AsyncSession, person: Person, recent: Sequence[Call], since: datetime
+) -> list[Call]:
+    """Open calls posted since ``since`` whose audience includes ``person`` and that did not ask
+    them personally (nor are theirs): anyone in the audience may answer or volunteer."""
+    fresh = [
+        c
+        for c in recent
+        if c.created_at > since and c.asker_id != person.id and in_audience(person, c.audience)
+    ]
+    if not fresh:
+        return []
+    matched = set(
+        await session.scalars(
+            select(Match.call_id).where(
+                Match.person_id == person.id, Match.call_id.in_([c.id for c in fresh])
+            )
+        )
+    )
+    return [c for c in fresh if c.id not in matched][:OPEN_IN_DIGEST]
 
 
 async def lifecycle_tick(
