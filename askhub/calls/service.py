@@ -109,8 +109,11 @@ async def create_call(
     settings: Settings,
     asker: Person,
     data: CallCreate,
+    now: datetime | None = None,
 ) -> Call:
-    """Store the call and its matches, and ask the first wave, in one transaction."""
+    """Store the call and its matches, and ask the first wave, in one transaction. ``now``
+    (default: the clock) lets a simulation post on a virtual clock."""
+    now = now or datetime.now(UTC)
     _validate(data)
     audience = msgspec.to_builtins(data.audience) if data.audience else None
     await check_audience_can_hold(session, data, audience, asker)
@@ -123,6 +126,7 @@ async def create_call(
         needed=data.needed,
         deadline=data.deadline,
         audience=audience,
+        created_at=now,
     )
     session.add(call)
     await session.flush()
@@ -141,7 +145,6 @@ async def create_call(
     await session.flush()
     stored = await get_call(session, call.id)
     assert stored is not None
-    now = datetime.now(UTC)
     if stored.deadline is None or stored.deadline > now:
         asked = await start_next_wave(session, settings, stored, now)
         if not routed and not asked:
