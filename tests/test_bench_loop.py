@@ -13,7 +13,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_the_simulator_reports_per_call_kind_and_keeps_budgets() -> None:
     done = subprocess.run(
-        [sys.executable, "scripts/bench_loop.py", "--people", "300", "--days", "1", "--tick", "60", "--json"],
+        [
+            sys.executable,
+            "scripts/bench_loop.py",
+            "--people",
+            "300",
+            "--days",
+            "1",
+            "--tick",
+            "60",
+            "--json",
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -137,6 +137,9 @@ async def test_sign_in_ask_see_matches_answer_as_expert_and_accept(
     preview = asker.locator("#match-preview")
     await expect(preview).to_contain_text("Sanne Visser")
     await expect(preview.locator(".reasons").first).to_be_visible()
+    # ... and the forecast: how many would be asked now, what to expect by the deadline.
+    await expect(preview.locator("[data-forecast]")).to_contain_text("Zou nu")
+    await expect(preview.locator("[data-forecast]")).to_contain_text("verwachting")
     await asker.fill("#body", "Graag **ervaring** met geboute verbindingen.")
     await asker.click('[data-md-preview="body"]')
     await expect(asker.locator("#body-preview strong")).to_have_text("ervaring")
