@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.auth.service import person_for_session
-from askhub.validation import ConflictError, InputError, refuse_nul
+from askhub.validation import ConflictError, InputError, NotFound, NotPermitted, refuse_nul
 from askhub.web.accounts import LoginLimiter
 from askhub.web.i18n import language_for, translator
 from askhub.web.markdown import render_markdown
@@ -293,6 +293,10 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         return _render_error(
             request, 403, "AskHub does not know you yet. Ask your AskHub admin to add you."
         )
+    if isinstance(exc, NotPermitted):
+        return _render_error(request, 403, str(exc))
+    if isinstance(exc, NotFound):
+        return _render_error(request, 404, _ERROR_KEYS[404])
     if isinstance(exc, InputError):
         conflict = isinstance(exc, ConflictError) or not exc.field
         return _render_error(request, 409 if conflict else 422, str(exc))

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.calls.service import list_calls, search_calls
+from askhub.calls.service import in_audience, list_calls, search_calls
 from askhub.nudges.outbox import inbox
 from askhub.people.service import search_people
 from askhub.web.core import page
@@ -15,15 +15,6 @@ from askhub.web.expertise import visible_skills
 from models import Call, CallKind, CallStatus, Match, Person, ReplyKind
 
 LIVE = (CallStatus.OPEN, CallStatus.ANSWERED, CallStatus.FILLED)
-
-
-def _in_audience(call: Call, person: Person) -> bool:
-    audience = call.audience or {}
-    for field in ("department", "location"):
-        wanted = audience.get(field)
-        if wanted and (getattr(person, field) or "").lower() != str(wanted).lower():
-            return False
-    return True
 
 
 async def asked_of(db: AsyncSession, viewer: Person, limit: int = 20) -> list[tuple[Call, Match]]:
@@ -44,7 +35,7 @@ async def joinable(db: AsyncSession, viewer: Person, limit: int = 20) -> list[Ca
         for c in calls
         if c.kind == CallKind.VOLUNTEERS
         and c.asker_id != viewer.id
-        and _in_audience(c, viewer)
+        and in_audience(c, viewer)
         and not any(r.person_id == viewer.id and r.kind == ReplyKind.VOLUNTEER for r in c.replies)
     ][:limit]
 
