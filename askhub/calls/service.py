@@ -469,7 +469,7 @@ async def add_reply(
         volunteers += 1
         if call.needed is not None and volunteers >= call.needed:
             call.status = CallStatus.FILLED
-            await _tell_full(session, settings, call, person, reply.id, volunteers, now)
+            await _tell_full(session, settings, call, person, volunteers, now)
     await session.flush()
     return reply
 
@@ -569,7 +569,7 @@ async def withdraw_volunteer(
                 settings,
                 match.person,
                 NudgeKind.NOTICE,
-                f"place:{call.id}:{match.person_id}:{mine[0].id}",
+                f"place:{call.id}:{match.person_id}:{now.isoformat()}",
                 {
                     "subject": f"A place came free: {call.title}"[:180],
                     "intro": f"“{call.title}” needs one more volunteer again.",
@@ -670,7 +670,6 @@ async def _tell_full(
     settings: Settings,
     call: Call,
     last: Person,
-    last_reply: int,
     volunteers: int,
     now: datetime,
 ) -> None:
@@ -687,8 +686,8 @@ async def _tell_full(
         call,
         call.asker,
         # One notice per filling: a call that opens again (a volunteer withdrew) and fills
-        # again tells the asker again.
-        f"filled:{call.id}:{last_reply}",
+        # again tells the asker again. (Not the reply's id: SQLite reuses a deleted one.)
+        f"filled:{call.id}:{now.isoformat()}",
         f"Filled: {call.title}",
         f"Your call “{call.title}” has the {volunteers} volunteers it needed.",
         now,
@@ -706,7 +705,7 @@ async def _tell_full(
             settings,
             match.person,
             NudgeKind.NOTICE,
-            f"full:{call.id}:{match.person_id}:{last_reply}",
+            f"full:{call.id}:{match.person_id}:{now.isoformat()}",
             {
                 "subject": f"Full, thank you: {call.title}",
                 "intro": f"“{call.title}” has all the volunteers it needed; no need to reply.",
