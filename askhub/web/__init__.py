@@ -53,6 +53,7 @@ PAGES: list[ControllerRouterHandler] = [
     auth.logout,
     home.home,
     home.search,
+    home.board_page,
     home.suggest_people,
     calls.new_call,
     calls.post_call,

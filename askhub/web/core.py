@@ -160,6 +160,8 @@ async def provide_viewer(request: Request[Any, Any, Any], db: AsyncSession) -> P
     person = await current_person(request, db)
     if person is None:
         raise NotSignedIn("sign in first")
+    # An error page for this request speaks the viewer's language, as the pages do.
+    request.state.askhub_lang = language_for(person, request.headers.get("accept-language"))
     return person
 
 
@@ -326,7 +328,9 @@ def _render_error(
     key: str,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
-    lang = language_for(None, request.headers.get("accept-language"))
+    lang = getattr(request.state, "askhub_lang", None) or language_for(
+        None, request.headers.get("accept-language")
+    )
     t = translator(lang)
     body = (
         _error_environment()

@@ -428,6 +428,16 @@ NL: dict[str, str] = {
     "Withdrawn. Everyone asked and every volunteer has been told.": "Ingetrokken. Iedereen die gevraagd is en elke vrijwilliger is ingelicht.",
     "Sent.": "Verstuurd.",
     "Sent to {n} volunteers.": "Verstuurd naar {n} vrijwilligers.",
+    "Open calls": "Open oproepen",
+    "Calls you may answer or volunteer for, whether you were asked or not.": "Oproepen waarop je mag antwoorden of je aanmelden, of je nu gevraagd bent of niet.",
+    "Kind": "Soort",
+    "Status": "Status",
+    "all": "alle",
+    "Filter": "Filteren",
+    "{n} calls": "{n} oproepen",
+    "Pages": "Pagina's",
+    "Newer": "Nieuwer",
+    "Older": "Ouder",
 }
 
 CATALOGUES = {"en": EN, "nl": NL}
