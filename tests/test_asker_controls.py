@@ -20,7 +20,7 @@ from askhub.app import create_app
 from askhub.calls.scheduled import lifecycle_tick
 from askhub.context import AppContext
 from askhub.people.service import get_by_handle
-from models import Call, Nudge, NudgeKind, Role
+from models import Call, Deflection, Nudge, NudgeKind, Role
 from tests.served import served
 from tests.test_api import STAALBOUW, token_for
 
@@ -489,3 +489,53 @@ async def test_fifty_simultaneous_close_reopen_extend_keep_the_call_consistent(
     for handle in asked(call):
         told = [s for s in await messages(org, handle) if "No longer needed" in s]
         assert len(told) == 1, (handle, told)
+
+
+async def test_asked_before_offers_answered_calls_and_records_a_deflection(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    asker = await token_for(org, "asker")
+    call = await post_call(client, org, STAALBOUW)
+    modem = await post_call(client, org, MODEM)  # open, not filled: nothing to take yet
+    expert = asked(call)[0]
+    reply = (
+        await client.post(
+            f"/api/calls/{call['id']}/replies",
+            json={"body": "Gebruik geboute verbindingen; ik heb de hal in Zwolle begeleid."},
+            headers=await token_for(org, expert),
+        )
+    ).json()
+    bram = await token_for(org, "bram.devries")
+    typed = {"kind": "question", "title": "Who knows about steel construction?"}
+    before = await client.post("/api/calls/similar", json=typed, headers=bram)
+    assert before.status_code == 200 and before.json() == []  # no accepted answer yet
+    await client.post(f"/api/calls/{call['id']}/replies/{reply['id']}/accept", headers=asker)
+
+    found = await client.post("/api/calls/similar", json=typed, headers=bram)
+    assert found.status_code == 200, found.text
+    offered = found.json()
+    assert [s["id"] for s in offered] == [call["id"]]
+    assert offered[0]["answers"][0]["body"].startswith("Gebruik geboute")
+    assert offered[0]["answers"][0]["accepted"] is True
+    unrelated = await client.post(
+        "/api/calls/similar",
+        json={"kind": "question", "title": "How do I request parental leave?"},
+        headers=bram,
+    )
+    assert unrelated.json() == []
+    bad = await client.post("/api/calls/similar", json={"kind": "question"}, headers=bram)
+    assert bad.status_code == 422 and "title" in bad.text
+
+    taken = await client.post(
+        f"/api/calls/{call['id']}/deflections", json={"query": typed["title"]}, headers=bram
+    )
+    assert taken.status_code == 201 and taken.json() == {"call_id": call["id"], "deflections": 1}
+    async with org.sessions() as session:
+        row = await session.scalar(select(Deflection))
+        assert row is not None and row.query == typed["title"]
+        assert row.person_id == (await get_by_handle(session, "bram.devries")).id  # type: ignore[union-attr]
+    refused = await client.post(f"/api/calls/{modem['id']}/deflections", headers=bram)
+    assert refused.status_code == 409
+    # Nobody was asked for the typed question: no call was stored for it.
+    mine = await client.get("/api/calls", params={"mine": "true"}, headers=bram)
+    assert mine.json() == []

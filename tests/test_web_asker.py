@@ -7,13 +7,13 @@ from __future__ import annotations
 import csv
 import io
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from askhub.calls import service
+from askhub.calls import control, service
 from askhub.calls.schemas import CallCreate, ReplyCreate
 from askhub.context import AppContext
 from askhub.people.service import get_by_handle
-from models import Call, CallStatus
+from models import Call, CallStatus, Deflection
 from tests.test_web_support import sign_in, submit, text_of, web_client, with_passwords
 
 MODEM = CallCreate(
@@ -137,3 +137,48 @@ async def test_the_board_lists_and_filters_calls_open_to_me(org: AppContext) -> 
             bram, f"/calls/{modem}", f"/calls/{modem}/reply", {"kind": "volunteer"}
         )
         assert joined.status_code == 303
+
+
+async def test_the_ask_page_shows_answered_calls_like_the_one_typed_and_takes_one(
+    org: AppContext,
+) -> None:
+    await with_passwords(org, ["bram.devries"])
+    steel = await _post(
+        org,
+        CallCreate(
+            kind="question",
+            title="Wie weet iets van innovatie in staalbouw?",
+            body="Ik zoek collega's die met stalen constructies hebben gewerkt.",
+        ),
+    )
+    async with org.sessions() as session, session.begin():
+        call = await service.get_call(session, steel)
+        sanne = await get_by_handle(session, "sanne.visser")
+        asker = await get_by_handle(session, "asker")
+        assert call and sanne and asker
+        reply = await service.add_reply(
+            session, org.settings, call, sanne, ReplyCreate(body="Bel me over de hal in Zwolle.")
+        )
+        await control.accept(session, org.settings, org.routing, call, reply.id, asker)
+    typed = {"kind": "question", "title": "Who knows about steel construction?", "body": ""}
+    async with web_client(org) as bram:
+        await sign_in(bram, "bram.devries")
+        fragment = await submit(bram, "/calls/new", "/calls/similar", typed)
+        assert fragment.status_code == 200
+        assert f"/calls/{steel}" in fragment.text and "hal in Zwolle" in fragment.text
+        other = await submit(
+            bram, "/calls/new", "/calls/similar", {**typed, "title": "Parental leave request?"}
+        )
+        assert f"/calls/{steel}" not in other.text
+        assert "Zoiets is nog niet eerder beantwoord." in other.text
+        # Without JavaScript the preview button shows the same list.
+        no_js = await submit(bram, "/calls/new", "/calls/new", {**typed, "action": "preview"})
+        assert "Al eens gevraagd?" in no_js.text and "hal in Zwolle" in no_js.text
+
+        taken = await submit(bram, "/calls/new", f"/calls/{steel}/take", {"query": typed["title"]})
+        assert taken.status_code == 303 and taken.headers["location"] == f"/calls/{steel}"
+        assert "Er is niemand gevraagd." in (await bram.get(f"/calls/{steel}")).text
+    async with org.sessions() as session:
+        rows = (await session.scalars(select(Deflection))).all()
+        assert [(r.call_id, r.query) for r in rows] == [(steel, typed["title"])]
+        assert await session.scalar(select(func.count()).select_from(Call)) == 1

@@ -23,6 +23,7 @@ from askhub.calls.service import (
     NOT_IN_AUDIENCE,
     TAKES_NO_REPLIES,
 )
+from askhub.calls.similar import NOT_ANSWERED
 from askhub.people.service import EMAIL_IS_IDENTITY, EMAIL_TAKEN
 from askhub.validation import InputError
 from askhub.web import PAGES
@@ -207,7 +208,7 @@ def test_every_text_in_the_pages_has_a_dutch_translation() -> None:
     # The one-click link pages, and what the services tell people on the pages.
     wanted |= {*TITLES.values(), *DONE.values(), *USED.values()}
     wanted |= {CALL_FULL, ALREADY_VOLUNTEERED, NOT_A_VOLUNTEER, EMAIL_TAKEN, EMAIL_IS_IDENTITY}
-    wanted |= {NOT_IN_AUDIENCE, TAKES_NO_REPLIES}
+    wanted |= {NOT_IN_AUDIENCE, TAKES_NO_REPLIES, NOT_ANSWERED}
     # Every refusal of the asker's controls (calls.control) is shown on the call page.
     wanted |= {
         v for k, v in vars(control).items() if k.isupper() and isinstance(v, str) and v[-1] == "."

@@ -12,18 +12,21 @@ from litestar.exceptions import NotFoundException
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.calls import control, service
+from askhub.calls import control, service, similar
 from askhub.calls.schemas import (
     AcceptIn,
     CallCreate,
     CallEdit,
     CallOut,
     DeadlineIn,
+    DeflectIn,
+    DeflectionOut,
     MessageIn,
     MessageOut,
     ReopenIn,
     ReplyCreate,
     ReplyOut,
+    SimilarOut,
     VolunteerOut,
 )
 from askhub.context import AppContext
@@ -56,6 +59,40 @@ class CallsController(Controller):
         """Post a call; the response lists the people it is routed to, with the reasons."""
         call = await service.create_call(db, context.routing, context.settings, me, data)
         return service.call_out(call, me)
+
+    @post("/similar", status_code=200, responses=errors(413))
+    async def similar(
+        self, db: AsyncSession, context: AppContext, me: Person, data: CallCreate
+    ) -> list[SimilarOut]:
+        """Asked before? Earlier calls like this one (same body as posting it) that have an
+        accepted answer or filled their list, best first, with those answers. Nothing is
+        stored and nobody is asked."""
+        found = await similar.similar_calls(
+            db, context.routing, data.title, data.body, list(data.tags)
+        )
+        return [
+            SimilarOut(
+                id=s.call.id,
+                kind=str(s.call.kind),
+                title=s.call.title,
+                status=str(s.call.status),
+                asker=person_brief(s.call.asker),
+                created_at=s.call.created_at,
+                score=s.score,
+                answers=[service.reply_out(r, r.person) for r in s.answers],
+            )
+            for s in found
+        ]
+
+    @post("/{call_id:int}/deflections", status_code=201, responses=errors(404, 409))
+    async def deflect(
+        self, db: AsyncSession, me: Person, call_id: Id, data: DeflectIn | None = None
+    ) -> DeflectionOut:
+        """Take this earlier call's answers instead of asking (``query``: what you were about
+        to ask); it counts as a deflection on the call."""
+        call = await _call(db, call_id)
+        count = await similar.take(db, call, me, data.query if data else "")
+        return DeflectionOut(call_id=call.id, deflections=count)
 
     @get(
         "/",

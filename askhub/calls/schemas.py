@@ -144,6 +144,31 @@ class CallOut(msgspec.Struct):
     volunteers: int
 
 
+class SimilarOut(msgspec.Struct):
+    """An earlier call that matches one being typed, answered or filled: take its answers
+    instead of asking (``POST /api/calls/{id}/deflections``)."""
+
+    id: int
+    kind: str
+    title: str
+    status: str
+    asker: PersonBrief
+    created_at: datetime
+    score: float
+    # Its accepted answers (a question) or its volunteers (a filled call).
+    answers: list[ReplyOut]
+
+
+class DeflectIn(msgspec.Struct, forbid_unknown_fields=True):
+    # What the person was about to ask.
+    query: Annotated[str, msgspec.Meta(max_length=300, pattern=NO_NUL)] = ""
+
+
+class DeflectionOut(msgspec.Struct):
+    call_id: int
+    deflections: int
+
+
 class RouteMatch(msgspec.Struct):
     handle: str
     name: str

@@ -58,6 +58,8 @@ PAGES: list[ControllerRouterHandler] = [
     calls.new_call,
     calls.post_call,
     calls.preview_matches,
+    calls.similar_fragment,
+    calls.take_answer,
     calls.preview_markdown,
     calls.show_call,
     calls.reply,

@@ -12,7 +12,7 @@ from litestar.datastructures import FormMultiDict
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.calls import control
+from askhub.calls import control, similar
 from askhub.calls.schemas import CallCreate, CallEdit, ReplyCreate
 from askhub.calls.service import (
     FINISHED,
@@ -109,13 +109,54 @@ async def _preview(
     )
 
 
+async def _similar(
+    db: AsyncSession, context: AppContext, raw: dict[str, str]
+) -> list[similar.Similar] | None:
+    """Earlier answered or filled calls like the one being typed (None: too little typed)."""
+    if len(raw["title"]) + len(raw["body"]) < 3:
+        return None
+    return await similar.similar_calls(
+        db, context.routing, raw["title"], raw["body"], word_list(raw["tags"], 20)
+    )
+
+
 @get("/calls/new")
 async def new_call(
     request: Request[Any, Any, Any], viewer: Person, kind: str = "question"
 ) -> Response[Any]:
     raw = _call_form(None)
     raw["kind"] = kind if kind in ("question", "volunteers", "referral") else "question"
-    return page(request, viewer, "call_new.html", form=raw, matches=None, body_preview=None)
+    return page(
+        request, viewer, "call_new.html", form=raw, matches=None, similar=None, body_preview=None
+    )
+
+
+@post("/calls/similar", status_code=200)
+async def similar_fragment(
+    request: Request[Any, Any, Any], db: AsyncSession, context: AppContext, viewer: Person
+) -> Response[Any]:
+    raw = _call_form(await request.form())
+    found = await _similar(db, context, raw)
+    return page(request, viewer, "fragments/similar.html", similar=found, form=raw)
+
+
+@post("/calls/{call_id:int}/take", status_code=200)
+async def take_answer(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    call_id: int,
+) -> Response[Any]:
+    """The asker takes an earlier call's answers instead of asking anyone (a deflection)."""
+    query = text(await request.form(), "query", 300)
+
+    async def work(call: Call) -> None:
+        await similar.take(db, call, viewer, query)
+
+    return await _acted(
+        request, db, context, viewer, call_id, work, "Glad it was asked before. Nobody was asked."
+    )
 
 
 @post("/calls/new", status_code=200)
@@ -131,6 +172,7 @@ async def post_call(
             "call_new.html",
             form=raw,
             matches=await _preview(db, context, viewer, raw),
+            similar=await _similar(db, context, raw),
             body_preview=render_markdown(raw["body"]) if raw["body"] else None,
         )
     data, errors = _call_data(raw, viewer)
@@ -149,6 +191,7 @@ async def post_call(
             form=raw,
             errors=errors,
             matches=None,
+            similar=None,
             body_preview=None,
         )
     asked = sum(1 for m in call.matches if m.nudged_at is not None)

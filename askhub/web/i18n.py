@@ -438,6 +438,12 @@ NL: dict[str, str] = {
     "Pages": "Pagina's",
     "Newer": "Nieuwer",
     "Older": "Ouder",
+    "Asked before?": "Al eens gevraagd?",
+    "Colleagues asked this before and got an answer. Perhaps it answers yours, and nobody needs to be asked.": "Collega's vroegen dit eerder en kregen antwoord. Misschien beantwoordt het de jouwe, en hoeft niemand gevraagd te worden.",
+    "This answers my question": "Dit beantwoordt mijn vraag",
+    "Nothing like this was answered before.": "Zoiets is nog niet eerder beantwoord.",
+    "Glad it was asked before. Nobody was asked.": "Fijn dat het al eens gevraagd was. Er is niemand gevraagd.",
+    "This call has no accepted answer or full list to take.": "Deze oproep heeft geen geaccepteerd antwoord of volle lijst om over te nemen.",
 }
 
 CATALOGUES = {"en": EN, "nl": NL}
