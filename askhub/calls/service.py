@@ -199,74 +199,6 @@ async def search_calls(db: AsyncSession, term: str, limit: int = 20) -> Sequence
     ).all()
 
 
-def _call_filters(
-    viewer: Person,
-    status: str | None,
-    mine: bool,
-    routed_to_me: bool,
-    kind: str | None,
-    text: str | None,
-    open_to_me: bool,
-) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = []
-    if status:
-        where.append(Call.status == CallStatus(status))
-    elif not mine:
-        where.append(Call.status != CallStatus.WITHDRAWN)  # taken back: only its asker lists it
-    if kind:
-        where.append(Call.kind == CallKind(kind))
-    if mine:
-        where.append(Call.asker_id == viewer.id)
-    if routed_to_me:
-        where.append(exists().where(Match.call_id == Call.id, Match.person_id == viewer.id))
-    if text and text.strip():
-        like = like_pattern(text.strip())
-        where.append(
-            or_(
-                func.lower(Call.title).like(like, escape="\\"),
-                func.lower(Call.body).like(like, escape="\\"),
-            )
-        )
-    if open_to_me:
-        # The audience rule of ``in_audience``, in SQL: each field the call names is the
-        # viewer's (JSON null and a missing key both mean "anyone").
-        for name in ("department", "location"):
-            wanted = Call.audience[name].as_string()
-            mine_value = (getattr(viewer, name) or "").lower()
-            where.append(or_(wanted.is_(None), wanted == "", func.lower(wanted) == mine_value))
-    return where
-
-
-async def list_calls(
-    session: AsyncSession,
-    viewer: Person,
-    status: str | None = None,
-    mine: bool = False,
-    routed_to_me: bool = False,
-    limit: int = 50,
-    offset: int = 0,
-    *,
-    kind: str | None = None,
-    text: str | None = None,
-    open_to_me: bool = False,
-) -> Sequence[Call]:
-    """Calls newest first, filtered (``board`` also counts them)."""
-    where = _call_filters(viewer, status, mine, routed_to_me, kind, text, open_to_me)
-    query = (
-        select(Call)
-        .where(*where)
-        .options(
-            selectinload(Call.asker),
-            selectinload(Call.matches).selectinload(Match.person),
-            selectinload(Call.replies).selectinload(Reply.person),
-        )
-        .order_by(Call.created_at.desc(), Call.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return (await session.scalars(query)).all()
-
-
 @dataclass(frozen=True)
 class CallFilter:
     """What the board (``GET /api/calls``, the page of calls) filters on."""
@@ -279,32 +211,78 @@ class CallFilter:
     open_to_me: bool = False
 
 
+def _call_filters(viewer: Person, wanted: CallFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if wanted.status:
+        where.append(Call.status == CallStatus(wanted.status))
+    elif not wanted.mine:
+        where.append(Call.status != CallStatus.WITHDRAWN)  # taken back: only its asker lists it
+    if wanted.kind:
+        where.append(Call.kind == CallKind(wanted.kind))
+    if wanted.mine:
+        where.append(Call.asker_id == viewer.id)
+    if wanted.routed_to_me:
+        where.append(exists().where(Match.call_id == Call.id, Match.person_id == viewer.id))
+    if wanted.text and wanted.text.strip():
+        like = like_pattern(wanted.text.strip())
+        where.append(
+            or_(
+                func.lower(Call.title).like(like, escape="\\"),
+                func.lower(Call.body).like(like, escape="\\"),
+            )
+        )
+    if wanted.open_to_me:
+        # The audience rule of ``in_audience``, in SQL: each field the call names is the
+        # viewer's (JSON null and a missing key both mean "anyone").
+        for name in ("department", "location"):
+            named = Call.audience[name].as_string()
+            own = (getattr(viewer, name) or "").lower()
+            where.append(or_(named.is_(None), named == "", func.lower(named) == own))
+    return where
+
+
+async def list_calls(
+    session: AsyncSession,
+    viewer: Person,
+    status: str | None = None,
+    mine: bool = False,
+    routed_to_me: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> Sequence[Call]:
+    calls, _ = await board(
+        session, viewer, CallFilter(status, None, None, mine, routed_to_me), limit, offset, False
+    )
+    return calls
+
+
 async def board(
-    session: AsyncSession, viewer: Person, wanted: CallFilter, limit: int = 50, offset: int = 0
+    session: AsyncSession,
+    viewer: Person,
+    wanted: CallFilter,
+    limit: int = 50,
+    offset: int = 0,
+    count: bool = True,
 ) -> tuple[Sequence[Call], int]:
-    """One page of calls newest first, and how many match over all pages."""
-    calls = await list_calls(
-        session,
-        viewer,
-        wanted.status,
-        wanted.mine,
-        wanted.routed_to_me,
-        limit,
-        offset,
-        kind=wanted.kind,
-        text=wanted.text,
-        open_to_me=wanted.open_to_me,
+    """One page of calls newest first, and (with ``count``) how many match over all pages."""
+    where = _call_filters(viewer, wanted)
+    calls = (
+        await session.scalars(
+            select(Call)
+            .where(*where)
+            .options(
+                selectinload(Call.asker),
+                selectinload(Call.matches).selectinload(Match.person),
+                selectinload(Call.replies).selectinload(Reply.person),
+            )
+            .order_by(Call.created_at.desc(), Call.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    total = (
+        await session.scalar(select(func.count()).select_from(Call).where(*where)) if count else 0
     )
-    where = _call_filters(
-        viewer,
-        wanted.status,
-        wanted.mine,
-        wanted.routed_to_me,
-        wanted.kind,
-        wanted.text,
-        wanted.open_to_me,
-    )
-    total = await session.scalar(select(func.count()).select_from(Call).where(*where))
     return calls, int(total or 0)
 
 
