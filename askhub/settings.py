@@ -79,6 +79,11 @@ class Settings:
     reply_delay: int = field(default_factory=lambda: _int("ASKHUB_REPLY_DELAY", 24 * 3600))
     # At most this many people are asked by one volunteers wave (the next wave asks more).
     max_asks_per_wave: int = field(default_factory=lambda: _int("ASKHUB_MAX_ASKS_PER_WAVE", 5000))
+    # A question without a deadline closes this long after it was posted (or reopened), with
+    # its summary to the asker (0: never).
+    close_undated_after: int = field(
+        default_factory=lambda: _int("ASKHUB_CLOSE_UNDATED_AFTER", 30 * 24 * 3600)
+    )
     # People with this many unanswered asks on open calls are skipped (spreads the load).
     max_open_asks: int = field(default_factory=lambda: _int("ASKHUB_MAX_OPEN_ASKS", 2))
     retry_base_seconds: int = field(default_factory=lambda: _int("ASKHUB_RETRY_BASE_SECONDS", 30))

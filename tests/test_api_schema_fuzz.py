@@ -35,6 +35,8 @@ CROSS_FIELD_RULES = {
     ("POST", "/api/calls"),
     ("POST", "/api/calls/preview"),
     ("POST", "/api/calls/{call_id}/replies"),
+    ("POST", "/api/calls/{call_id}/extend"),
+    ("POST", "/api/calls/{call_id}/reopen"),
     ("PUT", "/api/people/me"),
 }
 CASES_PER_OPERATION = 25
