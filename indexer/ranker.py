@@ -695,6 +695,9 @@ def training_set(
 # noise that does not transfer between sites. The answer-language, skill and nudge-outcome
 # features are constant on Stack Exchange history, so they are kept for organisations whose
 # history has them: there they are learned; where they are constant they weigh nothing.
+# ever_rank (the place in the popularity order) was added with all four dumps in view, because
+# asking the most active people is the best baseline on three of them; it is not in the
+# leave-one-site-out grid. Routing computes only the features the model weighs.
 DEFAULT_FEATURES = (
     "hand_score",
     "days_idle",

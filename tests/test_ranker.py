@@ -351,3 +351,17 @@ def test_the_featurisation_equals_a_plain_reference(community: Community) -> Non
             assert not some.features[:, [not c for c in columns]].any()
             checked += len(people)
     assert checked > 500
+
+
+def test_a_fit_replays_only_the_latest_questions_after_the_warm_up(community: Community) -> None:
+    """A large history stays quick to fit on: the earliest share and all but the latest
+    ``limit`` questions are not replayed (their answers still count in everyone's features)."""
+    questions = community.questions[:100]
+    data = training_set(community.index, community.history, questions, 0.3, limit=1_000)
+    assert data.questions == 70
+    latest = training_set(community.index, community.history, questions, 0.3, limit=20)
+    assert latest.questions == 20
+    # The same rows as the last 20 of the full replay: each computed as of its own question.
+    tail = data.groups >= 50
+    np.testing.assert_array_equal(latest.features, data.features[tail])
+    np.testing.assert_array_equal(latest.labels, data.labels[tail])
