@@ -313,7 +313,9 @@ class RoutingService:
                 and (not floor or (m.score >= HAND_SCORE_FLOOR and m.score >= RELATIVE_FLOOR * top))
             ]
             return ranked[:k]
-        found = candidate_features(index, history, query, exclude=exclude, only=only)
+        found = candidate_features(
+            index, history, query, exclude=exclude, only=only, needed=ranker.needed
+        )
         if not found.people:
             return []
         p = ranker.probabilities(found.features)
