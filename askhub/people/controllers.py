@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, delete, get, post, put
+from litestar import Controller, Request, delete, get, patch, post, put
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -14,11 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from askhub.context import AppContext
 from askhub.openapi import BEARER, Limit, Offset, errors
 from askhub.people import service
-from askhub.people.schemas import PersonIn, PersonOut, PostCreate, PostOut, ProfileUpdate
+from askhub.people.schemas import (
+    PersonIn,
+    PersonOut,
+    PostCreate,
+    PostOut,
+    PostUpdate,
+    ProfileUpdate,
+)
 from askhub.privacy import service as privacy
 from askhub.privacy.service import Erasure
 from askhub.validation import NO_NUL
-from models import Person, Role
+from models import Person, Post, Role
 
 # A filter or search term, as stored text: NUL never matches anything.
 Term = Annotated[str, Parameter(max_length=200, pattern=NO_NUL)]
@@ -127,3 +134,24 @@ class PostsController(Controller):
         """Write a post about something you know: it counts as expertise from the next call on."""
         created = await service.create_post(db, context.routing, me, data)
         return service.post_out(created, me)
+
+    @patch("/{post_id:int}", responses=errors(404, 413))
+    async def edit_post(
+        self, db: AsyncSession, context: AppContext, me: Person, post_id: int, data: PostUpdate
+    ) -> PostOut:
+        """Change one of your posts; the next call finds the new words and not the old."""
+        item = await _own_post(db, me, post_id)
+        await service.update_post(db, context.routing, item, data)
+        return service.post_out(item, me)
+
+    @delete("/{post_id:int}", status_code=204, responses=errors(404))
+    async def delete_post(self, db: AsyncSession, me: Person, post_id: int) -> None:
+        """Delete one of your posts; it stops counting as your expertise."""
+        await service.delete_post(db, await _own_post(db, me, post_id))
+
+
+async def _own_post(db: AsyncSession, me: Person, post_id: int) -> Post:
+    item = await service.own_post(db, me, post_id)
+    if item is None:
+        raise NotFoundException(f"no post {post_id} of yours to change")
+    return item
