@@ -8,6 +8,8 @@ share the work instead of doing it twice.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -32,6 +34,8 @@ from models import (
 
 BATCH = 200
 
+log = logging.getLogger("askhub.calls.scheduled")
+
 
 @dataclass
 class TickResult:
@@ -44,12 +48,32 @@ class TickResult:
 
 
 Query = TypeVar("Query", bound=Select[Any])
+Item = TypeVar("Item")
 
 
-def _locked(session: AsyncSession, query: Query) -> Query:
+def _locked(session: AsyncSession, query: Query, of: Any = Call) -> Query:
+    """Claim the rows (``of``: their table) that no other process holds, on PostgreSQL;
+    SQLite has one writer at a time."""
     if session.get_bind().dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, of=Call)
+        return query.with_for_update(skip_locked=True, of=of)
     return query
+
+
+async def _each(
+    session: AsyncSession,
+    what: str,
+    items: Iterable[Item],
+    work: Callable[[Item], Awaitable[None]],
+) -> None:
+    """Do ``work`` for every item in its own savepoint: one item whose data breaks it is
+    rolled back, logged and skipped (and tried again next tick); the others go on."""
+    for item in items:
+        ident = getattr(item, "id", item)
+        try:
+            async with session.begin_nested():
+                await work(item)
+        except Exception:
+            log.exception("%s: %s %s failed and was skipped", what, type(item).__name__, ident)
 
 
 def _with_people(query: Query) -> Query:
@@ -151,15 +175,16 @@ async def escalate(
                 .limit(BATCH),
             )
         )
-        for call in (await session.scalars(query)).unique():
+
+        async def one(call: Call) -> None:
             if call.wave > 0 and call.kind != CallKind.VOLUNTEERS and useful_replies(call):
-                continue
+                return
             if (
                 call.kind == CallKind.VOLUNTEERS
                 and call.needed
                 and useful_replies(call) >= call.needed
             ):
-                continue
+                return
             asked = 0
             if call.wave < settings.max_waves:
                 asked = await start_next_wave(session, settings, call, now)
@@ -169,6 +194,8 @@ async def escalate(
             elif not useful_replies(call):
                 await tell_exhausted(session, settings, call, now)
                 result.exhausted += 1
+
+        await _each(session, "escalate", (await session.scalars(query)).unique().all(), one)
 
 
 async def remind(
@@ -180,27 +207,28 @@ async def remind(
     """One reminder to a nudged person who has not opened the call (after a snooze ends)."""
     after = timedelta(seconds=settings.reminder_after)
     async with sessions() as session, session.begin():
-        rows = (
-            await session.scalars(
-                select(Match)
-                .join(Call, Call.id == Match.call_id)
-                .where(
-                    Call.status == CallStatus.OPEN,
-                    Match.state == MatchState.NUDGED,
-                    Match.seen_at.is_(None),
-                    Match.reminded_at.is_(None),
-                    Match.nudged_at <= now - after,
-                    or_(Match.snoozed_until.is_(None), Match.snoozed_until <= now),
-                )
-                .options(
-                    selectinload(Match.person),
-                    selectinload(Match.call).selectinload(Call.asker),
-                )
-                .order_by(Match.id)
-                .limit(BATCH)
+        query = _locked(
+            session,
+            select(Match)
+            .join(Call, Call.id == Match.call_id)
+            .where(
+                Call.status == CallStatus.OPEN,
+                Match.state == MatchState.NUDGED,
+                Match.seen_at.is_(None),
+                Match.reminded_at.is_(None),
+                Match.nudged_at <= now - after,
+                or_(Match.snoozed_until.is_(None), Match.snoozed_until <= now),
             )
-        ).all()
-        for match in rows:
+            .options(
+                selectinload(Match.person),
+                selectinload(Match.call).selectinload(Call.asker),
+            )
+            .order_by(Match.id)
+            .limit(BATCH),
+            of=Match,
+        )
+
+        async def one(match: Match) -> None:
             match.reminded_at = now
             await notify.ask(
                 session,
@@ -213,6 +241,8 @@ async def remind(
                 reminder=True,
             )
             result.reminders += 1
+
+        await _each(session, "remind", (await session.scalars(query)).all(), one)
 
 
 async def close_due(
@@ -235,7 +265,8 @@ async def close_due(
                 .limit(BATCH),
             )
         )
-        for call in (await session.scalars(query)).unique():
+
+        async def one(call: Call) -> None:
             replies = [r for r in call.replies if r.kind in (ReplyKind.ANSWER, ReplyKind.VOLUNTEER)]
             call.status = CallStatus.CLOSED if replies else CallStatus.EXPIRED
             call.closed_at = now
@@ -267,6 +298,8 @@ async def close_due(
             )
             result.closed += 1
 
+        await _each(session, "close", (await session.scalars(query)).unique().all(), one)
+
 
 async def _names(session: AsyncSession, ids: list[int], known: dict[int, str]) -> dict[int, str]:
     missing = [i for i in ids if i not in known]
@@ -285,17 +318,19 @@ async def send_digests(
     """One message a day with the open asks of people who prefer a digest."""
     interval = timedelta(seconds=settings.digest_interval)
     async with sessions() as session, session.begin():
-        people = (
-            await session.scalars(
-                select(Person)
-                .where(
-                    Person.digest.is_(True),
-                    or_(Person.last_digest_at.is_(None), Person.last_digest_at <= now - interval),
-                )
-                .limit(BATCH)
+        query = _locked(
+            session,
+            select(Person)
+            .where(
+                Person.digest.is_(True),
+                or_(Person.last_digest_at.is_(None), Person.last_digest_at <= now - interval),
             )
-        ).all()
-        for person in people:
+            .order_by(Person.id)
+            .limit(BATCH),
+            of=Person,
+        )
+
+        async def one(person: Person) -> None:
             pending = (
                 await session.scalars(
                     select(Match)
@@ -310,7 +345,7 @@ async def send_digests(
                 )
             ).all()
             if not pending:
-                continue
+                return
             period = person.last_digest_at.isoformat() if person.last_digest_at else "first"
             person.last_digest_at = now
             await notify.send(
@@ -333,14 +368,43 @@ async def send_digests(
             )
             result.digests += 1
 
+        await _each(session, "digest", (await session.scalars(query)).all(), one)
+
+
+Tick = Callable[[async_sessionmaker[AsyncSession], Settings, datetime, TickResult], Awaitable[None]]
+# The lifecycle ticks, each a job of its own (askhub.scheduler), in the order one round runs.
+TICKS: dict[str, Tick] = {
+    "close": close_due,
+    "escalate": escalate,
+    "remind": remind,
+    "digests": send_digests,
+}
+
+
+async def run_tick(
+    name: str,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    now: datetime | None = None,
+    result: TickResult | None = None,
+) -> TickResult:
+    """One lifecycle tick; if it fails as a whole (the database is away), that is logged and
+    the other ticks are not affected."""
+    result = result or TickResult()
+    try:
+        await TICKS[name](sessions, settings, now or datetime.now(UTC), result)
+    except Exception:
+        log.exception("the %s tick failed; it runs again at the next round", name)
+    return result
+
 
 async def lifecycle_tick(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime | None = None
 ) -> TickResult:
+    """Every lifecycle tick once, in order (tests and benchmarks; the scheduler runs each as
+    its own job)."""
     moment = now or datetime.now(UTC)
     result = TickResult()
-    await close_due(sessions, settings, moment, result)
-    await escalate(sessions, settings, moment, result)
-    await remind(sessions, settings, moment, result)
-    await send_digests(sessions, settings, moment, result)
+    for name in TICKS:
+        await run_tick(name, sessions, settings, moment, result)
     return result
