@@ -13,10 +13,11 @@ from alembic.config import Config
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from askhub.auth.service import client_address, parse_networks
+from askhub.auth.service import client_address
 from askhub.calls.actions import DONE, TITLES, USED
 from askhub.calls.service import ALREADY_VOLUNTEERED, CALL_FULL, NOT_A_VOLUNTEER
 from askhub.people.service import EMAIL_IS_IDENTITY, EMAIL_TAKEN
+from askhub.settings import parse_networks
 from askhub.validation import InputError
 from askhub.web import PAGES
 from askhub.web.accounts import LoginLimiter, check_password, hash_password
