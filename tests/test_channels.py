@@ -387,3 +387,24 @@ async def test_webhook_error_does_not_leak_the_url_secret(webhook_channel: Webho
 
 async def test_inapp_send_is_a_no_op() -> None:
     await InAppChannel().send(make_message())
+
+
+def test_the_nudge_payload_is_one_typed_contract_stored_as_json() -> None:
+    """What calls write is what dispatch and the inbox read; an old row's extra keys
+    (``call_url``, never read) do not break it."""
+    from askhub.nudges.payload import NudgeLink, NudgePayload
+
+    payload = NudgePayload(
+        subject="s", intro="i", links=[NudgeLink(label="Answer", url="http://askhub.test/act/x")]
+    )
+    stored = payload.stored()
+    assert stored == {
+        "subject": "s",
+        "intro": "i",
+        "body": "",
+        "reasons": [],
+        "links": [{"label": "Answer", "url": "http://askhub.test/act/x"}],
+        "items": [],
+    }
+    assert NudgePayload.from_stored(stored) == payload
+    assert NudgePayload.from_stored({**stored, "call_url": "http://askhub.test/calls/1"}) == payload

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from askhub.calls import notify
+from askhub.nudges.payload import NudgePayload
 from askhub.people.availability import asks_in_window, is_available, open_asks
 from askhub.settings import Settings
 from models import (
@@ -354,16 +355,13 @@ async def send_digests(
                 person,
                 NudgeKind.DIGEST,
                 f"digest:{person.id}:{period}",
-                {
-                    "subject": f"AskHub: {len(pending)} call(s) where you could help",
-                    "intro": "Colleagues asked these; AskHub thought of you for each.",
-                    "body": "",
-                    "reasons": [],
-                    "links": [],
-                    "items": [
+                NudgePayload(
+                    subject=f"AskHub: {len(pending)} call(s) where you could help",
+                    intro="Colleagues asked these; AskHub thought of you for each.",
+                    items=[
                         f"{m.call.title} — {notify.call_link(settings, m.call)}" for m in pending
                     ],
-                },
+                ),
                 now,
             )
             result.digests += 1

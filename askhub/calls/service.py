@@ -18,6 +18,7 @@ from askhub.calls import notify
 from askhub.calls.links import ActionGrant
 from askhub.calls.scheduled import start_next_wave, tell_exhausted
 from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
+from askhub.nudges.payload import NudgePayload
 from askhub.people.availability import asks_in_window, is_available
 from askhub.people.service import get_by_handle, like_pattern, person_brief
 from askhub.routing.service import RoutingService
@@ -507,14 +508,10 @@ async def _tell_full(
             match.person,
             NudgeKind.NOTICE,
             f"full:{call.id}:{match.person_id}",
-            {
-                "subject": f"Full, thank you: {call.title}",
-                "intro": f"“{call.title}” has all the volunteers it needed; no need to reply.",
-                "body": "",
-                "reasons": [],
-                "links": [],
-                "items": [],
-            },
+            NudgePayload(
+                subject=f"Full, thank you: {call.title}",
+                intro=f"“{call.title}” has all the volunteers it needed; no need to reply.",
+            ),
             now,
             call,
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 import msgspec
 from litestar import Controller, get, post
@@ -11,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.nudges import outbox
+from askhub.nudges.payload import NudgePayload
 from askhub.openapi import BEARER, Id, Limit, Offset, errors
 from models import Nudge, Person
 
@@ -29,16 +29,16 @@ class InboxItem(msgspec.Struct):
 
 
 def item_out(nudge: Nudge) -> InboxItem:
-    payload: dict[str, Any] = nudge.payload or {}
+    payload = NudgePayload.from_stored(nudge.payload)
     return InboxItem(
         id=nudge.id,
         kind=str(nudge.kind),
         call_id=nudge.call_id,
-        subject=str(payload.get("subject", "")),
-        intro=str(payload.get("intro", "")),
-        reasons=list(payload.get("reasons", [])),
-        links=list(payload.get("links", [])),
-        items=list(payload.get("items", [])),
+        subject=payload.subject,
+        intro=payload.intro,
+        reasons=list(payload.reasons),
+        links=[{"label": x.label, "url": x.url} for x in payload.links],
+        items=list(payload.items),
         created_at=nudge.created_at,
         seen_at=nudge.seen_at,
     )

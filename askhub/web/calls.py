@@ -28,6 +28,7 @@ from askhub.calls.service import (
     withdraw_volunteer,
 )
 from askhub.context import AppContext
+from askhub.nudges.payload import NudgePayload
 from askhub.people.service import not_erased
 from askhub.web.core import (
     convert,
@@ -394,14 +395,10 @@ async def thank(
             found.person,
             NudgeKind.NOTICE,
             f"thanks:{found.id}",
-            {
-                "subject": f"{viewer.name} thanks you: {call.title}"[:180],
-                "intro": f"{viewer.name} thanks you for your reply to “{call.title}”.",
-                "body": "",
-                "reasons": [],
-                "links": [],
-                "items": [],
-            },
+            NudgePayload(
+                subject=f"{viewer.name} thanks you: {call.title}"[:180],
+                intro=f"{viewer.name} thanks you for your reply to “{call.title}”.",
+            ),
             datetime.now(UTC),
             call,
         )
