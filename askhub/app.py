@@ -24,7 +24,8 @@ from askhub.health import health
 from askhub.nudges.controllers import InboxController
 from askhub.nudges.registry import build_channels, close_channels
 from askhub.openapi import StrictStructSchemaPlugin
-from askhub.people.controllers import PeopleController, PostsController
+from askhub.people.controllers import PostsController
+from askhub.privacy.controllers import PeopleController
 from askhub.scheduler import build_scheduler
 from askhub.settings import Settings
 from askhub.validation import InputError

@@ -372,7 +372,7 @@ def user() -> None:
 @click.argument("handle")
 def user_set_password(handle: str) -> None:
     """Set HANDLE's web password, read from standard input (first line)."""
-    from askhub.web.accounts import set_password
+    from askhub.auth.accounts import set_password
 
     password = sys.stdin.readline().rstrip("\r\n")
 

@@ -115,3 +115,20 @@ async def test_another_process_replays_edits_in_place_without_a_rebuild(org: App
         old = await other.route(session, OLD_WORDS, k=3)
         assert all(post.id not in {r["post_id"] for r in m.reasons} for m in old)
         assert await other.sync(session) is first  # replayed in place, not rebuilt
+
+
+async def test_the_export_is_reachable_through_the_api(
+    server: tuple[AsyncTestClient[Any], AppContext], org: AppContext
+) -> None:
+    client, _ = server
+    tom = await token_for(org, "tom.bakker")
+    written = await client.post("/api/posts", json={"title": OLD_WORDS, "body": "x y"}, headers=tom)
+    assert written.status_code == 201
+    response = await client.get("/api/people/me/export", headers=tom)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    exported = response.json()
+    assert exported["person"]["handle"] == "tom.bakker"
+    assert OLD_WORDS in [p["title"] for p in exported["posts"]]
+    assert "password" not in response.text and "token_hash" not in response.text
+    assert (await client.get("/api/people/me/export")).status_code == 401

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from askhub.calls.links import action_url
 from askhub.nudges.outbox import enqueue
 from askhub.nudges.payload import NudgeLink, NudgePayload
-from askhub.people.availability import quiet_until
+from askhub.routing.availability import quiet_until
 from askhub.settings import Settings
 from models import Call, CallKind, Match, NudgeChannel, NudgeKind, Person
 

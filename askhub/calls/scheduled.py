@@ -20,7 +20,7 @@ from sqlalchemy.orm import selectinload
 
 from askhub.calls import notify
 from askhub.nudges.payload import NudgePayload
-from askhub.people.availability import asks_in_window, is_available, open_asks
+from askhub.routing.availability import asks_in_window, held_back, open_asks
 from askhub.settings import Settings
 from models import (
     Call,
@@ -108,11 +108,7 @@ async def start_next_wave(
         person = match.person
         if len(chosen) >= settings.wave_size:
             break
-        if not is_available(person, now):
-            continue
-        if budget_used.get(person.id, 0) >= person.nudge_budget_per_week:
-            continue
-        if waiting.get(person.id, 0) >= settings.max_open_asks:
+        if held_back(person, now, budget_used, waiting, settings.max_open_asks):
             continue
         chosen.append(match)
     if not chosen:

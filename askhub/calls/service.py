@@ -19,8 +19,8 @@ from askhub.calls.links import ActionGrant
 from askhub.calls.scheduled import start_next_wave, tell_exhausted
 from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
 from askhub.nudges.payload import NudgePayload
-from askhub.people.availability import asks_in_window, is_available
 from askhub.people.service import get_by_handle, like_pattern, person_brief
+from askhub.routing.availability import asks_in_window, held_back, open_asks
 from askhub.routing.service import RoutingService
 from askhub.settings import Settings
 from askhub.validation import VISIBLE, InputError
@@ -466,7 +466,8 @@ async def _forward(
     if match.state != MatchState.PROPOSED:
         return
     budget = await asks_in_window(session, [target.id], now)
-    if is_available(target, now) and budget.get(target.id, 0) < target.nudge_budget_per_week:
+    waiting = await open_asks(session, [target.id])
+    if held_back(target, now, budget, waiting, settings.max_open_asks) is None:
         match.state = MatchState.NUDGED
         match.nudged_at = now
         await notify.ask(session, settings, call, match, target, call.asker, now)

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, patch, post, put
-from litestar.connection import ASGIConnection
+from litestar import Controller, delete, get, patch, post, put
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,8 +20,6 @@ from askhub.people.schemas import (
     PostUpdate,
     ProfileUpdate,
 )
-from askhub.privacy import service as privacy
-from askhub.privacy.service import Erasure
 from askhub.validation import NO_NUL
 from models import Person, Post, Role
 
@@ -36,12 +32,6 @@ async def _person(db: AsyncSession, handle: str) -> Person:
     if person is None:
         raise NotFoundException(f"no person with handle {handle!r}")
     return person
-
-
-def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """A guard: the token's person is an admin."""
-    if connection.user.role != Role.ADMIN:
-        raise PermissionDeniedException("only admins may do this")
 
 
 class PeopleController(Controller):
@@ -89,24 +79,6 @@ class PeopleController(Controller):
             raise PermissionDeniedException(f"handle {data.handle!r} is taken")
         await service.upsert_people(db, [data])
         return service.person_out(await _person(db, data.handle))
-
-    @delete("/me", status_code=200, responses=errors())
-    async def erase_me(self, request: Request[Any, Any, Any], context: AppContext) -> Erasure:
-        """Erase yourself (GDPR art. 17): profile, posts and their vectors, the calls you asked,
-        your tokens and web sessions. Your replies stay for the askers, without your name. This token stops
-        working."""
-        erased = await privacy.erase(context.sessions, context.routing, request.user.id)
-        if erased is None:
-            raise NotFoundException("already erased")
-        return erased
-
-    @delete("/{handle:str}", status_code=200, guards=[requires_admin], responses=errors(403, 404))
-    async def erase_person(self, context: AppContext, handle: str) -> Erasure:
-        """Admins: erase someone, as they could themselves."""
-        erased = await privacy.erase_by_handle(context.sessions, context.routing, handle)
-        if erased is None:
-            raise NotFoundException(f"no person with handle {handle!r}")
-        return erased
 
     @get("/{handle:str}", responses=errors(404))
     async def get_person(self, db: AsyncSession, handle: str) -> PersonOut:

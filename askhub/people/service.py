@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from askhub.outbound import UnsafeWebhook, WebhookPolicy
+from askhub.people.expertise import visible_skills
 from askhub.people.schemas import (
     PersonBrief,
     PersonIn,
@@ -35,11 +36,6 @@ IMPORT_SOURCE = "import"
 # one can choose ("~" cannot start a handle) and this name; see askhub.privacy.service.
 ERASED_HANDLE_PREFIX = "~erased-"
 ERASED_NAME = "Former colleague"
-
-
-def visible_skills(person: Person) -> list[str]:
-    """Skills without the topics the person hid (stored as "-topic" by the profile page)."""
-    return [skill for skill in person.skills or [] if not skill.startswith("-")]
 
 
 def preferences_of(person: Person) -> Preferences:

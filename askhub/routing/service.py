@@ -19,8 +19,8 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from askhub.people.availability import asks_in_window, is_available, open_asks
 from askhub.routing import learning
+from askhub.routing.availability import asks_in_window, held_back, is_available, open_asks
 from askhub.settings import Settings
 from indexer.dense import DenseIndex
 from indexer.embedders import Embedder, load_embedder
@@ -476,13 +476,10 @@ class RoutingService:
         audience: dict[str, str] | None = None,
         tags: Sequence[str] = (),
         asker: int | None = None,
-        max_open_asks: int | None = None,
     ) -> list[RoutedPerson]:
         """The best ``k`` candidates, each marked with why they would be held back (away,
         busy, below the floor) or not: exactly what a new call would do, before it is posted."""
-        matches, unavailable = await self._ranked(
-            session, text, 4 * k, exclude, audience, tags, asker, False
-        )
+        matches, _ = await self._ranked(session, text, 4 * k, exclude, audience, tags, asker, False)
         lowest = self.floor_score(matches[0].score if matches else 0.0)
         ids = [int(m.person) for m in matches]
         now = datetime.now(UTC)
@@ -495,12 +492,8 @@ class RoutingService:
             ranked = next(m for m in matches if m.person == str(person.person.id))
             if not ranked.topical or ranked.score < lowest:
                 held = "below_floor"
-            elif str(person.person.id) in unavailable:
-                held = "away"
-            elif used.get(person.person.id, 0) >= person.person.nudge_budget_per_week or (
-                max_open_asks is not None and waiting.get(person.person.id, 0) >= max_open_asks
-            ):
-                held = "busy"
+            else:
+                held = held_back(person.person, now, used, waiting, self.settings.max_open_asks)
             marked.append(replace(person, held_back=held))
         return marked
 
