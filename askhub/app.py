@@ -12,6 +12,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from askhub.auth.controllers import TokensController
 from askhub.auth.middleware import BearerTokenMiddleware
 from askhub.bounds import check_request_bounds
 from askhub.calls.actions import ActionController
@@ -77,6 +78,7 @@ def create_app(
             CallsController,
             ActionController,
             InboxController,
+            TokensController,
             *web.route_handlers,
         ],
         dependencies={

@@ -102,6 +102,14 @@ async def revoke_tokens(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def revoke_own_token(session: AsyncSession, person: Person, token_id: int) -> bool:
+    """Revoke one of ``person``'s tokens; False if they have none with that id."""
+    result = await session.execute(
+        delete(ApiToken).where(ApiToken.id == token_id, ApiToken.person_id == person.id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 # -- web sessions -------------------------------------------------------------------------------
 
 
