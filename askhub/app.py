@@ -16,10 +16,17 @@ from askhub.auth.controllers import TokensController
 from askhub.auth.middleware import BearerTokenMiddleware
 from askhub.bounds import check_request_bounds
 from askhub.calls.actions import ActionController
-from askhub.calls.controllers import CallsController
+from askhub.calls.controllers import CallsController, RepliesController
 from askhub.context import AppContext
 from askhub.dependencies import provide_context, provide_me, provide_session
-from askhub.errors import http_error, input_error, server_error, validation_error
+from askhub.errors import (
+    http_error,
+    input_error,
+    not_found,
+    not_permitted,
+    server_error,
+    validation_error,
+)
 from askhub.headers import add_security_headers
 from askhub.health import health
 from askhub.nudges.controllers import InboxController
@@ -29,7 +36,7 @@ from askhub.people.controllers import PostsController
 from askhub.privacy.controllers import PeopleController
 from askhub.scheduler import build_scheduler
 from askhub.settings import Settings
-from askhub.validation import InputError
+from askhub.validation import InputError, NotFound, NotPermitted
 from askhub.web import build as build_web
 from indexer.embedders import Embedder
 
@@ -76,6 +83,7 @@ def create_app(
             PeopleController,
             PostsController,
             CallsController,
+            RepliesController,
             ActionController,
             InboxController,
             TokensController,
@@ -95,6 +103,8 @@ def create_app(
         exception_handlers={
             ValidationException: validation_error,
             InputError: input_error,
+            NotPermitted: not_permitted,
+            NotFound: not_found,
             HTTPException: http_error,
             Exception: server_error,
         },

@@ -201,6 +201,11 @@ class Settings:
     link_max_age: int = field(
         default_factory=lambda: _int("ASKHUB_LINK_MAX_AGE", 14 * 24 * 3600, 60, 365 * DAY)
     )
+    # A question without a deadline closes this long after it was posted (or reopened), with
+    # its summary to the asker (0: never).
+    close_undated_after: int = field(
+        default_factory=lambda: _int("ASKHUB_CLOSE_UNDATED_AFTER", 30 * 24 * 3600, 0, 3650 * DAY)
+    )
     # People with this many unanswered asks on open calls are skipped (spreads the load).
     max_open_asks: int = field(default_factory=lambda: _int("ASKHUB_MAX_OPEN_ASKS", 2, 1, 1000))
     retry_base_seconds: int = field(

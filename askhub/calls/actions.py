@@ -25,7 +25,7 @@ from askhub.calls.schemas import ReplyCreate
 from askhub.context import AppContext
 from askhub.people.service import ERASED_HANDLE_PREFIX
 from askhub.web.i18n import Translator, language_for, translator
-from models import Call, CallStatus, LinkUse, Person
+from models import Call, LinkUse, Person
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -148,7 +148,7 @@ class ActionController(Controller):
             return await _spent_page(request, db, context, call, person, spent, 200)
         await service.mark_seen(context.sessions, call, person, datetime.now(UTC))
         t = _t(request, person)
-        closed = call.status in (CallStatus.CLOSED, CallStatus.EXPIRED)
+        closed = call.status in service.FINISHED
         return _page(
             request,
             person=person,

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from askhub.calls import notify
+from askhub.calls import closing, notify
 from askhub.nudges.payload import NudgePayload
 from askhub.routing.availability import asks_in_window, held_back, open_asks
 from askhub.settings import Settings
@@ -248,7 +248,20 @@ async def close_due(
     now: datetime,
     result: TickResult,
 ) -> None:
-    """At its deadline a call closes and the asker gets a summary of the replies."""
+    """At its deadline a call closes and the asker gets a summary of the replies. A question
+    without a deadline closes ``close_undated_after`` after it was posted or reopened; the
+    people still asked are told then, as they were given no date."""
+    due = Call.deadline <= now
+    if settings.close_undated_after > 0:
+        since = func.coalesce(Call.reopened_at, Call.created_at)
+        due = or_(
+            due,
+            and_(
+                Call.deadline.is_(None),
+                Call.kind == CallKind.QUESTION,
+                since <= now - timedelta(seconds=settings.close_undated_after),
+            ),
+        )
     async with sessions() as session, session.begin():
         query = _with_people(
             _locked(
@@ -256,7 +269,7 @@ async def close_due(
                 select(Call)
                 .where(
                     Call.status.in_([CallStatus.OPEN, CallStatus.ANSWERED, CallStatus.FILLED]),
-                    Call.deadline <= now,
+                    due,
                 )
                 .order_by(Call.id)
                 .limit(BATCH),
@@ -264,46 +277,28 @@ async def close_due(
         )
 
         async def one(call: Call) -> None:
-            replies = [r for r in call.replies if r.kind in (ReplyKind.ANSWER, ReplyKind.VOLUNTEER)]
-            call.status = CallStatus.CLOSED if replies else CallStatus.EXPIRED
+            call.status = CallStatus.CLOSED if closing.useful(call) else CallStatus.EXPIRED
             call.closed_at = now
-            for match in call.matches:
-                if match.state in (MatchState.PROPOSED, MatchState.NUDGED, MatchState.SEEN):
-                    match.state = MatchState.EXPIRED
-            names = {m.person_id: m.person.name for m in call.matches}
-            replier_names = await _names(session, [r.person_id for r in replies], names)
-            items = [
-                f"{replier_names.get(r.person_id, 'someone')} ({r.kind}): {r.body}".strip()
-                for r in replies
-            ]
-            if call.kind == CallKind.VOLUNTEERS:
-                headline = f"{len(replies)} of {call.needed or '?'} volunteers signed up."
+            if call.deadline is None:
+                await closing.release_asked(
+                    session,
+                    settings,
+                    call,
+                    now,
+                    "No longer needed",
+                    f"“{call.title}” has closed after {settings.close_undated_after // 86400} "
+                    "days without a deadline; thank you, no need to reply any more.",
+                )
+                why = "Your question had no deadline and has closed after a while."
             else:
-                headline = f"{len(replies)} answer(s)."
-            await notify.tell_asker(
-                session,
-                settings,
-                call,
-                call.asker,
-                f"summary:{call.id}",
-                f"Closed: {call.title}"[:180],
-                f"Your call reached its deadline. {headline}"
-                + ("" if replies else " Nobody replied; try asking again with other words."),
-                now,
-                items=items,
-                kind=NudgeKind.SUMMARY,
-            )
+                for match in call.matches:
+                    if match.state in (MatchState.PROPOSED, *closing.WAITING):
+                        match.state = MatchState.EXPIRED
+                why = "Your call reached its deadline."
+            await closing.send_summary(session, settings, call, now, why)
             result.closed += 1
 
         await _each(session, "close", (await session.scalars(query)).unique().all(), one)
-
-
-async def _names(session: AsyncSession, ids: list[int], known: dict[int, str]) -> dict[int, str]:
-    missing = [i for i in ids if i not in known]
-    if missing:
-        for person in await session.scalars(select(Person).where(Person.id.in_(missing))):
-            known[person.id] = person.name
-    return known
 
 
 async def send_digests(

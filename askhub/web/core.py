@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.auth.service import person_for_session
-from askhub.validation import ConflictError, InputError, refuse_nul
+from askhub.validation import ConflictError, InputError, NotFound, NotPermitted, refuse_nul
 from askhub.web.accounts import LoginLimiter
 from askhub.web.i18n import language_for, translator
 from askhub.web.markdown import render_markdown
@@ -160,6 +160,8 @@ async def provide_viewer(request: Request[Any, Any, Any], db: AsyncSession) -> P
     person = await current_person(request, db)
     if person is None:
         raise NotSignedIn("sign in first")
+    # An error page for this request speaks the viewer's language, as the pages do.
+    request.state.askhub_lang = language_for(person, request.headers.get("accept-language"))
     return person
 
 
@@ -293,6 +295,10 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         return _render_error(
             request, 403, "AskHub does not know you yet. Ask your AskHub admin to add you."
         )
+    if isinstance(exc, NotPermitted):
+        return _render_error(request, 403, str(exc))
+    if isinstance(exc, NotFound):
+        return _render_error(request, 404, _ERROR_KEYS[404])
     if isinstance(exc, InputError):
         conflict = isinstance(exc, ConflictError) or not exc.field
         return _render_error(request, 409 if conflict else 422, str(exc))
@@ -322,7 +328,9 @@ def _render_error(
     key: str,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
-    lang = language_for(None, request.headers.get("accept-language"))
+    lang = getattr(request.state, "askhub_lang", None) or language_for(
+        None, request.headers.get("accept-language")
+    )
     t = translator(lang)
     body = (
         _error_environment()
