@@ -12,6 +12,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from askhub.auth.controllers import TokensController
 from askhub.auth.middleware import BearerTokenMiddleware
 from askhub.bounds import check_request_bounds
 from askhub.calls.actions import ActionController
@@ -31,7 +32,8 @@ from askhub.health import health
 from askhub.nudges.controllers import InboxController
 from askhub.nudges.registry import build_channels, close_channels
 from askhub.openapi import StrictStructSchemaPlugin
-from askhub.people.controllers import PeopleController, PostsController
+from askhub.people.controllers import PostsController
+from askhub.privacy.controllers import PeopleController
 from askhub.scheduler import build_scheduler
 from askhub.settings import Settings
 from askhub.validation import InputError, NotFound, NotPermitted
@@ -84,6 +86,7 @@ def create_app(
             RepliesController,
             ActionController,
             InboxController,
+            TokensController,
             *web.route_handlers,
         ],
         dependencies={

@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from askhub.context import AppContext
-from askhub.settings import Settings
+from askhub.settings import SettingError, Settings
+from askhub.settings import load as load_settings
 from askhub.validation import InputError
 from models import ApiToken, Person, Role
 
@@ -51,6 +52,10 @@ def run(work: Callable[[AppContext], Awaitable[T]]) -> T:
 @click.group()
 def main() -> None:
     """AskHub: route a colleague's open call to the people most likely to answer it."""
+    try:
+        load_settings()
+    except SettingError as exc:
+        fail(str(exc))
 
 
 @main.command()
@@ -367,7 +372,7 @@ def user() -> None:
 @click.argument("handle")
 def user_set_password(handle: str) -> None:
     """Set HANDLE's web password, read from standard input (first line)."""
-    from askhub.web.accounts import set_password
+    from askhub.auth.accounts import set_password
 
     password = sys.stdin.readline().rstrip("\r\n")
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import os
 import socket
 from dataclasses import dataclass, field
 
 import httpx
+
+from askhub.settings import allow_hosts_from_env
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -42,11 +43,6 @@ class UnsafeWebhook(ValueError):
 
 class UnresolvedHost(OSError):
     """The webhook's host name does not resolve (now): a temporary failure, not a refusal."""
-
-
-def allow_hosts_from_env() -> tuple[str, ...]:
-    raw = os.environ.get("ASKHUB_WEBHOOK_ALLOW_HOSTS", "")
-    return tuple(part.strip().lower() for part in raw.split(",") if part.strip())
 
 
 def _address(value: str) -> IPAddress | None:

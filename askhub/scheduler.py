@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from askhub.calls.scheduled import lifecycle_tick
+from askhub.calls.scheduled import TICKS, run_tick
 from askhub.context import AppContext
 from askhub.nudges.channels.base import Channel
 from askhub.nudges.dispatch import DispatchSettings, dispatch_due
@@ -27,13 +27,11 @@ def dispatch_settings(context: AppContext) -> DispatchSettings:
     )
 
 
-async def run_ticks(context: AppContext, channels: dict[str, Channel]) -> None:
-    """One round: the call lifecycle first (it enqueues), then delivery."""
+async def dispatch(context: AppContext, channels: dict[str, Channel]) -> None:
     try:
-        await lifecycle_tick(context.sessions, context.settings)
         await dispatch_due(context.sessions, channels, dispatch_settings(context))
-    except Exception:  # a failing round must not stop the clock; the next round retries
-        log.exception("scheduler tick failed")
+    except Exception:  # a failed round must not stop the clock; the next round retries
+        log.exception("the dispatch tick failed; it runs again at the next round")
 
 
 async def refit_ranker(context: AppContext) -> None:
@@ -57,12 +55,24 @@ async def refit_ranker(context: AppContext) -> None:
 
 def build_scheduler(context: AppContext, channels: dict[str, Channel]) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
+    # One job per concern: a tick that fails or hangs never holds up the others.
+    for name in TICKS:
+        scheduler.add_job(
+            run_tick,
+            "interval",
+            seconds=context.settings.tick_seconds,
+            args=[name, context.sessions, context.settings],
+            id=f"askhub-{name}",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
     scheduler.add_job(
-        run_ticks,
+        dispatch,
         "interval",
         seconds=context.settings.tick_seconds,
         args=[context, channels],
-        id="askhub-ticks",
+        id="askhub-dispatch",
         max_instances=1,
         coalesce=True,
         next_run_time=datetime.now(UTC),

@@ -410,3 +410,17 @@ class RoutingModel(Base):
     questions: Mapped[int] = mapped_column(Integer)
     positives: Mapped[int] = mapped_column(Integer)
     model: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class IndexChange(Base):
+    """One changed post's vectors, appended by triggers on ``embedding`` (migration 0007).
+
+    Each process replays the rows after the last id it saw, so its in-memory index follows
+    every edit and deletion; ids are never reused and become visible in id order.
+    """
+
+    __tablename__ = "index_change"
+    __table_args__ = {"sqlite_autoincrement": True}  # noqa: RUF012
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(Integer)

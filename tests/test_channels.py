@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from markupsafe import escape
+from sqlalchemy import select
 
+from askhub.context import AppContext
 from askhub.nudges.channels.base import (
     Channel,
     DeliveryError,
@@ -29,6 +31,7 @@ from askhub.nudges.channels.webhook import (
     sign,
     verify_signature,
 )
+from askhub.nudges.dispatch import DispatchSettings, dispatch_due
 from tests.sinks import SMTPSink, WebhookReceiver, free_port
 
 SECRET = "test-webhook-secret"
@@ -385,5 +388,53 @@ async def test_webhook_error_does_not_leak_the_url_secret(webhook_channel: Webho
 # --- in-app --------------------------------------------------------------------------------
 
 
-async def test_inapp_send_is_a_no_op() -> None:
-    await InAppChannel().send(make_message())
+async def test_an_inapp_nudge_is_sent_by_being_listed_in_the_inbox(org: AppContext) -> None:
+    """The in-app channel sends nothing anywhere: dispatching marks the row sent, and the row
+    itself is what the person's inbox lists (and nobody else's)."""
+    from askhub.nudges.outbox import enqueue, inbox
+    from askhub.nudges.payload import NudgePayload
+    from askhub.people.service import get_by_handle
+    from models import Nudge, NudgeChannel, NudgeKind, NudgeState
+
+    async with org.sessions() as session, session.begin():
+        sanne, tom = (
+            await get_by_handle(session, "sanne.visser"),
+            await get_by_handle(session, "tom.bakker"),
+        )
+        assert sanne and tom
+        await enqueue(
+            session,
+            key="inapp-test",
+            person_id=sanne.id,
+            channel=NudgeChannel.INAPP,
+            kind=NudgeKind.NOTICE,
+            payload=NudgePayload(subject="Hallo Sanne", intro="Een bericht."),
+        )
+    result = await dispatch_due(org.sessions, {"inapp": InAppChannel()}, DispatchSettings())
+    assert (result.sent, result.failed) == (1, 0)
+    async with org.sessions() as session:
+        row = await session.scalar(select(Nudge).where(Nudge.idempotency_key == "inapp-test"))
+        assert row is not None and row.state == NudgeState.SENT and row.sent_at is not None
+        assert [n.payload["subject"] for n in await inbox(session, sanne.id)] == ["Hallo Sanne"]
+        assert await inbox(session, tom.id) == []
+
+
+def test_the_nudge_payload_is_one_typed_contract_stored_as_json() -> None:
+    """What calls write is what dispatch and the inbox read; an old row's extra keys
+    (``call_url``, never read) do not break it."""
+    from askhub.nudges.payload import NudgeLink, NudgePayload
+
+    payload = NudgePayload(
+        subject="s", intro="i", links=[NudgeLink(label="Answer", url="http://askhub.test/act/x")]
+    )
+    stored = payload.stored()
+    assert stored == {
+        "subject": "s",
+        "intro": "i",
+        "body": "",
+        "reasons": [],
+        "links": [{"label": "Answer", "url": "http://askhub.test/act/x"}],
+        "items": [],
+    }
+    assert NudgePayload.from_stored(stored) == payload
+    assert NudgePayload.from_stored({**stored, "call_url": "http://askhub.test/calls/1"}) == payload

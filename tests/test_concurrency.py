@@ -10,10 +10,10 @@ import asyncio
 import pytest
 from sqlalchemy import func, select
 
+from askhub.auth import accounts
 from askhub.calls.links import action_url
 from askhub.calls.service import ALREADY_VOLUNTEERED, CALL_FULL
 from askhub.context import AppContext
-from askhub.web import accounts
 from models import Call, CallStatus, Person, Reply, ReplyKind
 from tests.served import people_with_tokens, served
 from tests.test_api import STAALBOUW, token_for

@@ -36,6 +36,7 @@ from askhub.nudges.channels.base import Channel, OutboundMessage
 from askhub.nudges.channels.email import message_id
 from askhub.nudges.dispatch import DispatchResult, DispatchSettings, dispatch_due
 from askhub.nudges.outbox import enqueue
+from askhub.nudges.payload import NudgeLink, NudgePayload
 from models import Nudge, NudgeChannel, NudgeKind, NudgeState, Person
 from tests.sinks import SMTPSink, free_port
 
@@ -72,13 +73,13 @@ async def seed(context: AppContext, total: int, prefix: str) -> set[str]:
                 person_id=person.id,
                 channel=NudgeChannel.EMAIL,
                 kind=NudgeKind.ASK,
-                payload={
-                    "subject": f"Crash test {n}",
-                    "intro": "A colleague asks:",
-                    "body": f"Message {n} of {total}.",
-                    "reasons": ["You are in the test organisation"],
-                    "links": [{"label": "Answer", "url": f"http://askhub.test/act/{n}"}],
-                },
+                payload=NudgePayload(
+                    subject=f"Crash test {n}",
+                    intro="A colleague asks:",
+                    body=f"Message {n} of {total}.",
+                    reasons=["You are in the test organisation"],
+                    links=[NudgeLink(label="Answer", url=f"http://askhub.test/act/{n}")],
+                ),
             )
             assert added
     return {message_id(key) for key in keys}

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from askhub.settings import Network
 from models import ApiToken, Person, WebSession
 
 TOKEN_PREFIX = "ah_"
@@ -101,6 +102,14 @@ async def revoke_tokens(
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+async def revoke_own_token(session: AsyncSession, person: Person, token_id: int) -> bool:
+    """Revoke one of ``person``'s tokens; False if they have none with that id."""
+    result = await session.execute(
+        delete(ApiToken).where(ApiToken.id == token_id, ApiToken.person_id == person.id)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
 # -- web sessions -------------------------------------------------------------------------------
 
 
@@ -146,23 +155,6 @@ async def end_sessions(session: AsyncSession, person: Person) -> int:
     """End every web session of ``person`` (sign out everywhere; a password change)."""
     result = await session.execute(delete(WebSession).where(WebSession.person_id == person.id))
     return int(getattr(result, "rowcount", 0) or 0)
-
-
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-def parse_networks(raw: str) -> tuple[Network, ...]:
-    """``"10.0.0.1, 192.168.0.0/16, ::1"`` → networks; ValueError names a bad entry."""
-    networks = []
-    for part in raw.replace(";", ",").split(","):
-        item = part.strip()
-        if not item:
-            continue
-        try:
-            networks.append(ipaddress.ip_network(item, strict=False))
-        except ValueError as exc:
-            raise ValueError(f"{item!r} is not an IP address or network") from exc
-    return tuple(networks)
 
 
 def _trusted(address: str, trusted: Sequence[Network]) -> bool | None:

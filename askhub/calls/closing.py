@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls import notify
+from askhub.nudges.payload import NudgeLink, NudgePayload
 from askhub.settings import Settings
 from models import Call, CallKind, MatchState, NudgeKind, Person, Reply, ReplyKind
 
@@ -37,14 +38,11 @@ async def release_asked(
                 match.person,
                 NudgeKind.NOTICE,
                 f"released:{call.id}:{match.person_id}:{opening(call)}",
-                {
-                    "subject": f"{subject}: {call.title}"[:180],
-                    "intro": intro,
-                    "body": "",
-                    "reasons": [],
-                    "links": [{"label": "Open the call", "url": notify.call_link(settings, call)}],
-                    "items": [],
-                },
+                NudgePayload(
+                    subject=f"{subject}: {call.title}"[:180],
+                    intro=intro,
+                    links=[NudgeLink(label="Open the call", url=notify.call_link(settings, call))],
+                ),
                 now,
                 call,
             )

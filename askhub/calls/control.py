@@ -28,6 +28,7 @@ from askhub.calls.service import (
     get_call,
     hold_call,
 )
+from askhub.nudges.payload import NudgeLink, NudgePayload
 from askhub.people.schemas import PostCreate
 from askhub.people.service import update_post
 from askhub.routing.service import RoutingService
@@ -439,12 +440,10 @@ async def message_volunteers(
     return len(people)
 
 
-def _notice(subject: str, intro: str, link: str = "", body: str = "") -> dict[str, object]:
-    return {
-        "subject": subject[:180],
-        "intro": intro,
-        "body": body,
-        "reasons": [],
-        "links": [{"label": "Open the call", "url": link}] if link else [],
-        "items": [],
-    }
+def _notice(subject: str, intro: str, link: str = "", body: str = "") -> NudgePayload:
+    return NudgePayload(
+        subject=subject[:180],
+        intro=intro,
+        body=body,
+        links=[NudgeLink(label="Open the call", url=link)] if link else [],
+    )

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls.links import action_url
 from askhub.nudges.outbox import enqueue
-from askhub.people.availability import quiet_until
+from askhub.nudges.payload import NudgeLink, NudgePayload
+from askhub.routing.availability import quiet_until
 from askhub.settings import Settings
 from models import Call, CallKind, Match, NudgeChannel, NudgeKind, Person
 
@@ -46,7 +46,7 @@ def reasons_of(match: Match) -> list[str]:
     return [line for line in lines if line]
 
 
-def _action_links(settings: Settings, call: Call, person: Person) -> list[dict[str, str]]:
+def _action_links(settings: Settings, call: Call, person: Person) -> list[NudgeLink]:
     actions = (
         [("volunteer", "I'll volunteer")]
         if call.kind == CallKind.VOLUNTEERS
@@ -54,7 +54,7 @@ def _action_links(settings: Settings, call: Call, person: Person) -> list[dict[s
     )
     actions += [("forward", "Forward to a colleague"), ("snooze", "Later"), ("decline", "Not me")]
     return [
-        {"label": label, "url": action_url(settings, call.id, person.id, action)}
+        NudgeLink(label=label, url=action_url(settings, call.id, person.id, action))
         for action, label in actions
     ]
 
@@ -65,7 +65,7 @@ async def send(
     person: Person,
     kind: NudgeKind,
     key: str,
-    payload: dict[str, Any],
+    payload: NudgePayload,
     now: datetime,
     call: Call | None = None,
 ) -> int:
@@ -108,15 +108,13 @@ async def ask(
     if call.deadline:
         intro += f" Deadline: {call.deadline:%Y-%m-%d %H:%M} UTC."
     kind = NudgeKind.REMINDER if reminder else NudgeKind.ASK
-    payload = {
-        "subject": ("Reminder: " if reminder else "") + f"{asker.name} asks: {call.title}"[:180],
-        "intro": intro,
-        "body": call.body,
-        "reasons": reasons_of(match),
-        "links": _action_links(settings, call, person),
-        "items": [],
-        "call_url": call_link(settings, call),
-    }
+    payload = NudgePayload(
+        subject=("Reminder: " if reminder else "") + f"{asker.name} asks: {call.title}"[:180],
+        intro=intro,
+        body=call.body,
+        reasons=reasons_of(match),
+        links=_action_links(settings, call, person),
+    )
     return await send(
         session, settings, person, kind, f"{kind}:{call.id}:{person.id}", payload, now, call
     )
@@ -134,12 +132,10 @@ async def tell_asker(
     items: Sequence[str] = (),
     kind: NudgeKind = NudgeKind.NOTICE,
 ) -> int:
-    payload = {
-        "subject": subject[:180],
-        "intro": intro,
-        "body": "",
-        "reasons": [],
-        "links": [{"label": "Open the call", "url": call_link(settings, call)}],
-        "items": list(items),
-    }
+    payload = NudgePayload(
+        subject=subject[:180],
+        intro=intro,
+        links=[NudgeLink(label="Open the call", url=call_link(settings, call))],
+        items=list(items),
+    )
     return await send(session, settings, asker, kind, key, payload, now, call)

@@ -36,8 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from askhub.calls import notify
-from askhub.people.audience import Member, members
-from askhub.people.availability import BUDGET_WINDOW
+from askhub.routing.audience import Member, members
+from askhub.routing.availability import BUDGET_WINDOW
 from askhub.settings import Settings
 from models import Call, CallKind, CallStatus, Match, MatchState, Person, Reply, ReplyKind
 

@@ -8,7 +8,8 @@ share the work instead of doing it twice.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -18,8 +19,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from askhub.calls import closing, notify, reach
-from askhub.people.audience import in_audience
-from askhub.people.availability import asks_in_window, is_available, open_asks
+from askhub.nudges.payload import NudgePayload
+from askhub.routing.audience import in_audience
+from askhub.routing.availability import asks_in_window, held_back, open_asks
 from askhub.settings import Settings
 from models import (
     Call,
@@ -34,6 +36,8 @@ from models import (
 
 BATCH = 200
 
+log = logging.getLogger("askhub.calls.scheduled")
+
 
 @dataclass
 class TickResult:
@@ -46,12 +50,32 @@ class TickResult:
 
 
 Query = TypeVar("Query", bound=Select[Any])
+Item = TypeVar("Item")
 
 
-def _locked(session: AsyncSession, query: Query) -> Query:
+def _locked(session: AsyncSession, query: Query, of: Any = Call) -> Query:
+    """Claim the rows (``of``: their table) that no other process holds, on PostgreSQL;
+    SQLite has one writer at a time."""
     if session.get_bind().dialect.name == "postgresql":
-        return query.with_for_update(skip_locked=True, of=Call)
+        return query.with_for_update(skip_locked=True, of=of)
     return query
+
+
+async def _each(
+    session: AsyncSession,
+    what: str,
+    items: Iterable[Item],
+    work: Callable[[Item], Awaitable[None]],
+) -> None:
+    """Do ``work`` for every item in its own savepoint: one item whose data breaks it is
+    rolled back, logged and skipped (and tried again next tick); the others go on."""
+    for item in items:
+        ident = getattr(item, "id", item)
+        try:
+            async with session.begin_nested():
+                await work(item)
+        except Exception:
+            log.exception("%s: %s %s failed and was skipped", what, type(item).__name__, ident)
 
 
 def _with_people(query: Query) -> Query:
@@ -93,11 +117,7 @@ async def start_next_wave(
         person = match.person
         if len(chosen) >= settings.wave_size:
             break
-        if not is_available(person, now):
-            continue
-        if budget_used.get(person.id, 0) >= person.nudge_budget_per_week:
-            continue
-        if waiting.get(person.id, 0) >= settings.max_open_asks:
+        if held_back(person, now, budget_used, waiting, settings.max_open_asks):
             continue
         chosen.append(match)
     if not chosen:
@@ -161,18 +181,19 @@ async def escalate(
                 .limit(BATCH),
             )
         )
-        for call in (await session.scalars(query)).unique():
+
+        async def one(call: Call) -> None:
             if call.wave > 0 and call.kind != CallKind.VOLUNTEERS and useful_replies(call):
-                continue
+                return
             if (
                 call.kind == CallKind.VOLUNTEERS
                 and call.needed
                 and useful_replies(call) >= call.needed
             ):
-                continue
+                return
             if is_sized_to_needed(call):
                 await _volunteers_wave(session, settings, call, now, result)
-                continue
+                return
             asked = 0
             if call.wave < settings.max_waves:
                 asked = await start_next_wave(session, settings, call, now)
@@ -182,6 +203,8 @@ async def escalate(
             elif not useful_replies(call):
                 await tell_exhausted(session, settings, call, now)
                 result.exhausted += 1
+
+        await _each(session, "escalate", (await session.scalars(query)).unique().all(), one)
 
 
 async def _volunteers_wave(
@@ -207,27 +230,28 @@ async def remind(
     """One reminder to a nudged person who has not opened the call (after a snooze ends)."""
     after = timedelta(seconds=settings.reminder_after)
     async with sessions() as session, session.begin():
-        rows = (
-            await session.scalars(
-                select(Match)
-                .join(Call, Call.id == Match.call_id)
-                .where(
-                    Call.status == CallStatus.OPEN,
-                    Match.state == MatchState.NUDGED,
-                    Match.seen_at.is_(None),
-                    Match.reminded_at.is_(None),
-                    Match.nudged_at <= now - after,
-                    or_(Match.snoozed_until.is_(None), Match.snoozed_until <= now),
-                )
-                .options(
-                    selectinload(Match.person),
-                    selectinload(Match.call).selectinload(Call.asker),
-                )
-                .order_by(Match.id)
-                .limit(BATCH)
+        query = _locked(
+            session,
+            select(Match)
+            .join(Call, Call.id == Match.call_id)
+            .where(
+                Call.status == CallStatus.OPEN,
+                Match.state == MatchState.NUDGED,
+                Match.seen_at.is_(None),
+                Match.reminded_at.is_(None),
+                Match.nudged_at <= now - after,
+                or_(Match.snoozed_until.is_(None), Match.snoozed_until <= now),
             )
-        ).all()
-        for match in rows:
+            .options(
+                selectinload(Match.person),
+                selectinload(Match.call).selectinload(Call.asker),
+            )
+            .order_by(Match.id)
+            .limit(BATCH),
+            of=Match,
+        )
+
+        async def one(match: Match) -> None:
             match.reminded_at = now
             await notify.ask(
                 session,
@@ -240,6 +264,8 @@ async def remind(
                 reminder=True,
             )
             result.reminders += 1
+
+        await _each(session, "remind", (await session.scalars(query)).all(), one)
 
 
 async def close_due(
@@ -275,7 +301,8 @@ async def close_due(
                 .limit(BATCH),
             )
         )
-        for call in (await session.scalars(query)).unique():
+
+        async def one(call: Call) -> None:
             call.status = CallStatus.CLOSED if closing.useful(call) else CallStatus.EXPIRED
             call.closed_at = now
             if call.deadline is None:
@@ -297,6 +324,8 @@ async def close_due(
             await closing.send_summary(session, settings, call, now, why)
             result.closed += 1
 
+        await _each(session, "close", (await session.scalars(query)).unique().all(), one)
+
 
 async def send_digests(
     sessions: async_sessionmaker[AsyncSession],
@@ -307,18 +336,21 @@ async def send_digests(
     """One message a day with the open asks of people who prefer a digest."""
     interval = timedelta(seconds=settings.digest_interval)
     async with sessions() as session, session.begin():
-        people = (
-            await session.scalars(
-                select(Person)
-                .where(
-                    Person.digest.is_(True),
-                    or_(Person.last_digest_at.is_(None), Person.last_digest_at <= now - interval),
-                )
-                .limit(BATCH)
+        query = _locked(
+            session,
+            select(Person)
+            .where(
+                Person.digest.is_(True),
+                or_(Person.last_digest_at.is_(None), Person.last_digest_at <= now - interval),
             )
-        ).all()
+            .order_by(Person.id)
+            .limit(BATCH),
+            of=Person,
+        )
+        people = (await session.scalars(query)).all()
         recent = await _recent_open_calls(session, now - interval, people) if people else []
-        for person in people:
+
+        async def one(person: Person) -> None:
             pending = (
                 await session.scalars(
                     select(Match)
@@ -335,7 +367,7 @@ async def send_digests(
             since = person.last_digest_at or now - interval
             listed = await open_to(session, person, recent, since)
             if not pending and not listed:
-                continue
+                return
             period = person.last_digest_at.isoformat() if person.last_digest_at else "first"
             person.last_digest_at = now
             await notify.send(
@@ -344,20 +376,46 @@ async def send_digests(
                 person,
                 NudgeKind.DIGEST,
                 f"digest:{person.id}:{period}",
-                {
-                    "subject": f"AskHub: {len(pending)} call(s) where you could help",
-                    "intro": "Colleagues asked these; AskHub thought of you for each.",
-                    "body": "",
-                    "reasons": [],
-                    "links": [],
-                    "items": [
+                NudgePayload(
+                    subject=f"AskHub: {len(pending)} call(s) where you could help",
+                    intro="Colleagues asked these; AskHub thought of you for each.",
+                    items=[
                         f"{m.call.title} — {notify.call_link(settings, m.call)}" for m in pending
                     ]
                     + [f"Open to you: {c.title} — {notify.call_link(settings, c)}" for c in listed],
-                },
+                ),
                 now,
             )
             result.digests += 1
+
+        await _each(session, "digest", people, one)
+
+
+Tick = Callable[[async_sessionmaker[AsyncSession], Settings, datetime, TickResult], Awaitable[None]]
+# The lifecycle ticks, each a job of its own (askhub.scheduler), in the order one round runs.
+TICKS: dict[str, Tick] = {
+    "close": close_due,
+    "escalate": escalate,
+    "remind": remind,
+    "digests": send_digests,
+}
+
+
+async def run_tick(
+    name: str,
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    now: datetime | None = None,
+    result: TickResult | None = None,
+) -> TickResult:
+    """One lifecycle tick; if it fails as a whole (the database is away), that is logged and
+    the other ticks are not affected."""
+    result = result or TickResult()
+    try:
+        await TICKS[name](sessions, settings, now or datetime.now(UTC), result)
+    except Exception:
+        log.exception("the %s tick failed; it runs again at the next round", name)
+    return result
 
 
 # A digest lists at most this many open calls its reader was not asked on.
@@ -406,10 +464,10 @@ async def open_to(
 async def lifecycle_tick(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, now: datetime | None = None
 ) -> TickResult:
+    """Every lifecycle tick once, in order (tests and benchmarks; the scheduler runs each as
+    its own job)."""
     moment = now or datetime.now(UTC)
     result = TickResult()
-    await close_due(sessions, settings, moment, result)
-    await escalate(sessions, settings, moment, result)
-    await remind(sessions, settings, moment, result)
-    await send_digests(sessions, settings, moment, result)
+    for name in TICKS:
+        await run_tick(name, sessions, settings, moment, result)
     return result

@@ -30,10 +30,11 @@ from askhub.calls.schemas import (
     ReplyCreate,
     ReplyOut,
 )
-from askhub.people.audience import in_audience as person_in_audience
-from askhub.people.audience import members
-from askhub.people.availability import asks_in_window, is_available
+from askhub.nudges.payload import NudgeLink, NudgePayload
 from askhub.people.service import get_by_handle, like_pattern, not_erased, person_brief
+from askhub.routing.audience import in_audience as person_in_audience
+from askhub.routing.audience import members
+from askhub.routing.availability import asks_in_window, held_back, open_asks
 from askhub.routing.service import RoutedPerson, RoutingService
 from askhub.settings import Settings
 from askhub.validation import VISIBLE, InputError, NotPermitted
@@ -421,7 +422,7 @@ def may_forward(call: Call, person: Person) -> bool:
 
 def in_audience(call: Call, person: Person) -> bool:
     """Whether ``person`` is in the department, location and language the call is limited
-    to (one rule for routing, reach, digests and the board: ``people.audience``)."""
+    to (one rule for routing, reach, digests and the board: ``routing.audience``)."""
     return person_in_audience(person, call.audience)
 
 
@@ -659,14 +660,11 @@ async def withdraw_volunteer(
                 match.person,
                 NudgeKind.NOTICE,
                 f"place:{call.id}:{match.person_id}:{now.isoformat()}",
-                {
-                    "subject": f"A place came free: {call.title}"[:180],
-                    "intro": f"“{call.title}” needs one more volunteer again.",
-                    "body": "",
-                    "reasons": [],
-                    "links": [{"label": "Open the call", "url": notify.call_link(settings, call)}],
-                    "items": [],
-                },
+                NudgePayload(
+                    subject=f"A place came free: {call.title}"[:180],
+                    intro=f"“{call.title}” needs one more volunteer again.",
+                    links=[NudgeLink(label="Open the call", url=notify.call_link(settings, call))],
+                ),
                 now,
                 call,
             )
@@ -748,7 +746,8 @@ async def _forward(
     if match.state != MatchState.PROPOSED:
         return
     budget = await asks_in_window(session, [target.id], now)
-    if is_available(target, now) and budget.get(target.id, 0) < target.nudge_budget_per_week:
+    waiting = await open_asks(session, [target.id])
+    if held_back(target, now, budget, waiting, settings.max_open_asks) is None:
         match.state = MatchState.NUDGED
         match.nudged_at = now
         await notify.ask(session, settings, call, match, target, call.asker, now)
@@ -795,14 +794,10 @@ async def _tell_full(
             match.person,
             NudgeKind.NOTICE,
             f"full:{call.id}:{match.person_id}:{now.isoformat()}",
-            {
-                "subject": f"Full, thank you: {call.title}",
-                "intro": f"“{call.title}” has all the volunteers it needed; no need to reply.",
-                "body": "",
-                "reasons": [],
-                "links": [],
-                "items": [],
-            },
+            NudgePayload(
+                subject=f"Full, thank you: {call.title}",
+                intro=f"“{call.title}” has all the volunteers it needed; no need to reply.",
+            ),
             now,
             call,
         )

@@ -3,45 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-import msgspec
 from litestar import Controller, get, post
 from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.nudges import outbox
+from askhub.nudges.schemas import InboxItem, item_out
 from askhub.openapi import BEARER, Id, Limit, Offset, errors
 from models import Nudge, Person
-
-
-class InboxItem(msgspec.Struct):
-    id: int
-    kind: str
-    call_id: int | None
-    subject: str
-    intro: str
-    reasons: list[str]
-    links: list[dict[str, str]]
-    items: list[str]
-    created_at: datetime
-    seen_at: datetime | None
-
-
-def item_out(nudge: Nudge) -> InboxItem:
-    payload: dict[str, Any] = nudge.payload or {}
-    return InboxItem(
-        id=nudge.id,
-        kind=str(nudge.kind),
-        call_id=nudge.call_id,
-        subject=str(payload.get("subject", "")),
-        intro=str(payload.get("intro", "")),
-        reasons=list(payload.get("reasons", [])),
-        links=list(payload.get("links", [])),
-        items=list(payload.get("items", [])),
-        created_at=nudge.created_at,
-        seen_at=nudge.seen_at,
-    )
 
 
 class InboxController(Controller):

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from askhub.nudges import outbox
 from askhub.nudges.channels.base import Channel, DeliveryError, Link, OutboundMessage, Recipient
+from askhub.nudges.payload import NudgePayload
 from models import Nudge, NudgeState, Person
 
 log = logging.getLogger("askhub.nudges")
@@ -42,7 +43,7 @@ class DispatchResult:
 
 
 def message_for(nudge: Nudge, person: Person) -> OutboundMessage:
-    payload = nudge.payload or {}
+    payload = NudgePayload.from_stored(nudge.payload)
     return OutboundMessage(
         idempotency_key=nudge.idempotency_key,
         kind=str(nudge.kind),
@@ -50,14 +51,14 @@ def message_for(nudge: Nudge, person: Person) -> OutboundMessage:
             handle=person.handle,
             name=person.name,
             email=person.email,
-            webhook_url=payload.get("webhook_url") or person.webhook_url,
+            webhook_url=person.webhook_url,
         ),
-        subject=str(payload.get("subject", "")),
-        intro=str(payload.get("intro", "")),
-        body=str(payload.get("body", "")),
-        reasons=[str(r) for r in payload.get("reasons", [])],
-        links=[Link(label=str(x["label"]), url=str(x["url"])) for x in payload.get("links", [])],
-        items=[str(i) for i in payload.get("items", [])],
+        subject=payload.subject,
+        intro=payload.intro,
+        body=payload.body,
+        reasons=list(payload.reasons),
+        links=[Link(label=x.label, url=x.url) for x in payload.links],
+        items=list(payload.items),
     )
 
 

@@ -22,6 +22,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from askhub.nudges.payload import NudgePayload
 from models import Nudge, NudgeChannel, NudgeKind, NudgeState
 
 
@@ -32,7 +33,7 @@ async def enqueue(
     person_id: int,
     channel: NudgeChannel,
     kind: NudgeKind,
-    payload: dict[str, Any],
+    payload: NudgePayload,
     call_id: int | None = None,
     not_before: datetime | None = None,
 ) -> bool:
@@ -45,7 +46,7 @@ async def enqueue(
         call_id=call_id,
         channel=channel,
         kind=kind,
-        payload=payload,
+        payload=payload.stored(),
     )
     if not_before is not None:
         nudge.next_attempt_at = not_before

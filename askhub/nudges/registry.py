@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from askhub.nudges.channels.base import Channel
-from askhub.nudges.channels.email import EmailChannel, EmailSettings
+from askhub.nudges.channels.email import EmailChannel
 from askhub.nudges.channels.inapp import InAppChannel
-from askhub.nudges.channels.webhook import WebhookChannel, WebhookSettings
+from askhub.nudges.channels.webhook import WebhookChannel
+from askhub.settings import EmailSettings, WebhookSettings
 
 
 def build_channels(email: bool, webhook: bool) -> dict[str, Channel]:

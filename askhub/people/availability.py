@@ -1,76 +1,20 @@
-"""Who may be asked now: the rules that keep people from being spammed."""
+"""Moved to ``askhub.routing.availability`` (routing must not import people: people feed the
+index). Kept so that code importing it from here goes on working."""
 
-from __future__ import annotations
+from askhub.routing.availability import (
+    BUDGET_WINDOW,
+    asks_in_window,
+    held_back,
+    is_available,
+    open_asks,
+    quiet_until,
+)
 
-from collections.abc import Iterable
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from models import Availability, Call, CallStatus, Match, MatchState, Person
-
-BUDGET_WINDOW = timedelta(days=7)
-
-
-def is_available(person: Person, now: datetime) -> bool:
-    if person.availability == Availability.OPTED_OUT:
-        return False
-    if person.availability == Availability.AWAY:
-        return person.away_until is not None and person.away_until <= now
-    return True
-
-
-def _zone(person: Person) -> ZoneInfo:
-    try:
-        return ZoneInfo(person.timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def quiet_until(person: Person, now: datetime) -> datetime | None:
-    """When the person's quiet hours end, if ``now`` falls inside them (in their time zone)."""
-    start, end = person.quiet_hours_start, person.quiet_hours_end
-    if start is None or end is None or start == end:
-        return None
-    local = now.astimezone(_zone(person))
-    hour = local.hour
-    inside = start <= hour < end if start < end else (hour >= start or hour < end)
-    if not inside:
-        return None
-    day = local.date() if hour < end else local.date() + timedelta(days=1)
-    return datetime.combine(day, time(end), tzinfo=local.tzinfo).astimezone(UTC)
-
-
-async def asks_in_window(
-    session: AsyncSession, person_ids: Iterable[int], now: datetime
-) -> dict[int, int]:
-    """Calls each person was asked in the budget window (a call counts once, however sent)."""
-    ids = list(person_ids)
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(Match.person_id, func.count())
-        .where(Match.person_id.in_(ids), Match.nudged_at >= now - BUDGET_WINDOW)
-        .group_by(Match.person_id)
-    )
-    return {pid: int(n) for pid, n in rows}
-
-
-async def open_asks(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, int]:
-    """Asks still waiting for the person's reply on calls that are open."""
-    ids = list(person_ids)
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(Match.person_id, func.count())
-        .join(Call, Call.id == Match.call_id)
-        .where(
-            Match.person_id.in_(ids),
-            Match.state.in_([MatchState.NUDGED, MatchState.SEEN]),
-            Call.status == CallStatus.OPEN,
-        )
-        .group_by(Match.person_id)
-    )
-    return {pid: int(n) for pid, n in rows}
+__all__ = [
+    "BUDGET_WINDOW",
+    "asks_in_window",
+    "held_back",
+    "is_available",
+    "open_asks",
+    "quiet_until",
+]

@@ -2,23 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from litestar import Controller, Request, delete, get, post, put
-from litestar.connection import ASGIConnection
+from litestar import Controller, delete, get, patch, post, put
 from litestar.exceptions import NotFoundException, PermissionDeniedException
-from litestar.handlers.base import BaseRouteHandler
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.context import AppContext
 from askhub.openapi import BEARER, Limit, Offset, errors
 from askhub.people import service
-from askhub.people.schemas import PersonIn, PersonOut, PostCreate, PostOut, ProfileUpdate
-from askhub.privacy import service as privacy
-from askhub.privacy.service import Erasure
+from askhub.people.schemas import (
+    PersonIn,
+    PersonOut,
+    PostCreate,
+    PostOut,
+    PostUpdate,
+    ProfileUpdate,
+)
 from askhub.validation import NO_NUL
-from models import Person, Role
+from models import Person, Post, Role
 
 # A filter or search term, as stored text: NUL never matches anything.
 Term = Annotated[str, Parameter(max_length=200, pattern=NO_NUL)]
@@ -29,12 +32,6 @@ async def _person(db: AsyncSession, handle: str) -> Person:
     if person is None:
         raise NotFoundException(f"no person with handle {handle!r}")
     return person
-
-
-def requires_admin(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    """A guard: the token's person is an admin."""
-    if connection.user.role != Role.ADMIN:
-        raise PermissionDeniedException("only admins may do this")
 
 
 class PeopleController(Controller):
@@ -83,24 +80,6 @@ class PeopleController(Controller):
         await service.upsert_people(db, [data])
         return service.person_out(await _person(db, data.handle))
 
-    @delete("/me", status_code=200, responses=errors())
-    async def erase_me(self, request: Request[Any, Any, Any], context: AppContext) -> Erasure:
-        """Erase yourself (GDPR art. 17): profile, posts and their vectors, the calls you asked,
-        your tokens and web sessions. Your replies stay for the askers, without your name. This token stops
-        working."""
-        erased = await privacy.erase(context.sessions, context.routing, request.user.id)
-        if erased is None:
-            raise NotFoundException("already erased")
-        return erased
-
-    @delete("/{handle:str}", status_code=200, guards=[requires_admin], responses=errors(403, 404))
-    async def erase_person(self, context: AppContext, handle: str) -> Erasure:
-        """Admins: erase someone, as they could themselves."""
-        erased = await privacy.erase_by_handle(context.sessions, context.routing, handle)
-        if erased is None:
-            raise NotFoundException(f"no person with handle {handle!r}")
-        return erased
-
     @get("/{handle:str}", responses=errors(404))
     async def get_person(self, db: AsyncSession, handle: str) -> PersonOut:
         return service.person_out(await _person(db, handle))
@@ -127,3 +106,24 @@ class PostsController(Controller):
         """Write a post about something you know: it counts as expertise from the next call on."""
         created = await service.create_post(db, context.routing, me, data)
         return service.post_out(created, me)
+
+    @patch("/{post_id:int}", responses=errors(404, 413))
+    async def edit_post(
+        self, db: AsyncSession, context: AppContext, me: Person, post_id: int, data: PostUpdate
+    ) -> PostOut:
+        """Change one of your posts; the next call finds the new words and not the old."""
+        item = await _own_post(db, me, post_id)
+        await service.update_post(db, context.routing, item, data)
+        return service.post_out(item, me)
+
+    @delete("/{post_id:int}", status_code=204, responses=errors(404))
+    async def delete_post(self, db: AsyncSession, me: Person, post_id: int) -> None:
+        """Delete one of your posts; it stops counting as your expertise."""
+        await service.delete_post(db, await _own_post(db, me, post_id))
+
+
+async def _own_post(db: AsyncSession, me: Person, post_id: int) -> Post:
+    item = await service.own_post(db, me, post_id)
+    if item is None:
+        raise NotFoundException(f"no post {post_id} of yours to change")
+    return item

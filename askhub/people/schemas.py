@@ -121,6 +121,14 @@ class PostCreate(msgspec.Struct, forbid_unknown_fields=True):
     tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] = []
 
 
+class PostUpdate(msgspec.Struct, forbid_unknown_fields=True):
+    """A change to one of your posts: the fields given replace the old ones."""
+
+    body: Body | msgspec.UnsetType = msgspec.UNSET
+    title: Title | msgspec.UnsetType = msgspec.UNSET
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] | msgspec.UnsetType = msgspec.UNSET
+
+
 class PersonOut(msgspec.Struct, omit_defaults=True):
     handle: str
     name: str

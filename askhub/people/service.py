@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from askhub.outbound import UnsafeWebhook, WebhookPolicy
+from askhub.people.expertise import visible_skills
 from askhub.people.schemas import (
     PersonBrief,
     PersonIn,
@@ -21,6 +22,7 @@ from askhub.people.schemas import (
     PostCreate,
     PostIn,
     PostOut,
+    PostUpdate,
     Preferences,
     ProfileUpdate,
 )
@@ -34,11 +36,6 @@ IMPORT_SOURCE = "import"
 # one can choose ("~" cannot start a handle) and this name; see askhub.privacy.service.
 ERASED_HANDLE_PREFIX = "~erased-"
 ERASED_NAME = "Former colleague"
-
-
-def visible_skills(person: Person) -> list[str]:
-    """Skills without the topics the person hid (stored as "-topic" by the profile page)."""
-    return [skill for skill in person.skills or [] if not skill.startswith("-")]
 
 
 def preferences_of(person: Person) -> Preferences:
@@ -146,15 +143,36 @@ async def search_people(db: AsyncSession, term: str, limit: int = 20) -> Sequenc
     ).all()
 
 
+# Posts written in AskHub (``create_post``) carry this source; imported ones and accepted
+# answers are changed where they come from.
+EDITABLE_SOURCE = "askhub"
+
+
+def editable(post: Post) -> bool:
+    return post.kind == PostKind.POST and post.source == EDITABLE_SOURCE
+
+
+async def own_post(session: AsyncSession, author: Person, post_id: int) -> Post | None:
+    """One of ``author``'s editable posts, or None (someone else's is "not found" too)."""
+    post = await session.get(Post, post_id)
+    if post is None or post.author_id != author.id or not editable(post):
+        return None
+    return post
+
+
 async def update_post(
-    session: AsyncSession, routing: RoutingService, post: Post, data: PostCreate
+    session: AsyncSession, routing: RoutingService, post: Post, data: PostCreate | PostUpdate
 ) -> Post:
     """Change a post and re-embed it in one transaction: the old words stop matching."""
-    post.title, post.body, post.tags = data.title, data.body, list(data.tags)
-    # Vectors of every model go: the index follows the table and re-adds the post whole.
-    await session.execute(delete(Embedding).where(Embedding.post_id == post.id))
+    if not isinstance(data.title, msgspec.UnsetType):
+        post.title = data.title
+    if not isinstance(data.body, msgspec.UnsetType):
+        post.body = data.body
+    if not isinstance(data.tags, msgspec.UnsetType):
+        post.tags = list(data.tags)
+    # Vectors of every model go; every process's index replays the change (index_change).
     await session.flush()
-    await routing.embed_posts(session, [post])
+    await routing.embed_posts(session, [post], every_model=True)
     return post
 
 
@@ -428,6 +446,12 @@ async def create_post(
     await session.flush()
     await routing.embed_posts(session, [post])
     return post
+
+
+async def delete_post(session: AsyncSession, post: Post) -> None:
+    """Delete a post with its vectors; every process's index drops it at its next sync."""
+    await session.execute(delete(Post).where(Post.id == post.id))
+    session.expunge(post)
 
 
 async def posts_of(

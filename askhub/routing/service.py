@@ -19,17 +19,19 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from askhub.people.audience import is_everyone, members
-from askhub.people.availability import asks_in_window, is_available, open_asks
 from askhub.routing import learning
+from askhub.routing.audience import is_everyone, members
+from askhub.routing.availability import asks_in_window, held_back, is_available, open_asks
 from askhub.settings import Settings
 from indexer.dense import DenseIndex
 from indexer.embedders import Embedder, load_embedder
 from indexer.expertise import Document, Evidence, ExpertiseIndex, Passage, PersonMatch
 from indexer.ranker import FittedRanker, History, Query, candidate_features
-from models import Availability, Embedding, Person, Post, PostKind, Reply, ReplyKind
+from models import Availability, Embedding, IndexChange, Person, Post, PostKind, Reply, ReplyKind
 
 EMBED_BATCH = 256
+# Replaying more changed posts than this (and a quarter of the index) rebuilds instead.
+REPLAY_LIMIT = 2000
 
 
 @dataclass(frozen=True)
@@ -148,8 +150,15 @@ class RoutingService:
 
     # -- writing vectors ---------------------------------------------------------------------
 
-    async def embed_posts(self, session: AsyncSession, posts: Sequence[Post]) -> int:
-        """Encode posts (chunked) and store their vectors in this session's transaction."""
+    async def embed_posts(
+        self, session: AsyncSession, posts: Sequence[Post], every_model: bool = False
+    ) -> int:
+        """Encode posts (chunked) and store their vectors in this session's transaction.
+
+        The old vectors (of this model; with ``every_model``, of all: the text changed) are
+        deleted only after encoding, so the vector writers' lock (migration 0007) is held for
+        the writes alone.
+        """
         if not posts:
             return 0
         documents = [document_for(p) for p in posts]
@@ -157,11 +166,10 @@ class RoutingService:
         texts = [text for per_doc in chunks for text in per_doc]
         vectors = await anyio.to_thread.run_sync(self.embedder.encode, texts)
         model_id = self.model_id
-        await session.execute(
-            delete(Embedding).where(
-                Embedding.post_id.in_([p.id for p in posts]), Embedding.model_id == model_id
-            )
-        )
+        stale = delete(Embedding).where(Embedding.post_id.in_([p.id for p in posts]))
+        if not every_model:
+            stale = stale.where(Embedding.model_id == model_id)
+        await session.execute(stale)
         rows = []
         at = 0
         for post, per_doc in zip(posts, chunks, strict=True):
@@ -214,33 +222,56 @@ class RoutingService:
     # -- following the database --------------------------------------------------------------
 
     async def sync(self, session: AsyncSession) -> ExpertiseIndex:
-        """Bring the in-memory index up to date with the stored vectors (cheap when it is)."""
+        """Bring the in-memory index up to date with the stored vectors (cheap when it is).
+
+        The watermark is the last ``index_change`` row replayed: the posts changed after it are
+        removed from the index and added again from their stored vectors, the rest stays. A
+        count that disagrees with the table (a change log lost, vectors of another model) is
+        healed by a rebuild from the stored vectors, never by re-encoding.
+        """
         async with self._lock:
             model_id = self.model_id
-            max_id, count = (
+            # One statement, one snapshot: the count belongs to the changes up to ``head``.
+            head, count = (
                 await session.execute(
-                    select(func.coalesce(func.max(Embedding.id), 0), func.count()).where(
-                        Embedding.model_id == model_id
+                    select(
+                        select(func.coalesce(func.max(IndexChange.id), 0)).scalar_subquery(),
+                        select(func.count())
+                        .where(Embedding.model_id == model_id)
+                        .scalar_subquery(),
                     )
                 )
             ).one()
+            head, count = int(head), int(count)
             await self._follow_model(session)
             index = self._index
-            if index is not None and max_id == self._watermark and count == len(index.dense):
-                return index
+            if index is not None and head == self._watermark:
+                if count == len(index.dense):
+                    return index
+                index = None  # out of step: rebuild below
             self._history = None
             if index is None:
-                index = self._load_saved(int(count), int(max_id))
+                index = self._load_saved(count, head)
                 if index is not None:
                     await self._attach_documents(session, index)
-            if index is not None and len(index.dense) + await self._count_after(
-                session, self._watermark
-            ) == int(count):
-                await self._add_after(session, index, self._watermark)
-            else:
+            if index is not None and head != self._watermark:
+                changed = list(
+                    await session.scalars(
+                        select(IndexChange.post_id)
+                        .where(IndexChange.id > self._watermark, IndexChange.id <= head)
+                        .distinct()
+                    )
+                )
+                if len(changed) > max(REPLAY_LIMIT, len(index) // 4):
+                    index = None  # a bulk change (an import): one rebuild is cheaper
+                else:
+                    index.remove(changed)
+                    await self._add_posts(session, index, changed)
+                    self._watermark = head
+            if index is None:
                 index = ExpertiseIndex(self.embedder)
-                self._watermark = 0
-                await self._add_after(session, index, 0)
+                await self._add_all(session, index)
+                self._watermark = head
             index.set_priors(await self._priors(session))
             self._index = index
             return index
@@ -360,67 +391,41 @@ class RoutingService:
             [Passage(vector_id=r[0], doc_id=r[1], text=r[2]) for r in rows],
         )
 
-    async def _count_after(self, session: AsyncSession, watermark: int) -> int:
-        return int(
-            await session.scalar(
-                select(func.count()).where(
-                    Embedding.model_id == self.model_id, Embedding.id > watermark
-                )
+    async def _add_all(self, session: AsyncSession, index: ExpertiseIndex) -> None:
+        post_ids = list(
+            await session.scalars(
+                select(Embedding.post_id).where(Embedding.model_id == self.model_id).distinct()
             )
-            or 0
         )
+        await self._add_posts(session, index, sorted(post_ids))
 
-    async def _add_after(
-        self, session: AsyncSession, index: ExpertiseIndex, watermark: int
+    async def _add_posts(
+        self, session: AsyncSession, index: ExpertiseIndex, post_ids: Sequence[int]
     ) -> None:
-        rows = (
-            await session.execute(
-                select(Embedding.id, Embedding.post_id, Embedding.text, Embedding.vector)
-                .where(Embedding.model_id == self.model_id, Embedding.id > watermark)
-                .order_by(Embedding.id)
-            )
-        ).all()
-        if not rows:
-            return
-        post_ids = sorted({r[1] for r in rows})
+        """Add these posts with every stored passage vector they have now (none: gone)."""
         posts: dict[int, Post] = {}
+        vectors_by_id: dict[int, bytes] = {}
+        passages: list[Passage] = []
         for start in range(0, len(post_ids), 5000):
             batch = post_ids[start : start + 5000]
             for post in await session.scalars(select(Post).where(Post.id.in_(batch))):
                 posts[post.id] = post
-        # Vectors of a post that changed replace the old ones; re-adding a whole document keeps
-        # all its passages together.
-        complete = await self._passages_of(session, post_ids)
-        documents = [document_for(posts[pid]) for pid in post_ids if pid in posts]
-        passages = [p for pid in post_ids for p in complete.get(pid, ())]
-        vectors_by_id = {r[0]: r[3] for r in rows}
-        missing = [p.vector_id for p in passages if p.vector_id not in vectors_by_id]
-        if missing:
-            for vid, blob in (
-                await session.execute(
-                    select(Embedding.id, Embedding.vector).where(Embedding.id.in_(missing))
-                )
-            ).all():
-                vectors_by_id[vid] = blob
+            for vid, pid, text, blob in await session.execute(
+                select(Embedding.id, Embedding.post_id, Embedding.text, Embedding.vector)
+                .where(Embedding.model_id == self.model_id, Embedding.post_id.in_(batch))
+                .order_by(Embedding.post_id, Embedding.chunk)
+            ):
+                if pid in posts:
+                    passages.append(Passage(vector_id=vid, doc_id=pid, text=text))
+                    vectors_by_id[vid] = blob
+        if not passages:
+            return
+        with_vectors = {p.doc_id for p in passages}
+        documents = [document_for(posts[pid]) for pid in post_ids if pid in with_vectors]
         vectors = np.vstack(
             [np.frombuffer(vectors_by_id[p.vector_id], dtype=np.float32) for p in passages]
         )
         index.add(documents, passages, vectors)
-        self._watermark = max(self._watermark, int(rows[-1][0]))
-
-    async def _passages_of(
-        self, session: AsyncSession, post_ids: Sequence[int]
-    ) -> dict[int, list[Passage]]:
-        out: dict[int, list[Passage]] = {}
-        for start in range(0, len(post_ids), 5000):
-            batch = post_ids[start : start + 5000]
-            for vid, pid, text in await session.execute(
-                select(Embedding.id, Embedding.post_id, Embedding.text)
-                .where(Embedding.model_id == self.model_id, Embedding.post_id.in_(batch))
-                .order_by(Embedding.post_id, Embedding.chunk)
-            ):
-                out.setdefault(pid, []).append(Passage(vector_id=vid, doc_id=pid, text=text))
-        return out
 
     async def _priors(self, session: AsyncSession) -> dict[str, float]:
         """Answers given (imported answers and replies), log-scaled to [0, 1]."""
@@ -507,13 +512,10 @@ class RoutingService:
         audience: dict[str, str] | None = None,
         tags: Sequence[str] = (),
         asker: int | None = None,
-        max_open_asks: int | None = None,
     ) -> list[RoutedPerson]:
         """The best ``k`` candidates, each marked with why they would be held back (away,
         busy, below the floor) or not: exactly what a new call would do, before it is posted."""
-        matches, unavailable = await self._ranked(
-            session, text, 4 * k, exclude, audience, tags, asker, False
-        )
+        matches, _ = await self._ranked(session, text, 4 * k, exclude, audience, tags, asker, False)
         lowest = self.floor_score(matches[0].score if matches else 0.0)
         ids = [int(m.person) for m in matches]
         now = datetime.now(UTC)
@@ -526,12 +528,8 @@ class RoutingService:
             ranked = next(m for m in matches if m.person == str(person.person.id))
             if not ranked.topical or ranked.score < lowest:
                 held = "below_floor"
-            elif str(person.person.id) in unavailable:
-                held = "away"
-            elif used.get(person.person.id, 0) >= person.person.nudge_budget_per_week or (
-                max_open_asks is not None and waiting.get(person.person.id, 0) >= max_open_asks
-            ):
-                held = "busy"
+            else:
+                held = held_back(person.person, now, used, waiting, self.settings.max_open_asks)
             marked.append(replace(person, held_back=held))
         return marked
 

@@ -123,7 +123,6 @@ async def _preview(
         audience=audience,
         tags=tags,
         asker=viewer.id,
-        max_open_asks=context.settings.max_open_asks,
     )
 
 

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls.service import CallFilter, board, in_audience, list_calls, search_calls
 from askhub.nudges.outbox import inbox
+from askhub.people.expertise import visible_skills
 from askhub.people.service import search_people
 from askhub.web.core import page
-from askhub.web.expertise import visible_skills
 from models import Call, CallKind, CallStatus, Match, Person, ReplyKind
 
 LIVE = (CallStatus.OPEN, CallStatus.ANSWERED, CallStatus.FILLED)

@@ -9,9 +9,9 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from askhub.people.expertise import visible_skills
 from askhub.people.service import get_by_handle, posts_of
 from askhub.web.core import page
-from askhub.web.expertise import visible_skills
 from models import Call, Person, Reply, ReplyKind
 
 

@@ -10,18 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.context import AppContext
 from askhub.people.schemas import PostCreate
-from askhub.people.service import create_post, posts_of, update_post
+from askhub.people.service import create_post, editable, own_post, posts_of, update_post
 from askhub.web.core import convert, flash, page, redirect, text, word_list
 from askhub.web.i18n import language_for, translator
-from models import Person, Post, PostKind
-
-# Posts written in AskHub (people.service.create_post) carry this source; imported ones and
-# accepted answers are changed where they come from.
-EDITABLE_SOURCE = "askhub"
-
-
-def editable(item: Post) -> bool:
-    return item.kind == PostKind.POST and item.source == EDITABLE_SOURCE
+from models import Person, Post
 
 
 def _form(form: Any) -> dict[str, str]:
@@ -84,8 +76,8 @@ async def write_post(
 
 async def _mine(db: AsyncSession, viewer: Person, post_id: int) -> Post:
     """One of the viewer's editable posts; anyone else's is "not found", not "forbidden"."""
-    item = await db.get(Post, post_id)
-    if item is None or item.author_id != viewer.id or not editable(item):
+    item = await own_post(db, viewer, post_id)
+    if item is None:
         raise NotFoundException(f"no post {post_id} of yours to edit")
     return item
 

@@ -11,17 +11,21 @@ import msgspec
 from litestar import MediaType, Request, Response, get, post
 from litestar.datastructures import FormMultiDict
 from litestar.exceptions import TooManyRequestsException
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from askhub.auth.service import end_sessions, start_session
-from askhub.calls.service import call_out, list_calls
 from askhub.context import AppContext
-from askhub.nudges.controllers import item_out
-from askhub.nudges.outbox import inbox
+from askhub.people.expertise import (
+    hidden_topics,
+    inferred_topics,
+    skills_adding,
+    skills_hiding,
+    skills_showing,
+    visible_skills,
+)
 from askhub.people.schemas import ProfileUpdate
-from askhub.people.service import person_out, post_out, update_profile
+from askhub.people.service import update_profile
+from askhub.privacy.export import export_of
 from askhub.privacy.service import erase
 from askhub.validation import InputError
 from askhub.web.accounts import authenticate, set_password
@@ -36,16 +40,8 @@ from askhub.web.core import (
     word_list,
     zone_of,
 )
-from askhub.web.expertise import (
-    hidden_topics,
-    inferred_topics,
-    skills_adding,
-    skills_hiding,
-    skills_showing,
-    visible_skills,
-)
 from askhub.web.i18n import language_for, translator
-from models import ApiToken, Call, Match, Person, Post, PostKind, Reply
+from models import Person
 
 
 async def profile_page(
@@ -241,75 +237,6 @@ async def end_all_sessions(
     response = redirect("/login")
     bind_csrf(request, response, None)
     return response
-
-
-async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
-    """Everything AskHub keeps about ``viewer`` (but no secrets: no password or token hashes)."""
-    posts = (
-        await db.scalars(
-            select(Post).where(Post.author_id == viewer.id).order_by(Post.created_at, Post.id)
-        )
-    ).all()
-    replies = (
-        await db.execute(
-            select(Reply, Call.title)
-            .join(Call, Call.id == Reply.call_id)
-            .where(Reply.person_id == viewer.id)
-            .order_by(Reply.id)
-        )
-    ).all()
-    matches = (
-        await db.scalars(
-            select(Match)
-            .where(Match.person_id == viewer.id)
-            .options(selectinload(Match.call))
-            .order_by(Match.id)
-        )
-    ).all()
-    tokens = (await db.scalars(select(ApiToken).where(ApiToken.person_id == viewer.id))).all()
-    return {
-        "exported_at": datetime.now(UTC),
-        "person": person_out(viewer, private=True),
-        "hidden_topics": hidden_topics(viewer),
-        "posts": [post_out(p, viewer) for p in posts if p.kind != PostKind.PROFILE],
-        "calls_asked": [
-            call_out(c, viewer) for c in await list_calls(db, viewer, mine=True, limit=100_000)
-        ],
-        "replies": [
-            {
-                "call_id": r.call_id,
-                "call_title": title,
-                "kind": str(r.kind),
-                "body": r.body,
-                "accepted": r.accepted,
-                "thanked": r.helpful,
-                "created_at": r.created_at,
-            }
-            for r, title in replies
-        ],
-        "asked_of_me": [
-            {
-                "call_id": m.call_id,
-                "call_title": m.call.title,
-                "state": str(m.state),
-                "wave": m.wave,
-                "nudged_at": m.nudged_at,
-                "seen_at": m.seen_at,
-                "replied_at": m.replied_at,
-                "reasons": m.evidence,
-            }
-            for m in matches
-        ],
-        "inbox": [item_out(n) for n in await inbox(db, viewer.id, limit=100_000)],
-        "api_tokens": [
-            {
-                "created_at": tok.created_at,
-                "last_used_at": tok.last_used_at,
-                "expires_at": tok.expires_at,
-            }
-            for tok in tokens
-        ],
-    }
 
 
 @post("/profile/erase", status_code=200)

@@ -8,9 +8,7 @@ mail clients (and the test sink) can tell it is the same message.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-from dataclasses import dataclass
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -21,9 +19,11 @@ import aiosmtplib
 import jinja2
 
 from askhub.nudges.channels.base import DeliveryError, OutboundMessage
+from askhub.settings import DEFAULT_SENDER, EmailSettings
+
+__all__ = ["DEFAULT_SENDER", "EmailChannel", "EmailSettings", "message_id", "render_email"]
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
-DEFAULT_SENDER = "AskHub <askhub@localhost>"
 
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -34,54 +34,6 @@ _env = jinja2.Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-
-
-def _env_bool(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"{name} must be a number, got {raw!r}") from exc
-
-
-@dataclass(frozen=True)
-class EmailSettings:
-    host: str = "127.0.0.1"
-    port: int = 25
-    sender: str = DEFAULT_SENDER
-    username: str | None = None
-    password: str | None = None
-    # STARTTLS upgrade after connecting (usually port 587).
-    starttls: bool = False
-    # TLS from the first byte (usually port 465).
-    use_tls: bool = False
-    timeout: float = 10.0
-
-    def __post_init__(self) -> None:
-        if self.starttls and self.use_tls:
-            raise ValueError("ASKHUB_SMTP_STARTTLS and ASKHUB_SMTP_TLS exclude each other")
-
-    @classmethod
-    def from_env(cls) -> EmailSettings:
-        port = os.environ.get("ASKHUB_SMTP_PORT", "").strip() or "25"
-        if not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"ASKHUB_SMTP_PORT must be a port number, got {port!r}")
-        return cls(
-            host=os.environ.get("ASKHUB_SMTP_HOST") or "127.0.0.1",
-            port=int(port),
-            sender=os.environ.get("ASKHUB_SMTP_FROM") or DEFAULT_SENDER,
-            username=os.environ.get("ASKHUB_SMTP_USER") or None,
-            password=os.environ.get("ASKHUB_SMTP_PASSWORD") or None,
-            starttls=_env_bool("ASKHUB_SMTP_STARTTLS"),
-            use_tls=_env_bool("ASKHUB_SMTP_TLS"),
-            timeout=_env_number("ASKHUB_SMTP_TIMEOUT", 10.0),
-        )
 
 
 def message_id(idempotency_key: str) -> str:

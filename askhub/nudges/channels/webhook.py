@@ -20,44 +20,22 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 from askhub.nudges.channels.base import DeliveryError, OutboundMessage
-from askhub.outbound import UnresolvedHost, UnsafeWebhook, WebhookPolicy, allow_hosts_from_env
+from askhub.outbound import UnresolvedHost, UnsafeWebhook, WebhookPolicy
+from askhub.settings import WebhookSettings
+
+__all__ = ["WebhookChannel", "WebhookSettings", "build_payload", "sign", "verify_signature"]
 
 # Slack Block Kit limits; longer text makes Slack reject the whole payload with 400.
 _HEADER_MAX = 150
 _SECTION_MAX = 3000
 _BUTTON_TEXT_MAX = 75
 _BUTTONS_MAX = 25
-
-
-@dataclass(frozen=True)
-class WebhookSettings:
-    secret: str
-    timeout: float = 5.0
-    # ASKHUB_WEBHOOK_ALLOW_HOSTS: internal hosts or networks that may receive webhooks.
-    allow_hosts: tuple[str, ...] = ()
-
-    @classmethod
-    def from_env(cls) -> WebhookSettings:
-        raw_timeout = os.environ.get("ASKHUB_WEBHOOK_TIMEOUT", "").strip()
-        try:
-            timeout = float(raw_timeout) if raw_timeout else 5.0
-        except ValueError as exc:
-            raise ValueError(
-                f"ASKHUB_WEBHOOK_TIMEOUT must be a number, got {raw_timeout!r}"
-            ) from exc
-        return cls(
-            secret=os.environ.get("ASKHUB_WEBHOOK_SECRET", ""),
-            timeout=timeout,
-            allow_hosts=allow_hosts_from_env(),
-        )
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

@@ -28,7 +28,7 @@ class Member:
     budget: int
 
     def available(self, now: datetime) -> bool:
-        # The same rule as askhub.people.availability.is_available, on the light row.
+        # The same rule as askhub.routing.availability.is_available, on the light row.
         if self.availability == Availability.OPTED_OUT:
             return False
         if self.availability == Availability.AWAY:

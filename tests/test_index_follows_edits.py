@@ -1,0 +1,136 @@
+"""The running server's index follows every edit and deletion of a post, in place.
+
+The server is a separate app with its own routing service (as another process would be); the
+posts change through its API and the calls routed afterwards must see the new words only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select
+
+from askhub.app import create_app
+from askhub.context import AppContext
+from askhub.people.schemas import PostCreate
+from askhub.people.service import create_post, get_by_handle, update_post
+from askhub.routing.service import RoutingService
+from models import IndexChange, Post
+from tests.test_api import token_for
+
+OLD_WORDS = "Zeppelinhangar dakbedekking"
+NEW_WORDS = "Hovercraft rokken vervangen"
+
+
+@pytest.fixture
+async def server(org: AppContext) -> AsyncIterator[tuple[AsyncTestClient[Any], AppContext]]:
+    app = create_app(settings=org.settings, embedder=org.routing.embedder)
+    async with AsyncTestClient(app=app) as client:
+        yield client, app.state.context
+
+
+async def _asked_for(client: AsyncTestClient[Any], auth: dict[str, str], words: str) -> dict:
+    """Who a new question with ``words`` reaches, and through which posts."""
+    response = await client.post(
+        "/api/calls", json={"kind": "question", "title": words, "body": words}, headers=auth
+    )
+    assert response.status_code == 201, response.text
+    return {
+        m["person"]["handle"]: {r["post_id"] for r in m["reasons"]}
+        for m in response.json()["matches"]
+    }
+
+
+async def test_an_edit_through_the_api_moves_the_running_index_to_the_new_words(
+    server: tuple[AsyncTestClient[Any], AppContext], org: AppContext
+) -> None:
+    client, running = server
+    tom, asker = await token_for(org, "tom.bakker"), await token_for(org, "asker")
+    written = await client.post(
+        "/api/posts",
+        json={"title": OLD_WORDS, "body": f"Ik heb {OLD_WORDS} gedaan, jaren lang."},
+        headers=tom,
+    )
+    assert written.status_code == 201, written.text
+    post_id = written.json()["id"]
+    assert post_id in (await _asked_for(client, asker, OLD_WORDS)).get("tom.bakker", set())
+
+    # The newest post's vectors are replaced: on SQLite their ids are reused and the count
+    # stays the same, the case a watermark on ids and counts missed.
+    edited = await client.patch(
+        f"/api/posts/{post_id}",
+        json={"title": NEW_WORDS, "body": f"Ik heb {NEW_WORDS}, elke winter."},
+        headers=tom,
+    )
+    assert edited.status_code == 200, edited.text
+    assert edited.json()["title"] == NEW_WORDS and edited.json()["tags"] == []
+    assert post_id in (await _asked_for(client, asker, NEW_WORDS)).get("tom.bakker", set())
+    assert post_id not in (await _asked_for(client, asker, OLD_WORDS)).get("tom.bakker", set())
+    index = running.routing._index
+    assert index is not None
+    replaced = index.document(post_id)
+    assert replaced is not None and replaced.title == NEW_WORDS
+
+    # Nobody else may change or delete it.
+    other = await token_for(org, "eva.brown")
+    assert (
+        await client.patch(f"/api/posts/{post_id}", json={"body": "x"}, headers=other)
+    ).status_code == 404
+    assert (await client.delete(f"/api/posts/{post_id}", headers=other)).status_code == 404
+    bad = await client.patch(f"/api/posts/{post_id}", json={"body": ""}, headers=tom)
+    assert bad.status_code == 422 and "body" in bad.text
+
+    deleted = await client.delete(f"/api/posts/{post_id}", headers=tom)
+    assert deleted.status_code == 204
+    assert post_id not in (await _asked_for(client, asker, NEW_WORDS)).get("tom.bakker", set())
+    assert (await client.delete(f"/api/posts/{post_id}", headers=tom)).status_code == 404
+    assert running.routing._index is not None and running.routing._index.document(post_id) is None
+
+
+async def test_another_process_replays_edits_in_place_without_a_rebuild(org: AppContext) -> None:
+    """A second routing service (another process) follows this one's edits by the change log
+    and keeps its index object: only the changed post is replaced."""
+    other = RoutingService(org.settings, org.routing.embedder)
+    async with org.sessions() as session:
+        first = await other.sync(session)
+    async with org.sessions() as session, session.begin():
+        tom = await get_by_handle(session, "tom.bakker")
+        assert tom
+        post = await create_post(
+            session, org.routing, tom, PostCreate(title=OLD_WORDS, body=OLD_WORDS)
+        )
+    async with org.sessions() as session:
+        assert (await other.route(session, OLD_WORDS, k=1))[0].person.handle == "tom.bakker"
+    async with org.sessions() as session, session.begin():
+        stored = await session.get(Post, post.id)
+        assert stored
+        await update_post(session, org.routing, stored, PostCreate(title=NEW_WORDS, body=NEW_WORDS))
+        changes = await session.scalar(select(func.count()).select_from(IndexChange))
+        assert changes and changes > 0
+    async with org.sessions() as session:
+        found = await other.route(session, NEW_WORDS, k=1)
+        assert found[0].person.handle == "tom.bakker"
+        assert found[0].reasons[0]["post_id"] == post.id
+        old = await other.route(session, OLD_WORDS, k=3)
+        assert all(post.id not in {r["post_id"] for r in m.reasons} for m in old)
+        assert await other.sync(session) is first  # replayed in place, not rebuilt
+
+
+async def test_the_export_is_reachable_through_the_api(
+    server: tuple[AsyncTestClient[Any], AppContext], org: AppContext
+) -> None:
+    client, _ = server
+    tom = await token_for(org, "tom.bakker")
+    written = await client.post("/api/posts", json={"title": OLD_WORDS, "body": "x y"}, headers=tom)
+    assert written.status_code == 201
+    response = await client.get("/api/people/me/export", headers=tom)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    exported = response.json()
+    assert exported["person"]["handle"] == "tom.bakker"
+    assert OLD_WORDS in [p["title"] for p in exported["posts"]]
+    assert "password" not in response.text and "token_hash" not in response.text
+    assert (await client.get("/api/people/me/export")).status_code == 401

@@ -1,0 +1,49 @@
+"""Settings come from one tree with ranges: a bad value is one line naming it, exit code 2."""
+
+from __future__ import annotations
+
+import pytest
+
+from askhub.settings import EmailSettings, SettingError, Settings, WebSettings, load
+from tests.test_cli import askhub
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "accepts"),
+    [
+        ("ASKHUB_WAVE_SIZE", "-3", "from 1 to 1000"),
+        ("ASKHUB_TICK_SECONDS", "0", "from 1 to 86400"),
+        ("ASKHUB_MAX_WAVES", "many", "whole number"),
+        ("ASKHUB_SCHEDULER", "perhaps", "true or false"),
+        ("ASKHUB_LOGIN_WINDOW", "0", "from 1 to 86400"),
+        ("ASKHUB_TRUSTED_PROXIES", "10.0.0.1, nonsense", "'nonsense' is not an IP"),
+    ],
+)
+def test_a_bad_setting_is_one_line_and_exit_code_2(
+    cli_env: dict[str, str], name: str, value: str, accepts: str
+) -> None:
+    result = askhub({**cli_env, name: value}, "db", "upgrade")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"askhub: {name}") and accepts in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_values_in_range_are_read_and_defaults_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASKHUB_WAVE_SIZE", "7")
+    monkeypatch.setenv("ASKHUB_MIN_P_ANSWER_BP", "0")  # zero is in range here
+    monkeypatch.delenv("ASKHUB_TICK_SECONDS", raising=False)
+    settings = load()
+    assert (settings.wave_size, settings.min_p_answer_bp, settings.tick_seconds) == (7, 0, 30)
+    assert WebSettings.from_env(Settings()).login_window == 300
+
+
+def test_smtp_settings_are_checked_when_email_is_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASKHUB_SMTP_HOST", "mail.example")
+    monkeypatch.setenv("ASKHUB_SMTP_TIMEOUT", "-1")
+    with pytest.raises(
+        SettingError, match=r"ASKHUB_SMTP_TIMEOUT must be a number from 0\.1 to 600"
+    ):
+        load()
+    monkeypatch.setenv("ASKHUB_SMTP_TIMEOUT", "2.5")
+    assert EmailSettings.from_env().timeout == 2.5
