@@ -19,6 +19,7 @@ from askhub.calls import service
 from askhub.calls.scheduled import lifecycle_tick
 from askhub.calls.schemas import CallCreate, ReplyCreate
 from askhub.context import AppContext
+from askhub.i18n import Translator, translator
 from askhub.nudges.channels.base import Channel
 from askhub.nudges.channels.email import EmailChannel, EmailSettings
 from askhub.nudges.channels.inapp import InAppChannel
@@ -103,7 +104,27 @@ def text_of(message: EmailMessage) -> str:
     return str(part.get_content())
 
 
+# The language each test person reads: the first language they speak (tests/data/org.jsonl).
+READS = {
+    "sanne@example.com": "nl",
+    "joost@example.com": "nl",
+    "henk@example.com": "nl",
+    "anna@example.com": "nl",
+    "mark@example.com": "en",
+    "amy@example.com": "en",
+    "eva@example.com": "en",
+    "liam@example.com": "en",
+}
+
+
+def words(message: EmailMessage) -> Translator:
+    """``t`` in the language of the message's recipient."""
+    address = str(message["To"]).split("<")[-1].rstrip(">")
+    return translator(READS[address])
+
+
 def link(message: EmailMessage, label: str) -> str:
+    label = words(message)(label)
     found = re.search(rf"{re.escape(label)}: (\S+)", text_of(message))
     assert found, f"no {label!r} link in:\n{text_of(message)}"
     return found.group(1).removeprefix("http://askhub.test")
@@ -121,9 +142,14 @@ async def test_question_waves_reply_by_email_link_and_deadline_summary(loop: Loo
     wave1 = await loop.deliver()
     assert recipients(wave1) == {"sanne@example.com", "mark@example.com"}
     for message in wave1:
-        body = text_of(message)
-        assert "Anna Asker asks" in str(message["Subject"])
-        assert "Why you" in body and ("staalbouw" in body.lower() or "steel" in body.lower())
+        body, t = text_of(message), words(message)
+        # Every word in the reader's language: Sanne (nl) reads Dutch, Mark (en) English.
+        subject = t("{name} asks: {title}", name="Anna Asker", title="Wie weet iets van staalbouw?")
+        assert str(message["Subject"]) == subject
+        dutch = "sanne@example.com" in str(message["To"])
+        assert subject.startswith("Anna Asker vraagt:" if dutch else "Anna Asker asks:")
+        assert t("Why you") in body and ("staalbouw" in body.lower() or "steel" in body.lower())
+        assert t("Sent automatically by AskHub.") in body
         assert "/act/" in link(message, "Answer")
         html = message.get_body(preferencelist=("html",))
         assert html is not None and "/act/" in str(html.get_content())
@@ -137,7 +163,7 @@ async def test_question_waves_reply_by_email_link_and_deadline_summary(loop: Loo
     assert "anna@example.com" not in wave2_people
 
     # One expert answers through the link in the email, without logging in.
-    expert_mail = next(m for m in wave2 if "Why you" in text_of(m))
+    expert_mail = next(m for m in wave2 if words(m)("Why you") in text_of(m))
     answer_link = link(expert_mail, "Answer")
     app = create_app(settings=loop.ctx.settings, embedder=loop.ctx.routing.embedder)
     async with AsyncTestClient(app=app) as client:
@@ -158,7 +184,9 @@ async def test_question_waves_reply_by_email_link_and_deadline_summary(loop: Loo
     assert await loop.tick(t0 + timedelta(seconds=1300)) == []
     summary = await loop.tick(t0 + timedelta(days=1, seconds=1))
     assert recipients(summary) == {"anna@example.com"}
-    assert "Closed" in str(summary[0]["Subject"]) and "hal in Zwolle" in text_of(summary[0])
+    # Anna reads Dutch: the summary, its headline and the reply's kind are Dutch too.
+    assert str(summary[0]["Subject"]) == "Gesloten: Wie weet iets van staalbouw?"
+    assert "1 antwoord." in text_of(summary[0]) and "(antwoord): Bel me" in text_of(summary[0])
     async with loop.ctx.sessions() as session:
         call = await service.get_call(session, call_id)
         assert call is not None and call.status == "closed"
@@ -175,7 +203,8 @@ async def test_volunteers_call_fills_and_the_others_are_told(loop: Loop) -> None
     )
     wave1 = await loop.deliver()
     assert recipients(wave1) == {"amy@example.com", "joost@example.com"}
-    assert "I'll volunteer" in text_of(wave1[0])
+    for message in wave1:
+        assert words(message)("I'll volunteer") in text_of(message)
     await loop.reply(call_id, "amy.chen", kind="volunteer")
     await loop.deliver()
     # Nobody else has evidence about modems, so no second wave fills with strangers; colleagues
@@ -190,7 +219,7 @@ async def test_volunteers_call_fills_and_the_others_are_told(loop: Loop) -> None
     assert "anna@example.com" in recipients(notices)
     assert second in recipients(notices)  # asked, did not volunteer: hears it is full
     full = next(m for m in notices if second in str(m["To"]))
-    assert "Full" in str(full["Subject"])
+    assert str(full["Subject"]) == "Vol, dank je: Testers gezocht voor het nieuwe modem"
     async with loop.ctx.sessions() as session:
         call = await service.get_call(session, call_id)
         assert call is not None and call.status == "filled"
@@ -211,7 +240,8 @@ async def test_reminder_only_for_people_who_did_not_open_the_call(loop: Loop) ->
         await service.mark_seen(loop.ctx.sessions, call, person, t0)
     reminders = await loop.tick(t0 + timedelta(seconds=301))
     assert recipients(reminders) == {other}
-    assert str(reminders[0]["Subject"]).startswith("Reminder:")
+    reminder = words(reminders[0])("Reminder: {name} asks: {title}", name="", title="")
+    assert str(reminders[0]["Subject"]).startswith(reminder.split(" ")[0])
     assert await loop.tick(t0 + timedelta(seconds=400)) == []  # one reminder, not a stream
 
 
@@ -265,7 +295,8 @@ async def test_a_call_that_runs_out_of_candidates_says_so_once(loop: Loop) -> No
         notices += await loop.tick(t0 + timedelta(seconds=601 * step))
     to_asker = [m for m in notices if "anna@example.com" in str(m["To"])]
     assert len(to_asker) == 1
-    assert "Nobody found" in str(to_asker[0]["Subject"]) and "Widen" in text_of(to_asker[0])
+    assert str(to_asker[0]["Subject"]).strip().startswith("Nog niemand gevonden voor:")
+    assert "Maak de oproep breder" in text_of(to_asker[0])
 
 
 async def test_forward_through_a_link_asks_the_colleague_with_the_forwarder_as_reason(
@@ -286,7 +317,8 @@ async def test_forward_through_a_link_asks_the_colleague_with_the_forwarder_as_r
         assert done.status_code == 200
     forwarded = await loop.deliver()
     henk = next(m for m in forwarded if "henk@example.com" in str(m["To"]))
-    assert "Eva Brown forwarded this to you" in text_of(henk)
+    # Henk reads Dutch: who forwarded it, in his words.
+    assert "Eva Brown heeft dit naar je doorgestuurd" in text_of(henk)
     matches = await loop.matches(call_id)
     assert matches["eva.brown"].state == MatchState.FORWARDED
     assert matches["henk.mulder"].state == MatchState.NUDGED

@@ -108,21 +108,28 @@ async def tell_exhausted(
     """Say honestly that nobody is left to ask, once, and how to widen the call."""
     call.exhausted_at = now
     asked = sum(1 for m in call.matches if m.nudged_at is not None)
+    t, tn = notify.words(call.asker), notify.plural_words(call.asker)
     await notify.tell_asker(
         session,
         settings,
         call,
         call.asker,
         f"exhausted:{call.id}",
-        f"Nobody found yet for: {call.title}"[:180],
+        t("Nobody found yet for: {title}", title=call.title)[:180],
         (
-            f"AskHub asked {asked} colleague(s) and has nobody left who matches and may be asked "
-            "now. "
+            tn(
+                "AskHub asked {n} colleague and has nobody left who matches and may be asked now.",
+                "AskHub asked {n} colleagues and has nobody left who matches and may be asked now.",
+                asked,
+            )
             if asked
-            else "AskHub found nobody whose posts or profile match this call well enough to ask "
-            "them, so it asked nobody rather than strangers. "
+            else t(
+                "AskHub found nobody whose posts or profile match this call well enough to ask "
+                "them, so it asked nobody rather than strangers."
+            )
         )
-        + (
+        + " "
+        + t(
             "Widen the call: use other or more general words, add tags, drop the audience "
             "filter, open it to everyone, or forward it to someone who might know who knows."
         ),
@@ -244,23 +251,36 @@ async def close_due(
                     match.state = MatchState.EXPIRED
             names = {m.person_id: m.person.name for m in call.matches}
             replier_names = await _names(session, [r.person_id for r in replies], names)
+            t, tn = notify.words(call.asker), notify.plural_words(call.asker)
+            someone = t("someone")
             items = [
-                f"{replier_names.get(r.person_id, 'someone')} ({r.kind}): {r.body}".strip()
+                "{} ({}): {}".format(
+                    replier_names.get(r.person_id) or someone, t(f"reply:{r.kind}"), r.body
+                ).strip()
                 for r in replies
             ]
             if call.kind == CallKind.VOLUNTEERS:
-                headline = f"{len(replies)} of {call.needed or '?'} volunteers signed up."
+                headline = tn(
+                    "{n} of {needed} volunteers signed up.",
+                    "{n} of {needed} volunteers signed up.",
+                    len(replies),
+                    needed=call.needed or "?",
+                )
             else:
-                headline = f"{len(replies)} answer(s)."
+                headline = tn("{n} answer.", "{n} answers.", len(replies))
             await notify.tell_asker(
                 session,
                 settings,
                 call,
                 call.asker,
                 f"summary:{call.id}",
-                f"Closed: {call.title}"[:180],
-                f"Your call reached its deadline. {headline}"
-                + ("" if replies else " Nobody replied; try asking again with other words."),
+                t("Closed: {title}", title=call.title)[:180],
+                t("Your call reached its deadline.")
+                + " "
+                + headline
+                + (
+                    "" if replies else " " + t("Nobody replied; try asking again with other words.")
+                ),
                 now,
                 items=items,
                 kind=NudgeKind.SUMMARY,
@@ -313,6 +333,7 @@ async def send_digests(
                 continue
             period = person.last_digest_at.isoformat() if person.last_digest_at else "first"
             person.last_digest_at = now
+            t, tn = notify.words(person), notify.plural_words(person)
             await notify.send(
                 session,
                 settings,
@@ -320,8 +341,12 @@ async def send_digests(
                 NudgeKind.DIGEST,
                 f"digest:{person.id}:{period}",
                 {
-                    "subject": f"AskHub: {len(pending)} call(s) where you could help",
-                    "intro": "Colleagues asked these; AskHub thought of you for each.",
+                    "subject": tn(
+                        "AskHub: {n} call where you could help",
+                        "AskHub: {n} calls where you could help",
+                        len(pending),
+                    ),
+                    "intro": t("Colleagues asked these; AskHub thought of you for each."),
                     "body": "",
                     "reasons": [],
                     "links": [],

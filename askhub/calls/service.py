@@ -312,14 +312,15 @@ async def add_reply(
     if data.kind == "answer" and person.id != call.asker_id:
         if call.status == CallStatus.OPEN and call.kind != CallKind.VOLUNTEERS:
             call.status = CallStatus.ANSWERED
+        t = notify.words(call.asker)
         await notify.tell_asker(
             session,
             settings,
             call,
             call.asker,
             f"reply:{reply.id}",
-            f"{person.name} answered: {call.title}",
-            f"{person.name} answered your call “{call.title}”.",
+            t("{name} answered: {title}", name=person.name, title=call.title),
+            t("{name} answered your call “{title}”.", name=person.name, title=call.title),
             now,
             items=[data.body],
         )
@@ -439,6 +440,7 @@ async def _forward(
     """A forward makes the colleague a match with the forwarder as the reason, asked at once
     when the rules allow (otherwise first in line for the next wave)."""
     match = next((m for m in call.matches if m.person_id == target.id), None)
+    t = notify.words(target)
     if match is None:
         match = Match(
             call_id=call.id,
@@ -447,12 +449,13 @@ async def _forward(
             score=0.0,
             wave=call.wave,
             forwarded_by_id=forwarder.id,
+            # In the words of the colleague it is forwarded to: they read it in the nudge.
             evidence=[
                 {
                     "post_id": 0,
                     "kind": "forward",
-                    "title": f"{forwarder.name} forwarded this to you",
-                    "snippet": note or f"{forwarder.name} thinks you know about this.",
+                    "title": t("{name} forwarded this to you", name=forwarder.name),
+                    "snippet": note or t("{name} thinks you know about this.", name=forwarder.name),
                     "matched_terms": [],
                     "similarity": 0.0,
                 }
@@ -486,14 +489,20 @@ async def _tell_full(
             )
         )
     ) | {last.id}
+    tn = notify.plural_words(call.asker)
     await notify.tell_asker(
         session,
         settings,
         call,
         call.asker,
         f"filled:{call.id}",
-        f"Filled: {call.title}",
-        f"Your call “{call.title}” has the {volunteers} volunteers it needed.",
+        notify.words(call.asker)("Filled: {title}", title=call.title),
+        tn(
+            "Your call “{title}” has the {n} volunteer it needed.",
+            "Your call “{title}” has the {n} volunteers it needed.",
+            volunteers,
+            title=call.title,
+        ),
         now,
     )
     for match in call.matches:
@@ -501,6 +510,7 @@ async def _tell_full(
             continue
         if match.state in (MatchState.NUDGED, MatchState.SEEN):
             match.state = MatchState.EXPIRED
+        t = notify.words(match.person)
         await notify.send(
             session,
             settings,
@@ -508,8 +518,11 @@ async def _tell_full(
             NudgeKind.NOTICE,
             f"full:{call.id}:{match.person_id}",
             {
-                "subject": f"Full, thank you: {call.title}",
-                "intro": f"“{call.title}” has all the volunteers it needed; no need to reply.",
+                "subject": t("Full, thank you: {title}", title=call.title),
+                "intro": t(
+                    "“{title}” has all the volunteers it needed; no need to reply.",
+                    title=call.title,
+                ),
                 "body": "",
                 "reasons": [],
                 "links": [],

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from askhub.i18n import reader_language
 from askhub.nudges import outbox
 from askhub.nudges.channels.base import Channel, DeliveryError, Link, OutboundMessage, Recipient
 from models import Nudge, NudgeState, Person
@@ -58,6 +59,7 @@ def message_for(nudge: Nudge, person: Person) -> OutboundMessage:
         reasons=[str(r) for r in payload.get("reasons", [])],
         links=[Link(label=str(x["label"]), url=str(x["url"])) for x in payload.get("links", [])],
         items=[str(i) for i in payload.get("items", [])],
+        language=reader_language(person),
     )
 
 

@@ -388,6 +388,7 @@ async def thank(
         raise NotFoundException(f"call {call_id} has no reply {reply_id}")
     if not found.helpful:
         found.helpful = True
+        t = notify.words(found.person)
         await notify.send(
             db,
             context.settings,
@@ -395,8 +396,14 @@ async def thank(
             NudgeKind.NOTICE,
             f"thanks:{found.id}",
             {
-                "subject": f"{viewer.name} thanks you: {call.title}"[:180],
-                "intro": f"{viewer.name} thanks you for your reply to “{call.title}”.",
+                "subject": t("{name} thanks you: {title}", name=viewer.name, title=call.title)[
+                    :180
+                ],
+                "intro": t(
+                    "{name} thanks you for your reply to “{title}”.",
+                    name=viewer.name,
+                    title=call.title,
+                ),
                 "body": "",
                 "reasons": [],
                 "links": [],

@@ -20,6 +20,7 @@ from pathlib import Path
 import aiosmtplib
 import jinja2
 
+from askhub.i18n import translator
 from askhub.nudges.channels.base import DeliveryError, OutboundMessage
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -113,7 +114,11 @@ def render_email(message: OutboundMessage, sender: str = DEFAULT_SENDER) -> Emai
             permanent=True,
         ) from exc
 
-    context = {"message": message, "paragraphs": _paragraphs(message.body)}
+    context = {
+        "message": message,
+        "paragraphs": _paragraphs(message.body),
+        "t": translator(message.language),
+    }
     email = EmailMessage()
     email["From"] = sender
     email["To"] = to

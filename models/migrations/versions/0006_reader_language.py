@@ -1,0 +1,27 @@
+"""the reader's language: a UI setting of its own, separate from the languages one speaks
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-11-30 05:00:00.000000
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0006"
+down_revision: str | None = "0005"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    # Nullable: None means "the first language the person speaks", so nobody's pages change.
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("ui_language", sa.String(length=8), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("person", schema=None) as batch_op:
+        batch_op.drop_column("ui_language")
