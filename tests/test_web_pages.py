@@ -420,3 +420,34 @@ async def test_a_dutch_reader_sees_reason_labels_in_dutch(org: AppContext) -> No
     # Profiles match too; their label is the reader's word, followed by the department.
     assert "Profiel — " in preview.text
     assert "Profile — " not in preview.text
+
+
+async def test_the_language_switch_is_a_setting_apart_from_the_languages_one_speaks(
+    org: AppContext,
+) -> None:
+    await with_passwords(org, ["sanne.visser"])
+    async with web_client(org) as sanne:
+        await sign_in(sanne, "sanne.visser")
+        # Sanne speaks only Dutch: she reads Dutch, whatever her browser says.
+        home = await sanne.get("/", headers={"accept-language": "en"})
+        assert "Mijn berichten" in home.text and '<html lang="nl">' in home.text
+        switched = await submit(sanne, "/profile", "/language", {"lang": "en", "next": "/posts"})
+        assert switched.status_code == 303 and switched.headers["location"] == "/posts"
+        posts = await sanne.get("/posts", headers={"accept-language": "nl"})
+        assert "My posts" in posts.text and "Mijn berichten" not in posts.text
+        assert '<html lang="en">' in posts.text
+        refused = await submit(sanne, "/profile", "/language", {"lang": "fr", "next": "/"})
+        assert refused.status_code == 422 and "en, nl" in refused.text
+        back = await submit(sanne, "/", "/language", {"lang": "nl", "next": "//evil.example"})
+        assert back.headers["location"] == "/"
+    person = await _person(org, "sanne.visser")
+    assert person.ui_language == "nl" and person.languages == ["nl"]
+
+
+async def test_anonymous_pages_follow_the_browser_or_the_lang_choice(org: AppContext) -> None:
+    async with web_client(org) as visitor:
+        english = await visitor.get("/login", headers={"accept-language": "en"})
+        assert "Sign in to AskHub" in english.text
+        assert 'href="/login?lang=nl"' in english.text  # the switch, without a cookie
+        dutch = await visitor.get("/login?lang=nl", headers={"accept-language": "en"})
+        assert "Inloggen bij AskHub" in dutch.text and '<html lang="nl">' in dutch.text

@@ -205,6 +205,8 @@ def test_every_text_in_the_pages_has_a_dutch_translation() -> None:
     dutch = {entry.id for entry in load("nl") if entry.id and entry.string}
     for kind in ("status", "kind", "state", "reply", "post"):
         wanted |= {k for k in english if isinstance(k, str) and k.startswith(kind + ":")}
+    # The language switch names each language in itself, whatever the page's language.
+    wanted -= {"Nederlands", "English"}
     missing = sorted(m for m in wanted if m not in dutch)
     assert not missing, f"no Dutch for: {missing}"
     assert len(wanted) > 190

@@ -56,7 +56,13 @@ def _id(message: str | tuple[str, ...] | list[str]) -> str:
 
 
 def missing(catalog: Catalog, used: dict[Message, list[str]]) -> list[Message]:
-    return [m for m in used if _id(m) not in catalog]
+    """Used messages the catalogue lacks, or has without plural forms when used as a plural."""
+    found = []
+    for message in used:
+        entry = catalog.get(_id(message))
+        if entry is None or (isinstance(message, tuple) and not entry.pluralizable):
+            found.append(message)
+    return found
 
 
 def untranslated(catalog: Catalog) -> list[str]:

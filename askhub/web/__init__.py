@@ -73,6 +73,7 @@ PAGES: list[ControllerRouterHandler] = [
     profile.end_all_sessions,
     profile.export,
     profile.erase_account,
+    profile.choose_language,
     posts.my_posts,
     posts.write_post,
     posts.edit_post_page,

@@ -28,6 +28,7 @@ from askhub.calls.service import (
     withdraw_volunteer,
 )
 from askhub.context import AppContext
+from askhub.i18n import Translator, plural_translator, translator
 from askhub.people.service import not_erased
 from askhub.web.core import (
     convert,
@@ -35,11 +36,11 @@ from askhub.web.core import (
     local_datetime,
     page,
     redirect,
+    request_language,
     text,
     word_list,
     zone_of,
 )
-from askhub.web.i18n import language_for, translator
 from askhub.web.markdown import render_markdown
 from models import (
     Call,
@@ -55,8 +56,8 @@ REPLY_KINDS = ("answer", "volunteer", "decline", "forward")
 CLOSED = (CallStatus.CLOSED, CallStatus.EXPIRED)
 
 
-def _t(request: Request[Any, Any, Any], viewer: Person | None) -> Any:
-    return translator(language_for(viewer, request.headers.get("accept-language")))
+def _t(request: Request[Any, Any, Any], viewer: Person | None) -> Translator:
+    return translator(request_language(request, viewer))
 
 
 # -- a new call -------------------------------------------------------------------------------
@@ -159,10 +160,10 @@ async def post_call(
             body_preview=None,
         )
     asked = sum(1 for m in call.matches if m.nudged_at is not None)
-    t = _t(request, viewer)
+    t, tn = _t(request, viewer), plural_translator(request_language(request, viewer))
     flash(
         request,
-        t("Your call was sent to {n} colleagues.", n=asked)
+        tn("Your call was sent to {n} colleague.", "Your call was sent to {n} colleagues.", asked)
         if asked
         else t("Nobody matches yet. Use other or more general words, or add tags."),
     )

@@ -25,9 +25,9 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.auth.service import person_for_session
+from askhub.i18n import plural_translator, reader_language, translations, translator
 from askhub.validation import ConflictError, InputError, refuse_nul
 from askhub.web.accounts import LoginLimiter
-from askhub.web.i18n import language_for, translator
 from askhub.web.markdown import render_markdown
 from askhub.web.settings import WebSettings
 from models import Person
@@ -72,6 +72,7 @@ def environment() -> Environment:
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -178,6 +179,14 @@ def flash(request: Request[Any, Any, Any], message: str) -> None:
     request.session["flash"] = message
 
 
+def request_language(request: Request[Any, Any, Any], viewer: Person | None) -> str:
+    """The reader's language: the viewer's setting, else ``?lang=`` (anonymous pages have no
+    cookie for it), else the browser's."""
+    return reader_language(
+        viewer, request.headers.get("accept-language"), request.query_params.get("lang")
+    )
+
+
 def page(
     request: Request[Any, Any, Any],
     viewer: Person | None,
@@ -187,7 +196,7 @@ def page(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Template:
-    lang = language_for(viewer, request.headers.get("accept-language"))
+    lang = request_language(request, viewer)
     zone = zone_of(viewer)
     # A fragment (fetched by the page's script) must not eat the note meant for the next page.
     fragment = template.startswith("fragments/")
@@ -198,14 +207,20 @@ def page(
     def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(zone).strftime(fmt) if value is not None else ""
 
-    t = translator(lang)
+    t, tn = translator(lang), plural_translator(lang)
+    catalogue = translations(lang)
     # Field errors are message ids too (service messages stay as they are when not translated).
     errors = {name: t(message) for name, message in (context.pop("errors", None) or {}).items()}
     return Template(
         template_name=template,
         context={
             "t": t,
+            "tn": tn,
+            # Jinja's i18n extension ({% trans %}) looks these up in the context.
+            "gettext": catalogue.gettext,
+            "ngettext": catalogue.ngettext,
             "lang": lang,
+            "here": _here(request),
             "me": viewer,
             "when": when,
             "flash": note if isinstance(note, str) else None,
@@ -219,6 +234,14 @@ def page(
         headers=headers,
         media_type=MediaType.HTML,
     )
+
+
+def _here(request: Request[Any, Any, Any]) -> str:
+    """This page's path and query without ``lang``: where the language switch comes back to."""
+    query = "&".join(
+        f"{quote(k)}={quote(v)}" for k, v in request.query_params.items() if k != "lang"
+    )
+    return request.url.path + ("?" + query if query else "")
 
 
 def redirect(path: str) -> Redirect:
@@ -322,13 +345,18 @@ def _render_error(
     key: str,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
-    lang = language_for(None, request.headers.get("accept-language"))
+    lang = request_language(request, None)
     t = translator(lang)
+    catalogue = translations(lang)
     body = (
         _error_environment()
         .get_template("error.html")
         .render(
             t=t,
+            tn=plural_translator(lang),
+            gettext=catalogue.gettext,
+            ngettext=catalogue.ngettext,
+            here=_here(request),
             lang=lang,
             me=None,
             flash=None,

@@ -21,7 +21,7 @@ from askhub.context import AppContext
 from askhub.nudges.controllers import item_out
 from askhub.nudges.outbox import inbox
 from askhub.people.schemas import ProfileUpdate
-from askhub.people.service import person_out, post_out, update_profile
+from askhub.people.service import person_out, post_out, set_reader_language, update_profile
 from askhub.privacy.service import erase
 from askhub.validation import InputError
 from askhub.web.accounts import authenticate, set_password
@@ -29,6 +29,7 @@ from askhub.web.core import (
     bind_csrf,
     convert,
     flash,
+    local_path,
     page,
     redirect,
     state_of,
@@ -343,3 +344,11 @@ async def export(db: AsyncSession, viewer: Person) -> Response[bytes]:
             "Cache-Control": "no-store",
         },
     )
+
+
+@post("/language", status_code=200)
+async def choose_language(request: Request[Any, Any, Any], viewer: Person) -> Response[Any]:
+    """The NL/EN switch in the navigation: pages and nudges follow it from now on."""
+    form = await request.form()
+    set_reader_language(viewer, text(form, "lang"))
+    return redirect(local_path(text(form, "next")))

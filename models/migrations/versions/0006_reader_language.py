@@ -18,10 +18,10 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     # Nullable: None means "the first language the person speaks", so nobody's pages change.
-    with op.batch_alter_table("person", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("ui_language", sa.String(length=8), nullable=True))
+    # Plain ALTER TABLE on both databases: a batch rebuild on SQLite would drop the
+    # expression index uq_person_lower_email.
+    op.add_column("person", sa.Column("ui_language", sa.String(length=8), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("person", schema=None) as batch_op:
-        batch_op.drop_column("ui_language")
+    op.drop_column("person", "ui_language")
