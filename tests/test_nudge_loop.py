@@ -387,3 +387,27 @@ async def test_the_inbox_lists_my_nudges(loop: Loop) -> None:
         assert seen.status_code == 200 and seen.json()["seen_at"]
         other = await client.post(f"/api/inbox/{inbox[0]['id'] + 999}/seen", headers=headers)
         assert other.status_code == 404
+
+
+async def test_one_click_pages_look_like_the_site_in_the_readers_language(loop: Loop) -> None:
+    call_id = await loop.post(
+        "asker",
+        kind="question",
+        title="Wie weet iets van staalbouw?",
+        body="Ik zoek **ervaring** met stalen draagconstructies.\n\n<script>alert(1)</script>",
+    )
+    wave1 = await loop.deliver()
+    sanne = next(m for m in wave1 if "sanne@example.com" in str(m["To"]))
+    await loop.reply(call_id, "mark.jones", kind="answer", body="Vraag *mij* maar.")
+    await loop.reply(call_id, "joost.smit", kind="decline", body="Geen idee, privé notitie")
+    app = create_app(settings=loop.ctx.settings, embedder=loop.ctx.routing.embedder)
+    async with AsyncTestClient(app=app) as client:
+        page = (await client.get(link(sanne, "Answer"))).text
+    assert '<html lang="nl">' in page and 'href="/static/askhub.css"' in page
+    # Markdown rendered and sanitised as on the site; raw HTML stays text.
+    assert "<strong>ervaring</strong>" in page and "<script>alert" not in page
+    assert "Waarom jij" in page and "Reacties tot nu toe (1)" in page
+    assert "<em>mij</em>" in page and f'href="/calls/{call_id}"' in page
+    assert "privé notitie" not in page  # a decline note is for the asker only
+    for english in ("Why you", "Your answer", "Send answer", "Replies so far"):
+        assert english not in page
