@@ -14,6 +14,7 @@ the person speaks that AskHub has, else the browser's, else English.
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -140,3 +141,94 @@ def reader_language(
 # The older name, kept for callers that pass the Accept-Language header.
 def language_for(person: Person | None, accept_language: str | None) -> str:
     return reader_language(person, accept_language)
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is translated later (tables of messages)."""
+    return message
+
+
+# msgspec's validation messages (pages and API) as message ids with placeholders; the field
+# name (``at `$.title```) is kept as it is, it names the field in the form or JSON.
+_TYPES = {
+    "str": N_("text"),
+    "int": N_("a whole number"),
+    "float": N_("a number"),
+    "bool": N_("true or false"),
+    "array": N_("a list"),
+    "object": N_("an object"),
+    "null": N_("nothing"),
+}
+_VALIDATION = [
+    (
+        re.compile(r"Expected `str` of length >= (?P<n>\d+)"),
+        N_("Expected text of at least {n} characters"),
+    ),
+    (
+        re.compile(r"Expected `str` of length <= (?P<n>\d+)"),
+        N_("Expected text of at most {n} characters"),
+    ),
+    (
+        re.compile(r"Expected `array` of length >= (?P<n>\d+)"),
+        N_("Expected a list of at least {n} items"),
+    ),
+    (
+        re.compile(r"Expected `array` of length <= (?P<n>\d+)"),
+        N_("Expected a list of at most {n} items"),
+    ),
+    (
+        re.compile(r"Expected `(?:int|float)` >= (?P<n>[-\d.]+)"),
+        N_("Expected a number of at least {n}"),
+    ),
+    (
+        re.compile(r"Expected `(?:int|float)` <= (?P<n>[-\d.]+)"),
+        N_("Expected a number of at most {n}"),
+    ),
+    (re.compile(r"Expected `(?:int|float)` > (?P<n>[-\d.]+)"), N_("Expected a number above {n}")),
+    (re.compile(r"Expected `(?:int|float)` < (?P<n>[-\d.]+)"), N_("Expected a number below {n}")),
+    (
+        re.compile(r"Expected `str` matching regex (?P<regex>.+?)(?= - at |$)"),
+        N_("Expected text in the form {regex}"),
+    ),
+    (re.compile(r"Expected `(?P<type>\w+)`, got `(?P<got>\w+)`"), N_("Expected {type}, got {got}")),
+    (re.compile(r"Expected `(?P<type>\w+)`"), N_("Expected {type}")),
+    (
+        re.compile(r"Object missing required field `(?P<field>[^`]+)`"),
+        N_("The field `{field}` is required"),
+    ),
+    (
+        re.compile(r"Object contains unknown field `(?P<field>[^`]+)`"),
+        N_("Unknown field `{field}`"),
+    ),
+    (
+        re.compile(r"Invalid enum value (?P<value>.+?)(?= - at |$)"),
+        N_("Not one of the choices: {value}"),
+    ),
+    (
+        re.compile(r"Invalid RFC3339 encoded datetime"),
+        N_("Expected a date and time (2026-05-01T09:00:00Z)"),
+    ),
+    (re.compile(r"Invalid RFC3339 encoded date"), N_("Expected a date (2026-05-01)")),
+]
+_AT = re.compile(r" - at (`[^`]+`)$")
+
+
+def localise(message: str, lang: str) -> str:
+    """``message`` in ``lang``: a catalogue message as it is, or a validation message of
+    msgspec (``Expected `str` of length >= 3 - at `$.title```) with its field kept."""
+    t = translator(lang)
+    translated = t(message)
+    if translated != message or lang == DEFAULT:
+        return translated
+    at = _AT.search(message)
+    core = message[: at.start()] if at else message
+    for pattern, template in _VALIDATION:
+        found = pattern.fullmatch(core)
+        if found:
+            values = {
+                key: t(_TYPES[value]) if key in ("type", "got") and value in _TYPES else value
+                for key, value in found.groupdict().items()
+            }
+            where = " - " + t("at {field}", field=at.group(1)) if at else ""
+            return t(template, **values) + where
+    return message

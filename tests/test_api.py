@@ -357,3 +357,16 @@ async def test_nudge_preferences_are_mine_to_set_and_private(
         )
     ).json()
     assert "eva.brown" not in [m["person"]["handle"] for m in call["matches"]]
+
+
+async def test_validation_messages_are_in_the_readers_language_with_the_field_kept(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    bad = {**STAALBOUW, "title": "ab"}
+    dutch = await client.post("/api/calls", json=bad, headers=await token_for(org, "asker"))
+    english = await client.post("/api/calls", json=bad, headers=await token_for(org, "mark.jones"))
+    assert dutch.status_code == english.status_code == 422
+    [nl], [en] = dutch.json()["errors"], english.json()["errors"]
+    assert nl["field"] == en["field"] == "title"
+    assert nl["message"].startswith("Verwacht tekst van minstens") and "`" not in nl["message"][:30]
+    assert en["message"].startswith("Expected `str` of length >=")

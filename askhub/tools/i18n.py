@@ -20,7 +20,7 @@ from babel.messages.pofile import read_po, write_po
 from askhub.i18n import DEFAULT, LANGUAGES, catalogue_path
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"t": None, "tn": (1, 2), "gettext": None, "ngettext": (1, 2), "_": None}
+KEYWORDS = {"N_": None, "t": None, "tn": (1, 2), "gettext": None, "ngettext": (1, 2), "_": None}
 
 Message = str | tuple[str, str]
 

@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.auth.service import person_for_session
-from askhub.i18n import plural_translator, reader_language, translations, translator
+from askhub.i18n import localise, plural_translator, reader_language, translations, translator
 from askhub.validation import ConflictError, InputError, refuse_nul
 from askhub.web.accounts import LoginLimiter
 from askhub.web.markdown import render_markdown
@@ -210,7 +210,10 @@ def page(
     t, tn = translator(lang), plural_translator(lang)
     catalogue = translations(lang)
     # Field errors are message ids too (service messages stay as they are when not translated).
-    errors = {name: t(message) for name, message in (context.pop("errors", None) or {}).items()}
+    errors = {
+        name: localise(message, lang)
+        for name, message in (context.pop("errors", None) or {}).items()
+    }
     return Template(
         template_name=template,
         context={
@@ -362,7 +365,7 @@ def _render_error(
             flash=None,
             header_mode=False,
             status=status,
-            message=key,
+            message=localise(key, lang),
             errors={},
         )
     )
