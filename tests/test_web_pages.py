@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from askhub.calls.scheduled import lifecycle_tick
 from askhub.context import AppContext
 from askhub.nudges.outbox import inbox
 from askhub.routing.service import RoutingService
-from models import Call, CallStatus, Embedding, Person, Post, PostKind, Reply
+from models import Call, CallStatus, Embedding, Match, Person, Post, PostKind, Reply
 from tests.test_web_support import sign_in, submit, text_of, web_client, with_passwords
 
 STEEL_TITLE = "Who knows about steel construction and bolted connections?"
@@ -451,3 +452,47 @@ async def test_anonymous_pages_follow_the_browser_or_the_lang_choice(org: AppCon
         assert 'href="/login?lang=nl"' in english.text  # the switch, without a cookie
         dutch = await visitor.get("/login?lang=nl", headers={"accept-language": "en"})
         assert "Inloggen bij AskHub" in dutch.text and '<html lang="nl">' in dutch.text
+
+
+async def test_someone_asked_finds_the_reply_box_first_and_can_say_later(
+    org: AppContext,
+) -> None:
+    await with_passwords(org, ["asker", "sanne.visser"])
+    async with web_client(org) as asker:
+        await sign_in(asker, "asker")
+        preview = await submit(
+            asker, "/calls/new", "/calls/preview", {"kind": "question", "title": STEEL_TITLE}
+        )
+        # One line per person with the best reason; the rest behind a toggle.
+        assert preview.text.count('class="match-line"') >= 2
+        assert 'class="best-reason"' in preview.text
+        posted = await submit(
+            asker,
+            "/calls/new",
+            "/calls/new",
+            {"kind": "question", "title": STEEL_TITLE, "tags": "staalbouw", "action": "post"},
+        )
+        call_id = int(posted.headers["location"].rsplit("/", 1)[1])
+    async with web_client(org) as sanne:
+        await sign_in(sanne, "sanne.visser")
+        page = (await sanne.get(f"/calls/{call_id}")).text
+        # The answer box comes before who else replied, right under the call.
+        assert page.index('id="act-heading"') < page.index('id="replies-heading"')
+        assert page.index('id="act-heading"') < page.index('id="why-heading"')
+        later = await submit(sanne, f"/calls/{call_id}", f"/calls/{call_id}/snooze")
+        assert later.status_code == 303
+        page = (await sanne.get(f"/calls/{call_id}")).text
+        assert "We herinneren je er later aan." in page
+    async with org.sessions() as session:
+        sanne_match = await session.scalar(
+            select(Match)
+            .join(Person, Person.id == Match.person_id)
+            .where(Match.call_id == call_id, Person.handle == "sanne.visser")
+        )
+        assert sanne_match is not None and sanne_match.snoozed_until is not None
+        due = sanne_match.snoozed_until + timedelta(seconds=org.settings.reminder_after + 1)
+    await lifecycle_tick(org.sessions, org.settings, due)
+    async with org.sessions() as session:
+        sanne_id = (await _person(org, "sanne.visser")).id
+        subjects = [n.payload["subject"] for n in await inbox(session, sanne_id)]
+    assert any(s.startswith("Herinnering: Anna Asker vraagt:") for s in subjects), subjects

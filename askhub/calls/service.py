@@ -576,6 +576,8 @@ async def mark_seen(
     match = next((m for m in call.matches if m.person_id == person.id), None)
     if match is None or match.seen_at is not None:
         return
+    if match.snoozed_until is not None and match.snoozed_until > now:
+        return  # they said "later": looking again before then keeps the reminder coming
     async with sessions() as session, session.begin():
         await session.execute(
             update(Match).where(Match.id == match.id, Match.seen_at.is_(None)).values(seen_at=now)
@@ -592,11 +594,15 @@ async def mark_seen(
 
 
 def snooze(call: Call, person: Person, now: datetime, seconds: int) -> bool:
+    """ "Later": one reminder once ``seconds`` have passed. Opening the call to say "later" does
+    not count as seen, or the reminder (only for unseen asks) would never come."""
     match = next((m for m in call.matches if m.person_id == person.id), None)
-    if match is None:
+    if match is None or match.state not in (MatchState.NUDGED, MatchState.SEEN):
         return False
     match.snoozed_until = now + timedelta(seconds=seconds)
     match.reminded_at = None
+    match.seen_at = None
+    match.state = MatchState.NUDGED
     return True
 
 

@@ -63,6 +63,7 @@ PAGES: list[ControllerRouterHandler] = [
     calls.withdraw,
     calls.accept,
     calls.thank,
+    calls.later,
     profile.show_profile,
     profile.save_profile,
     profile.save_preferences,

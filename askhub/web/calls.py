@@ -24,6 +24,7 @@ from askhub.calls.service import (
     mark_seen,
     may_forward,
     query_text,
+    snooze,
     visible_replies,
     withdraw_volunteer,
 )
@@ -370,6 +371,21 @@ async def accept(
         )
     flash(request, _t(request, viewer)("Accepted. The answer now counts as their expertise."))
     return redirect(f"/calls/{call.id}#reply-{reply_id}")
+
+
+@post("/calls/{call_id:int}/snooze", status_code=200)
+async def later(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    call_id: int,
+) -> Response[Any]:
+    """ "Later" on the page, as in the email: one reminder after the snooze time."""
+    call = await _load(db, call_id)
+    if snooze(call, viewer, datetime.now(UTC), context.settings.snooze_seconds):
+        flash(request, _t(request, viewer)("We will remind you later."))
+    return redirect(f"/calls/{call.id}")
 
 
 @post("/calls/{call_id:int}/replies/{reply_id:int}/thank", status_code=200)
