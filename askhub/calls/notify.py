@@ -48,10 +48,13 @@ def call_link(settings: Settings, call: Call) -> str:
     return f"{settings.base_url}/calls/{call.id}"
 
 
-def reasons_of(match: Match) -> list[str]:
+def reasons_of(match: Match, t: Translator | None = None) -> list[str]:
     lines = []
     for reason in match.evidence or []:
         title = str(reason.get("title") or reason.get("kind") or "")
+        if t is not None and reason.get("kind") == "profile":
+            # The stored title is "Profile — department": the label in the reader's words.
+            title = " — ".join([t("Profile"), *title.split(" — ", 1)[1:]])
         snippet = str(reason.get("snippet") or "")
         lines.append(f"{title}: {snippet}" if title and snippet else title or snippet)
     return [line for line in lines if line]
@@ -137,7 +140,7 @@ async def ask(
         "subject": subject[:180],
         "intro": intro,
         "body": call.body,
-        "reasons": reasons_of(match),
+        "reasons": reasons_of(match, t),
         "links": _action_links(settings, call, person),
         "items": [],
         "call_url": call_link(settings, call),

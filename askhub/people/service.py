@@ -53,6 +53,7 @@ def preferences_of(person: Person) -> Preferences:
         channels=list(person.channels or []),
         digest=person.digest,
         webhook_url=person.webhook_url,
+        ui_language=person.ui_language,
     )
 
 
