@@ -14,7 +14,9 @@ the person speaks that AskHub has, else the browser's, else English.
 
 from __future__ import annotations
 
+import os
 import re
+from collections.abc import Mapping
 from functools import cache
 from io import BytesIO
 from pathlib import Path
@@ -136,6 +138,17 @@ def reader_language(
     if person is None and supported(choice):
         return supported(choice) or DEFAULT
     return person_language(person) or from_accept_language(accept_language) or DEFAULT
+
+
+def environment_language(environ: Mapping[str, str] | None = None) -> str:
+    """The CLI's language: ``ASKHUB_LANG``, else the POSIX locale (``LC_ALL``, ``LC_MESSAGES``,
+    ``LANG``: ``nl_NL.UTF-8`` → ``nl``), else English."""
+    env = os.environ if environ is None else environ
+    for name in ("ASKHUB_LANG", "LC_ALL", "LC_MESSAGES", "LANG"):
+        value = env.get(name, "")
+        if value:
+            return supported(value.split("_")[0].split(".")[0]) or DEFAULT
+    return DEFAULT
 
 
 # The older name, kept for callers that pass the Accept-Language header.
