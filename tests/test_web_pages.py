@@ -103,7 +103,8 @@ async def test_ask_see_matches_answer_as_the_routed_expert_accept_and_thank(
         empty = await submit(
             sanne, f"/calls/{call_id}", f"/calls/{call_id}/reply", {"kind": "answer", "body": " "}
         )
-        assert empty.status_code == 422 and "an answer needs a body" in empty.text
+        # Sanne reads Dutch: the service's message too.
+        assert empty.status_code == 422 and "een antwoord heeft tekst nodig" in empty.text
 
     async with org.sessions() as session:
         reply_id = await session.scalar(select(Reply.id).where(Reply.call_id == call_id))

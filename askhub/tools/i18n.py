@@ -20,7 +20,18 @@ from babel.messages.pofile import read_po, write_po
 from askhub.i18n import DEFAULT, LANGUAGES, catalogue_path
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"N_": None, "t": None, "tn": (1, 2), "gettext": None, "ngettext": (1, 2), "_": None}
+KEYWORDS = {
+    # Errors raised with a fixed message reach people as it is: they are messages too.
+    "InputError": None,
+    "ConflictError": None,
+    "CallError": None,
+    "N_": None,
+    "t": None,
+    "tn": (1, 2),
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_": None,
+}
 
 Message = str | tuple[str, str]
 

@@ -25,7 +25,14 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.auth.service import person_for_session
-from askhub.i18n import localise, plural_translator, reader_language, translations, translator
+from askhub.i18n import (
+    localise,
+    plural_translator,
+    reader_language,
+    supported,
+    translations,
+    translator,
+)
 from askhub.validation import ConflictError, InputError, refuse_nul
 from askhub.web.accounts import LoginLimiter
 from askhub.web.markdown import render_markdown
@@ -197,6 +204,10 @@ def page(
     **context: Any,
 ) -> Template:
     lang = request_language(request, viewer)
+    # Error pages have no viewer at hand (no database in an exception handler): they read the
+    # language of the last page from the session.
+    if viewer is not None and "session" in request.scope and request.session.get("lang") != lang:
+        request.session["lang"] = lang
     zone = zone_of(viewer)
     # A fragment (fetched by the page's script) must not eat the note meant for the next page.
     fragment = template.startswith("fragments/")
@@ -348,7 +359,8 @@ def _render_error(
     key: str,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
-    lang = request_language(request, None)
+    remembered = request.session.get("lang") if "session" in request.scope else None
+    lang = supported(remembered) or request_language(request, None)
     t = translator(lang)
     catalogue = translations(lang)
     body = (
