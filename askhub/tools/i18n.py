@@ -25,6 +25,8 @@ KEYWORDS = {
     "InputError": None,
     "ConflictError": None,
     "CallError": None,
+    "LinkError": None,
+    "PermissionError": None,
     "N_": None,
     "t": None,
     "tn": (1, 2),
