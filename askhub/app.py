@@ -15,10 +15,17 @@ from litestar.openapi.spec import Components, SecurityScheme
 from askhub.auth.middleware import BearerTokenMiddleware
 from askhub.bounds import check_request_bounds
 from askhub.calls.actions import ActionController
-from askhub.calls.controllers import CallsController
+from askhub.calls.controllers import CallsController, RepliesController
 from askhub.context import AppContext
 from askhub.dependencies import provide_context, provide_me, provide_session
-from askhub.errors import http_error, input_error, server_error, validation_error
+from askhub.errors import (
+    http_error,
+    input_error,
+    not_found,
+    not_permitted,
+    server_error,
+    validation_error,
+)
 from askhub.headers import add_security_headers
 from askhub.health import health
 from askhub.nudges.controllers import InboxController
@@ -27,7 +34,7 @@ from askhub.openapi import StrictStructSchemaPlugin
 from askhub.people.controllers import PeopleController, PostsController
 from askhub.scheduler import build_scheduler
 from askhub.settings import Settings
-from askhub.validation import InputError
+from askhub.validation import InputError, NotFound, NotPermitted
 from askhub.web import build as build_web
 from indexer.embedders import Embedder
 
@@ -74,6 +81,7 @@ def create_app(
             PeopleController,
             PostsController,
             CallsController,
+            RepliesController,
             ActionController,
             InboxController,
             *web.route_handlers,
@@ -92,6 +100,8 @@ def create_app(
         exception_handlers={
             ValidationException: validation_error,
             InputError: input_error,
+            NotPermitted: not_permitted,
+            NotFound: not_found,
             HTTPException: http_error,
             Exception: server_error,
         },

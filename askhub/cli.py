@@ -524,5 +524,148 @@ def routing_fit() -> None:
     click.echo(run(work))
 
 
+@main.group()
+def call() -> None:
+    """The asker's controls of a call, as the API and the web pages offer them."""
+
+
+AS_OPTION = click.option(
+    "--as",
+    "handle",
+    required=True,
+    metavar="HANDLE",
+    help="Who acts: the asker, or a manager or admin.",
+)
+
+
+def _deadline_option(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        fail(f"--deadline: not a date and time: {value!r} (e.g. 2026-12-01T17:00+01:00)")
+    if parsed.tzinfo is None:
+        fail("--deadline: give a time zone, e.g. 2026-12-01T17:00+01:00")
+    return parsed
+
+
+def _on_call(call_id: int, handle: str, act: Callable[[Any, Any, Any, Any], Awaitable[str]]) -> str:
+    """Run ``act(context, session, call, person)`` in one transaction; a refusal or bad input
+    is one line on stderr and exit 2."""
+    from askhub.calls.service import get_call
+    from askhub.people.service import get_by_handle
+    from askhub.validation import NotFound, NotPermitted
+
+    async def work(context: AppContext) -> str:
+        async with context.sessions() as session, session.begin():
+            person = await get_by_handle(session, handle)
+            if person is None:
+                fail(f"no person with handle {handle!r}")
+            found = await get_call(session, call_id)
+            if found is None:
+                fail(f"no call with id {call_id}")
+            return await act(context, session, found, person)
+
+    try:
+        return run(work)
+    except InputError as exc:
+        fail(f"call {call_id}: {exc.field + ': ' if exc.field else ''}{exc}")
+    except (NotPermitted, NotFound) as exc:
+        fail(f"call {call_id}: {exc}")
+
+
+@call.command("close")
+@click.argument("call_id", type=click.IntRange(1, 2**31 - 1))
+@AS_OPTION
+def call_close(call_id: int, handle: str) -> None:
+    """Close CALL_ID now; the people still asked hear they are no longer needed."""
+    from askhub.calls import control
+
+    async def act(context: AppContext, session: Any, found: Any, person: Any) -> str:
+        await control.close(session, context.settings, found, person)
+        return f"askhub: call {call_id} closed"
+
+    click.echo(_on_call(call_id, handle, act))
+
+
+@call.command("reopen")
+@click.argument("call_id", type=click.IntRange(1, 2**31 - 1))
+@AS_OPTION
+@click.option("--deadline", default=None, help="A new deadline (ISO 8601 with a time zone).")
+def call_reopen(call_id: int, handle: str, deadline: str | None) -> None:
+    """Open a closed or expired CALL_ID again."""
+    from askhub.calls import control
+
+    when = _deadline_option(deadline)
+
+    async def act(context: AppContext, session: Any, found: Any, person: Any) -> str:
+        await control.reopen(session, context.settings, found, person, when)
+        return f"askhub: call {call_id} reopened"
+
+    click.echo(_on_call(call_id, handle, act))
+
+
+@call.command("extend")
+@click.argument("call_id", type=click.IntRange(1, 2**31 - 1))
+@AS_OPTION
+@click.option("--deadline", required=True, help="The new deadline (ISO 8601 with a time zone).")
+def call_extend(call_id: int, handle: str, deadline: str) -> None:
+    """Give open CALL_ID a new deadline."""
+    from askhub.calls import control
+
+    when = _deadline_option(deadline)
+    assert when is not None
+
+    async def act(context: AppContext, session: Any, found: Any, person: Any) -> str:
+        await control.extend(session, found, person, when)
+        return f"askhub: call {call_id} now has its deadline at {when.isoformat()}"
+
+    click.echo(_on_call(call_id, handle, act))
+
+
+@call.command("withdraw")
+@click.argument("call_id", type=click.IntRange(1, 2**31 - 1))
+@AS_OPTION
+def call_withdraw(call_id: int, handle: str) -> None:
+    """Withdraw CALL_ID: everyone asked and every volunteer hears it is off."""
+    from askhub.calls import control
+
+    async def act(context: AppContext, session: Any, found: Any, person: Any) -> str:
+        await control.withdraw(session, context.settings, context.routing, found, person)
+        return f"askhub: call {call_id} withdrawn"
+
+    click.echo(_on_call(call_id, handle, act))
+
+
+@call.command("volunteers")
+@click.argument("call_id", type=click.IntRange(1, 2**31 - 1))
+@AS_OPTION
+def call_volunteers(call_id: int, handle: str) -> None:
+    """Print CALL_ID's volunteers as CSV (handle, name, email, department, location, when,
+    note)."""
+    from askhub.calls import control
+
+    async def act(context: AppContext, session: Any, found: Any, person: Any) -> str:
+        return control.volunteers_csv(found, person)
+
+    click.echo(_on_call(call_id, handle, act), nl=False)
+
+
+@call.command("message")
+@click.argument("call_id", type=click.IntRange(1, 2**31 - 1))
+@click.argument("text")
+@AS_OPTION
+def call_message(call_id: int, text: str, handle: str) -> None:
+    """Send TEXT to every volunteer of CALL_ID, through their own channels."""
+    from askhub.calls import control
+
+    async def act(context: AppContext, session: Any, found: Any, person: Any) -> str:
+        sent = await control.message_volunteers(session, context.settings, found, person, text)
+        return f"askhub: message queued for {sent} volunteer{'s' if sent != 1 else ''}"
+
+    click.echo(_on_call(call_id, handle, act))
+
+
 if __name__ == "__main__":
     main()

@@ -9,13 +9,15 @@ from typing import Any
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import (
+    HTTP_403_FORBIDDEN,
+    HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
 from askhub.i18n import localise, reader_language
-from askhub.validation import ConflictError, InputError
+from askhub.validation import ConflictError, InputError, NotFound, NotPermitted
 from models import Person
 
 log = logging.getLogger("askhub")
@@ -81,6 +83,14 @@ def input_error(request: Request, exc: InputError) -> Response[dict[str, Any]]: 
             errors=[{"field": exc.field, "source": "body", "message": message}],
         )
     return _json(HTTP_409_CONFLICT, message)
+
+
+def not_permitted(request: Request, exc: NotPermitted) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+    return _json(HTTP_403_FORBIDDEN, str(exc))
+
+
+def not_found(request: Request, exc: NotFound) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+    return _json(HTTP_404_NOT_FOUND, str(exc))
 
 
 def http_error(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:  # type: ignore[type-arg]

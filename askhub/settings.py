@@ -70,6 +70,11 @@ class Settings:
     digest_interval: int = field(default_factory=lambda: _int("ASKHUB_DIGEST_INTERVAL", 24 * 3600))
     snooze_seconds: int = field(default_factory=lambda: _int("ASKHUB_SNOOZE_SECONDS", 24 * 3600))
     link_max_age: int = field(default_factory=lambda: _int("ASKHUB_LINK_MAX_AGE", 14 * 24 * 3600))
+    # A question without a deadline closes this long after it was posted (or reopened), with
+    # its summary to the asker (0: never).
+    close_undated_after: int = field(
+        default_factory=lambda: _int("ASKHUB_CLOSE_UNDATED_AFTER", 30 * 24 * 3600)
+    )
     # People with this many unanswered asks on open calls are skipped (spreads the load).
     max_open_asks: int = field(default_factory=lambda: _int("ASKHUB_MAX_OPEN_ASKS", 2))
     retry_base_seconds: int = field(default_factory=lambda: _int("ASKHUB_RETRY_BASE_SECONDS", 30))

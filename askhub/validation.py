@@ -46,6 +46,15 @@ class ConflictError(InputError):
     409, naming ``field`` when one is to blame."""
 
 
+class NotPermitted(PermissionError):
+    """The person may not do this (HTTP 403, a web page's 403, CLI exit 2). Services raise it
+    from their guards, so no handler checks permissions itself."""
+
+
+class NotFound(LookupError):
+    """A thing named inside a request does not exist (HTTP 404, CLI exit 2)."""
+
+
 def refuse_nul(value: str, field: str) -> str:
     """``value`` unchanged, or an InputError naming ``field`` when it holds a NUL character."""
     if "\x00" in value:

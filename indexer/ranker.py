@@ -39,6 +39,10 @@ RECENT_CANDIDATES = 30
 # People with topical evidence who are featurised and re-ranked, best by the hand-set score.
 TOPICAL_CANDIDATES = 200
 RECENT_WINDOW_DAYS = 90.0
+# How deep the "most active" rankings go: a person's place in the one of everyone's answers
+# before the question is a feature (ever_rank), counted up to here; everyone further down
+# shares the last place.
+ACTIVE_DEPTH = RECENT_CANDIDATES + 64
 RANK_DEPTH = 200
 FEATURES = (
     "dense_max",
@@ -68,6 +72,7 @@ FEATURES = (
     "answer_rate",
     "decline_rate",
     "ignore_rate",
+    "ever_rank",
 )
 RESPONSES = ("answered", "declined", "ignored")
 _TIE = FEATURES.index("asker_tie")
@@ -105,6 +110,7 @@ class History:
         self._log_stamps: NDArray[np.float64] = np.zeros(0)
         self._log_codes: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
         self._log_names: list[str] = []
+        self._codes: dict[str, int] = {}
         self._ever: tuple[int, NDArray[np.int64]] = (0, np.zeros(0, dtype=np.int64))
         # "recent" and "ever": the (start, end) of the log last ranked, the best codes in order
         # and whether that is everyone with an answer there (routing asks for the same again)
@@ -164,7 +170,7 @@ class History:
         for stamps in self._links.values():
             stamps.sort()
         self._log_names = sorted({person for _, person in self._answer_log})
-        code = {person: i for i, person in enumerate(self._log_names)}
+        code = self._codes = {person: i for i, person in enumerate(self._log_names)}
         size = len(self._answer_log)
         self._log_stamps = np.fromiter((s for s, _ in self._answer_log), np.float64, size)
         self._log_codes = np.fromiter((code[p] for _, p in self._answer_log), np.int64, size)
@@ -220,7 +226,7 @@ class History:
             codes = np.flatnonzero(counts)
             # Count first, then name (codes are in name order): one key a person, larger first.
             key = counts[codes] * len(counts) + (len(counts) - 1 - codes)
-            depth = max(need, k + 64)  # room for the next call's excluded people
+            depth = max(need, ACTIVE_DEPTH)  # room for the next call's excluded people
             if depth < len(codes):
                 top = np.argpartition(-key, depth - 1)[:depth]
                 codes, key = codes[top], key[top]
@@ -233,6 +239,17 @@ class History:
                 if len(picked) == k:
                     break
         return picked
+
+    def popularity_places(self, people: Sequence[str]) -> list[int]:
+        """Each person's place (0 = most answers) among everyone by answers before the time of
+        the last ``recently_active`` call (the popularity baseline's order), ``ACTIVE_DEPTH``
+        when further down."""
+        ranked = self._ranked.get("ever")
+        if ranked is None:
+            return [ACTIVE_DEPTH] * len(people)
+        place = dict(zip(ranked[1][:ACTIVE_DEPTH].tolist(), range(ACTIVE_DEPTH), strict=False))
+        codes = self._codes
+        return [place.get(codes.get(person, -1), ACTIVE_DEPTH) for person in people]
 
     def records(self, people: Iterable[str]) -> list[_PersonHistory | None]:
         """``person(p)`` for each of ``people``."""
@@ -323,10 +340,13 @@ def candidate_features(
     exclude: Set[str] = frozenset(),
     only: Set[str] | None = None,
     before: float | None = None,
+    needed: Set[str] | None = None,
 ) -> Candidates:
     """Candidates for ``query`` and their features (rows in ``FEATURES`` order).
 
     ``before`` replays the past (fitting); routing now passes None and ``query.at`` is now.
+    ``needed`` (routing with a model: ``FittedRanker.needed``) leaves the features the model
+    gives no weight at 0 instead of computing them; None computes all (fitting).
     """
     excluded = set(exclude) | ({query.asker} if query.asker else set())
     gathered = index.gather(query.text, excluded, only, query.vector, before=before)
@@ -346,11 +366,15 @@ def candidate_features(
     query_tags = {t.lower() for t in query.tags}
     query_terms = set(tokenize(query.text)) | query_tags
     language = query_language(query.text)
-    best_dense = _best_dense(index, gathered)
+    best_dense = _best_dense(index, gathered) if needed is None or "dense_gap" in needed else 0.0
+    want = set(FEATURES) if needed is None else set(needed)
     rows = _feature_rows(
-        history, people, gathered, hand, at, query_tags, query_terms, language, best_dense
+        history, people, gathered, hand, at, query_tags, query_terms, language, best_dense, want
     )
-    rows[:, _TIE] = [math.log1p(history.helped_before(query.asker, p, at)) for p in people]
+    if "asker_tie" in want:
+        rows[:, _TIE] = [math.log1p(history.helped_before(query.asker, p, at)) for p in people]
+    if "ever_rank" in want:
+        rows[:, _COLUMN["ever_rank"]] = np.log1p(history.popularity_places(people))
     topical = np.array([p in topical_people for p in people], dtype=bool)
     return Candidates(people, rows, topical, gathered)
 
@@ -375,6 +399,12 @@ _SIMILARITY = attrgetter("similarity")
 _LEXICAL = attrgetter("lexical")
 _KIND = attrgetter("kind")
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
+# Features read from each person's history record (one loop over the candidates).
+_HISTORY = frozenset(
+    {"tag_answers", "tag_share", "tag_recent", "answers", "activity", "recent_7d", "recent_30d"}
+    | {"recent_180d", "days_idle", "skill_match", "language_match", "asked", "answer_rate"}
+    | {"decline_rate", "ignore_rate"}
+)
 
 
 def _feature_rows(
@@ -387,15 +417,17 @@ def _feature_rows(
     query_terms: Set[str],
     language: str | None,
     best_dense: float,
+    want: Set[str],
 ) -> NDArray[np.float64]:
-    """Each person's features (``asker_tie`` left 0), a column at a time: the evidence of all
-    candidates as flat arrays, counts by bisection per person, and the recency sums over all
-    candidates' answers at once."""
+    """Each person's features in ``want`` (``asker_tie`` and ``ever_rank`` left 0), a column
+    at a time: the evidence of all candidates as flat arrays, counts by bisection per person,
+    and the recency sums over all candidates' answers at once."""
     n = len(people)
     features = np.zeros((n, len(FEATURES)), dtype=np.float64)
 
     def put(name: str, values: NDArray[np.float64] | list[float]) -> None:
-        features[:, _COLUMN[name]] = values
+        if name in want:
+            features[:, _COLUMN[name]] = values
 
     # Evidence: every matching document of every candidate, flat.
     per_person = [gathered.per_person.get(person, ()) for person in people]
@@ -403,13 +435,15 @@ def _feature_rows(
     hit_rows = np.repeat(np.arange(n), [len(person_hits) for person_hits in per_person])
     similarity = np.fromiter(map(_SIMILARITY, hits), np.float64, len(hits))
     lexical = np.fromiter(map(_LEXICAL, hits), np.float64, len(hits))
-    kinds = np.array(list(map(_KIND, hits)), dtype=object)
     dense_best, dense_top3, dense_count = _best_three(hit_rows, similarity, n)
     put("dense_max", dense_best)
     put("dense_top3", dense_top3)
     put("dense_count", np.log1p(dense_count))
-    told = ~np.isin(kinds, list(ASKED))
-    put("answer_dense_max", _row_max(hit_rows, similarity, told, n))
+    if want & {"answer_dense_max", "profile_similarity"}:
+        kinds = np.array(list(map(_KIND, hits)), dtype=object)
+        told = ~np.isin(kinds, list(ASKED))
+        put("answer_dense_max", _row_max(hit_rows, similarity, told, n))
+        put("profile_similarity", _row_max(hit_rows, similarity, kinds == "profile", n))
     put("dense_gap", dense_best - best_dense)
     lexical_best, lexical_top3, lexical_count = _best_three(hit_rows, lexical, n)
     put("lexical_max", lexical_best)
@@ -417,7 +451,6 @@ def _feature_rows(
     put("lexical_count", np.log1p(lexical_count))
     put("hand_score", np.log1p(100 * np.array([hand.get(p, 0.0) for p in people])))
     put("topical", np.array([1.0 if person_hits else 0.0 for person_hits in per_person]))
-    put("profile_similarity", _row_max(hit_rows, similarity, kinds == "profile", n))
 
     # History, as of ``at``.
     answers = [0] * n
@@ -433,7 +466,8 @@ def _feature_rows(
     window_rows: list[int] = []
     tag_windows: list[NDArray[np.float64]] = []
     tag_rows: list[int] = []
-    for row, (person, record) in enumerate(zip(people, history.records(people), strict=True)):
+    records = history.records(people) if want & _HISTORY else [None] * n
+    for row, (person, record) in enumerate(zip(people, records, strict=True)):
         if record is None:
             continue
         count = answers[row] = bisect.bisect_left(record.answer_stamps, at)
@@ -461,11 +495,12 @@ def _feature_rows(
             responses[row] = history.responses_before(person, at)
     put("tag_answers", np.log1p(tag_answers))
     put("tag_share", np.divide(tags_known, len(query_tags)) if query_tags else np.zeros(n))
-    (tag_recent,) = _decayed_sums(tag_windows, tag_rows, at, (30,), n)
-    put("tag_recent", np.log1p(tag_recent))
+    if "tag_recent" in want:
+        (tag_recent,) = _decayed_sums(tag_windows, tag_rows, at, (30,), n)
+        put("tag_recent", np.log1p(tag_recent))
     put("answers", np.log1p(answers))
     put("activity", np.log1p(activity))
-    scales = (7, 30, 180)
+    scales = tuple(days for days in (7, 30, 180) if f"recent_{days}d" in want)
     for days, recent in zip(
         scales, _decayed_sums(windows, window_rows, at, scales, n), strict=True
     ):
@@ -547,6 +582,11 @@ class FittedRanker:
     fitted_at: float
     metrics: Mapping[str, float] = field(default_factory=dict)
 
+    @property
+    def needed(self) -> frozenset[str]:
+        """The features with a weight: the only ones routing has to compute."""
+        return frozenset(f for f, c in zip(self.features, self.coef, strict=True) if c != 0.0)
+
     def logits(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
         x = (features - np.asarray(self.mean)) / np.asarray(self.scale)
         return np.asarray(x @ np.asarray(self.coef) + self.intercept, dtype=np.float64)
@@ -604,14 +644,33 @@ class TrainingSet:
     questions: int
 
 
+# Leave out this share of the earliest earlier questions: with little history before them,
+# their features describe a community that no longer exists (chosen by leave-one-site-out).
+WARMUP_SHARE = 0.3
+# Learn from at most the latest this many earlier questions: a fit on a large history stays
+# fast (replaying a question's search costs as much as routing a call), and the latest
+# questions describe the community as it is now. The earlier ones still count in every
+# feature (answers, recency, popularity), only they are not replayed as examples.
+FIT_QUESTIONS = 1_000
+
+
 def training_set(
-    index: ExpertiseIndex, history: History, questions: Sequence[TrainingQuestion]
+    index: ExpertiseIndex,
+    history: History,
+    questions: Sequence[TrainingQuestion],
+    warmup_share: float = WARMUP_SHARE,
+    limit: int = FIT_QUESTIONS,
 ) -> TrainingSet:
-    """Rows for every earlier question (time order), each computed as of that question."""
+    """Rows for the earlier questions (time order), each computed as of that question: all
+    but the first ``warmup_share`` of them, and the latest ``limit`` at most."""
     blocks: list[NDArray[np.float64]] = []
     labels: list[NDArray[np.int8]] = []
     groups: list[NDArray[np.int64]] = []
-    ordered = sorted(questions, key=lambda q: q.query.at or 0.0)
+    ordered = sorted(
+        (q for q in questions if q.query.at is not None), key=lambda q: q.query.at or 0.0
+    )
+    first = max(int(len(ordered) * warmup_share), len(ordered) - limit)
+    ordered = ordered[first:]
     used = 0
     for question in ordered:
         at = question.query.at
@@ -636,6 +695,9 @@ def training_set(
 # noise that does not transfer between sites. The answer-language, skill and nudge-outcome
 # features are constant on Stack Exchange history, so they are kept for organisations whose
 # history has them: there they are learned; where they are constant they weigh nothing.
+# ever_rank (the place in the popularity order) was added with all four dumps in view, because
+# asking the most active people is the best baseline on three of them; it is not in the
+# leave-one-site-out grid. Routing computes only the features the model weighs.
 DEFAULT_FEATURES = (
     "hand_score",
     "days_idle",
@@ -644,6 +706,7 @@ DEFAULT_FEATURES = (
     "recent_180d",
     "tag_recent",
     "tag_answers",
+    "ever_rank",
     "asker_tie",
     "lexical_top3",
     "dense_top3",
@@ -671,9 +734,6 @@ class FitSettings:
     pairs_per_positive: int = 20
     # The features the model may use (None: all); the others get weight 0.
     use: tuple[str, ...] | None = DEFAULT_FEATURES
-    # Leave out this share of the earliest training questions: with little history before
-    # them, their features describe a community that no longer exists.
-    warmup_share: float = 0.3
     # The hand-set score enters the fit this many times larger, so the L2 penalty on its weight
     # is this squared times smaller: the fit starts from the hand-set ranking and learns
     # corrections, instead of shrinking the one feature that already ranks well.
@@ -689,15 +749,6 @@ def fit_ranker(data: TrainingSet, settings: FitSettings = FitSettings()) -> Fitt
 
     if data.questions < 2 or data.labels.sum() == 0 or data.labels.sum() == len(data.labels):
         raise ValueError("too little history to fit a ranker (no answered earlier questions)")
-    if settings.warmup_share > 0:
-        first = int(data.questions * settings.warmup_share)
-        keep = data.groups >= first
-        data = TrainingSet(
-            data.features[keep],
-            data.labels[keep],
-            data.groups[keep] - first,
-            data.questions - first,
-        )
     split = int(data.questions * (1 - settings.calibration_share))
     split = min(max(split, 1), data.questions - 1)
     fit_rows = data.groups < split
@@ -715,6 +766,7 @@ def fit_ranker(data: TrainingSet, settings: FitSettings = FitSettings()) -> Fitt
         mean[unused] = 0.0
         scale[unused] = 1.0
         x = np.where(unused, 0.0, x)
+    used = set(FEATURES if settings.use is None else settings.use)
     hand = FEATURES.index("hand_score")
     scale[hand] /= settings.anchor
     z = (x - mean) / scale
@@ -729,7 +781,11 @@ def fit_ranker(data: TrainingSet, settings: FitSettings = FitSettings()) -> Fitt
         features=FEATURES,
         mean=tuple(mean.tolist()),
         scale=tuple(scale.tolist()),
-        coef=tuple(model.coef_[0].tolist()),
+        # A feature left out weighs exactly nothing, so routing need not compute it.
+        coef=tuple(
+            0.0 if f not in used else c
+            for f, c in zip(FEATURES, model.coef_[0].tolist(), strict=True)
+        ),
         intercept=float(model.intercept_[0]),
         platt_a=1.0,
         platt_b=0.0,

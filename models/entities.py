@@ -107,6 +107,8 @@ class CallStatus(enum.StrEnum):
     FILLED = "filled"
     CLOSED = "closed"
     EXPIRED = "expired"
+    # The asker took the call back: it takes no replies and is no earlier answer to anyone.
+    WITHDRAWN = "withdrawn"
 
 
 class MatchState(enum.StrEnum):
@@ -278,6 +280,8 @@ class Call(Base):
     wave_started_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     exhausted_at: Mapped[datetime | None]
+    # A question without a deadline closes a set time after this (or after created_at).
+    reopened_at: Mapped[datetime | None]
 
     asker: Mapped[Person] = relationship()
     matches: Mapped[list[Match]] = relationship(
@@ -343,6 +347,20 @@ Index(
     sqlite_where=_VOLUNTEER,
     postgresql_where=_VOLUNTEER,
 )
+
+
+class Deflection(Base):
+    """Someone about to ask took an earlier call's answers instead of asking anyone."""
+
+    __tablename__ = "deflection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The earlier call whose answers did it.
+    call_id: Mapped[int] = mapped_column(ForeignKey("call.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    # What they were about to ask (the title they typed).
+    query: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class LinkUse(Base):

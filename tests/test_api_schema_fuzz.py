@@ -34,6 +34,8 @@ SKIPPED = {("DELETE", "/api/people/me")}
 CROSS_FIELD_RULES = {
     ("POST", "/api/calls"),
     ("POST", "/api/calls/{call_id}/replies"),
+    ("POST", "/api/calls/{call_id}/extend"),
+    ("POST", "/api/calls/{call_id}/reopen"),
     ("PUT", "/api/people/me"),
 }
 CASES_PER_OPERATION = 25

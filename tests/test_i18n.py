@@ -11,7 +11,7 @@ def test_every_message_the_code_uses_is_in_the_dutch_catalogue_and_translated() 
     used = extract()
     # Extraction really reads Python, page templates and email templates.
     assert "Sign in" in used and "Why you" in used
-    assert ("{n} answer.", "{n} answers.") in used
+    assert ("{n} answer", "{n} answers") in used
     assert any(place.endswith(".j2:" + place.rsplit(":", 1)[1]) for m in used for place in used[m])
     catalog = load("nl")
     assert missing(catalog, used) == []

@@ -15,6 +15,7 @@ from indexer.embedders import Embedder
 from indexer.expertise import ASKED, Document, ExpertiseIndex, Passage
 from indexer.lexical import tokenize
 from indexer.ranker import (
+    ACTIVE_DEPTH,
     DAY,
     FEATURES,
     RECENT_CANDIDATES,
@@ -183,6 +184,13 @@ def _reference_features(
         recent = np.asarray(stamps[max(0, end - 500) : end], dtype=np.float64)
         return float(np.exp(-(at - recent) / (days * DAY)).sum())
 
+    def popularity_place(person: str, at: float) -> int:
+        log = sorted(history._answer_log)
+        counts = Counter(p for _, p in log[: bisect.bisect_left(log, (at, ""))])
+        ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        places = {p: i for i, (p, _) in enumerate(ranked)}
+        return min(places.get(person, ACTIVE_DEPTH), ACTIVE_DEPTH)
+
     def recently_active(at: float, k: int, excluded: set[str]) -> list[str]:
         log = sorted(history._answer_log)
         lo = bisect.bisect_left(log, (at - RECENT_WINDOW_DAYS * DAY, ""))
@@ -274,6 +282,7 @@ def _reference_features(
                 (answered + 1) / (asked + 2),
                 declined / asked if asked else 0.0,
                 ignored / asked if asked else 0.0,
+                math.log1p(popularity_place(person, at)),
             ]
         )
     return (
@@ -332,5 +341,27 @@ def test_the_featurisation_equals_a_plain_reference(community: Community) -> Non
             # Equal but for the last bit of the recency sums (summed over all candidates at
             # once rather than window by window).
             np.testing.assert_allclose(found.features, rows, rtol=1e-12, atol=1e-12)
+            # Routing with a model computes only the features it weighs; the rest stay 0.
+            needed = frozenset(rng.sample(FEATURES, 6)) | {"hand_score"}
+            some = candidate_features(
+                community.index, history, now, exclude=excluded, before=before, needed=needed
+            )
+            columns = [f in needed for f in FEATURES]
+            np.testing.assert_allclose(some.features[:, columns], rows[:, columns], 1e-12, 1e-12)
+            assert not some.features[:, [not c for c in columns]].any()
             checked += len(people)
     assert checked > 500
+
+
+def test_a_fit_replays_only_the_latest_questions_after_the_warm_up(community: Community) -> None:
+    """A large history stays quick to fit on: the earliest share and all but the latest
+    ``limit`` questions are not replayed (their answers still count in everyone's features)."""
+    questions = community.questions[:100]
+    data = training_set(community.index, community.history, questions, 0.3, limit=1_000)
+    assert data.questions == 70
+    latest = training_set(community.index, community.history, questions, 0.3, limit=20)
+    assert latest.questions == 20
+    # The same rows as the last 20 of the full replay: each computed as of its own question.
+    tail = data.groups >= 50
+    np.testing.assert_array_equal(latest.features, data.features[tail])
+    np.testing.assert_array_equal(latest.labels, data.labels[tail])

@@ -110,8 +110,12 @@ async def test_ask_see_matches_answer_as_the_routed_expert_accept_and_thank(
         reply_id = await session.scalar(select(Reply.id).where(Reply.call_id == call_id))
     async with web_client(org) as asker:
         await sign_in(asker, "asker")
+        # Kept open: the rest of this journey still forwards it (accepting closes it else).
         accepted = await submit(
-            asker, f"/calls/{call_id}", f"/calls/{call_id}/replies/{reply_id}/accept"
+            asker,
+            f"/calls/{call_id}",
+            f"/calls/{call_id}/replies/{reply_id}/accept",
+            {"keep_open": "1"},
         )
         assert accepted.status_code == 303
         thanked = await submit(

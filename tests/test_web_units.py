@@ -14,8 +14,16 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from askhub.auth.service import client_address, parse_networks
+from askhub.calls import control
 from askhub.calls.actions import DONE, TITLES, USED
-from askhub.calls.service import ALREADY_VOLUNTEERED, CALL_FULL, NOT_A_VOLUNTEER
+from askhub.calls.service import (
+    ALREADY_VOLUNTEERED,
+    CALL_FULL,
+    NOT_A_VOLUNTEER,
+    NOT_IN_AUDIENCE,
+    TAKES_NO_REPLIES,
+)
+from askhub.calls.similar import NOT_ANSWERED
 from askhub.people.service import EMAIL_IS_IDENTITY, EMAIL_TAKEN
 from askhub.tools.i18n import load
 from askhub.validation import InputError
@@ -201,6 +209,11 @@ def test_every_text_in_the_pages_has_a_dutch_translation() -> None:
     # The one-click link pages, and what the services tell people on the pages.
     wanted |= {*TITLES.values(), *DONE.values(), *USED.values()}
     wanted |= {CALL_FULL, ALREADY_VOLUNTEERED, NOT_A_VOLUNTEER, EMAIL_TAKEN, EMAIL_IS_IDENTITY}
+    wanted |= {NOT_IN_AUDIENCE, TAKES_NO_REPLIES, NOT_ANSWERED}
+    # Every refusal of the asker's controls (calls.control) is shown on the call page.
+    wanted |= {
+        v for k, v in vars(control).items() if k.isupper() and isinstance(v, str) and v[-1] == "."
+    }
     english = {entry.id for entry in load("en") if entry.id}
     dutch = {entry.id for entry in load("nl") if entry.id and entry.string}
     for kind in ("status", "kind", "state", "reply", "post"):

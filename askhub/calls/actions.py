@@ -27,7 +27,7 @@ from askhub.context import AppContext
 from askhub.i18n import Translator, reader_language, translator
 from askhub.markdown import render_markdown
 from askhub.people.service import ERASED_HANDLE_PREFIX
-from models import Call, CallStatus, LinkUse, Person
+from models import Call, LinkUse, Person
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
@@ -176,7 +176,7 @@ class ActionController(Controller):
             return await _spent_page(request, db, context, call, person, spent, 200)
         await service.mark_seen(context.sessions, call, person, datetime.now(UTC))
         t = _t(request, person)
-        closed = call.status in (CallStatus.CLOSED, CallStatus.EXPIRED)
+        closed = call.status in service.FINISHED
         return _page(
             request,
             person=person,

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from askhub.calls import notify
+from askhub.calls import closing, notify
 from askhub.people.availability import asks_in_window, is_available, open_asks
 from askhub.settings import Settings
 from models import (
@@ -228,7 +228,20 @@ async def close_due(
     now: datetime,
     result: TickResult,
 ) -> None:
-    """At its deadline a call closes and the asker gets a summary of the replies."""
+    """At its deadline a call closes and the asker gets a summary of the replies. A question
+    without a deadline closes ``close_undated_after`` after it was posted or reopened; the
+    people still asked are told then, as they were given no date."""
+    due = Call.deadline <= now
+    if settings.close_undated_after > 0:
+        since = func.coalesce(Call.reopened_at, Call.created_at)
+        due = or_(
+            due,
+            and_(
+                Call.deadline.is_(None),
+                Call.kind == CallKind.QUESTION,
+                since <= now - timedelta(seconds=settings.close_undated_after),
+            ),
+        )
     async with sessions() as session, session.begin():
         query = _with_people(
             _locked(
@@ -236,64 +249,33 @@ async def close_due(
                 select(Call)
                 .where(
                     Call.status.in_([CallStatus.OPEN, CallStatus.ANSWERED, CallStatus.FILLED]),
-                    Call.deadline <= now,
+                    due,
                 )
                 .order_by(Call.id)
                 .limit(BATCH),
             )
         )
         for call in (await session.scalars(query)).unique():
-            replies = [r for r in call.replies if r.kind in (ReplyKind.ANSWER, ReplyKind.VOLUNTEER)]
-            call.status = CallStatus.CLOSED if replies else CallStatus.EXPIRED
+            call.status = CallStatus.CLOSED if closing.useful(call) else CallStatus.EXPIRED
             call.closed_at = now
-            for match in call.matches:
-                if match.state in (MatchState.PROPOSED, MatchState.NUDGED, MatchState.SEEN):
-                    match.state = MatchState.EXPIRED
-            names = {m.person_id: m.person.name for m in call.matches}
-            replier_names = await _names(session, [r.person_id for r in replies], names)
-            t, tn = notify.words(call.asker), notify.plural_words(call.asker)
-            someone = t("someone")
-            items = [
-                "{} ({}): {}".format(
-                    replier_names.get(r.person_id) or someone, t(f"reply:{r.kind}"), r.body
-                ).strip()
-                for r in replies
-            ]
-            if call.kind == CallKind.VOLUNTEERS:
-                headline = tn(
-                    "{n} of {needed} volunteers signed up.",
-                    "{n} of {needed} volunteers signed up.",
-                    len(replies),
-                    needed=call.needed or "?",
+            if call.deadline is None:
+                await closing.release_asked(
+                    session,
+                    settings,
+                    call,
+                    now,
+                    "No longer needed",
+                    f"“{call.title}” has closed after {settings.close_undated_after // 86400} "
+                    "days without a deadline; thank you, no need to reply any more.",
                 )
+                why = "Your question had no deadline and has closed after a while."
             else:
-                headline = tn("{n} answer.", "{n} answers.", len(replies))
-            await notify.tell_asker(
-                session,
-                settings,
-                call,
-                call.asker,
-                f"summary:{call.id}",
-                t("Closed: {title}", title=call.title)[:180],
-                t("Your call reached its deadline.")
-                + " "
-                + headline
-                + (
-                    "" if replies else " " + t("Nobody replied; try asking again with other words.")
-                ),
-                now,
-                items=items,
-                kind=NudgeKind.SUMMARY,
-            )
+                for match in call.matches:
+                    if match.state in (MatchState.PROPOSED, *closing.WAITING):
+                        match.state = MatchState.EXPIRED
+                why = "Your call reached its deadline."
+            await closing.send_summary(session, settings, call, now, why)
             result.closed += 1
-
-
-async def _names(session: AsyncSession, ids: list[int], known: dict[int, str]) -> dict[int, str]:
-    missing = [i for i in ids if i not in known]
-    if missing:
-        for person in await session.scalars(select(Person).where(Person.id.in_(missing))):
-            known[person.id] = person.name
-    return known
 
 
 async def send_digests(

@@ -43,6 +43,50 @@ class CallCreate(msgspec.Struct, forbid_unknown_fields=True):
         check_utc(self.deadline, "deadline")
 
 
+class CallEdit(msgspec.Struct, forbid_unknown_fields=True):
+    """What the asker may change of a call's words; fields left out stay as they are."""
+
+    title: CallTitle | None = None
+    body: CallText | None = None
+    tags: Annotated[list[Tag], msgspec.Meta(max_length=20)] | None = None
+
+
+class DeadlineIn(msgspec.Struct, forbid_unknown_fields=True):
+    deadline: datetime
+
+    def __post_init__(self) -> None:
+        check_utc(self.deadline, "deadline")
+
+
+class ReopenIn(msgspec.Struct, forbid_unknown_fields=True):
+    # Needed when the call's deadline has passed.
+    deadline: datetime | None = None
+
+    def __post_init__(self) -> None:
+        check_utc(self.deadline, "deadline")
+
+
+class AcceptIn(msgspec.Struct, forbid_unknown_fields=True):
+    # A question closes when its asker accepts an answer, unless this is true.
+    keep_open: bool = False
+
+
+class MessageIn(msgspec.Struct, forbid_unknown_fields=True):
+    body: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000, pattern=VISIBLE)]
+
+
+class MessageOut(msgspec.Struct):
+    sent_to: int
+
+
+class VolunteerOut(msgspec.Struct):
+    person: PersonBrief
+    email: str | None
+    note: str
+    volunteered_at: datetime
+    reply_id: int
+
+
 class ReplyCreate(msgspec.Struct, forbid_unknown_fields=True):
     body: CallText = ""
     kind: Literal["answer", "volunteer", "decline", "forward"] = "answer"
@@ -77,6 +121,8 @@ class ReplyOut(msgspec.Struct):
     body: str
     accepted: bool
     created_at: datetime
+    # The asker thanked them for it.
+    thanked: bool = False
 
 
 class CallOut(msgspec.Struct):
@@ -92,9 +138,35 @@ class CallOut(msgspec.Struct):
     asker: PersonBrief
     created_at: datetime
     replies: list[ReplyOut]
+    closed_at: datetime | None
     # Who was asked is shown to the asker and managers; others see only their own match.
     matches: list[MatchOut]
     volunteers: int
+
+
+class SimilarOut(msgspec.Struct):
+    """An earlier call that matches one being typed, answered or filled: take its answers
+    instead of asking (``POST /api/calls/{id}/deflections``)."""
+
+    id: int
+    kind: str
+    title: str
+    status: str
+    asker: PersonBrief
+    created_at: datetime
+    score: float
+    # Its accepted answers (a question) or its volunteers (a filled call).
+    answers: list[ReplyOut]
+
+
+class DeflectIn(msgspec.Struct, forbid_unknown_fields=True):
+    # What the person was about to ask.
+    query: Annotated[str, msgspec.Meta(max_length=300, pattern=NO_NUL)] = ""
+
+
+class DeflectionOut(msgspec.Struct):
+    call_id: int
+    deflections: int
 
 
 class RouteMatch(msgspec.Struct):

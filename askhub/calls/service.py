@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import msgspec
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
@@ -19,10 +20,10 @@ from askhub.calls.links import ActionGrant
 from askhub.calls.scheduled import start_next_wave, tell_exhausted
 from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
 from askhub.people.availability import asks_in_window, is_available
-from askhub.people.service import get_by_handle, like_pattern, person_brief
+from askhub.people.service import get_by_handle, like_pattern, not_erased, person_brief
 from askhub.routing.service import RoutingService
 from askhub.settings import Settings
-from askhub.validation import VISIBLE, InputError
+from askhub.validation import VISIBLE, InputError, NotPermitted
 from models import (
     Call,
     CallKind,
@@ -50,7 +51,12 @@ def _no_nul(value: str, field: str) -> str:
     return value
 
 
+# A call in one of these takes no replies and asks nobody.
+FINISHED = frozenset({CallStatus.CLOSED, CallStatus.EXPIRED, CallStatus.WITHDRAWN})
+
 # Messages people see; the web pages translate them (askhub/web/i18n.py).
+NOT_IN_AUDIENCE = "This call is meant for colleagues in another department or location."
+TAKES_NO_REPLIES = "This call takes no more replies."
 CALL_FULL = "This call is full: it has all the volunteers it needs."
 ALREADY_VOLUNTEERED = "You have already volunteered for this call."
 NOT_A_VOLUNTEER = "There is no volunteering of yours to withdraw here."
@@ -121,6 +127,7 @@ async def create_call(
             )
         )
     await session.flush()
+    await index_call(session, routing, call)
     stored = await get_call(session, call.id)
     assert stored is not None
     now = datetime.now(UTC)
@@ -130,6 +137,35 @@ async def create_call(
             # Nobody passed the relevance floor: say so now, not after the first wave interval.
             await tell_exhausted(session, settings, stored, now)
     return stored
+
+
+# Posts that stand for a call carry this source and the call's id as external id.
+CALL_SOURCE = "call"
+
+
+async def index_call(session: AsyncSession, routing: RoutingService, call: Call) -> Post:
+    """A call is part of its asker's history (a post of kind "call", weighed as asking, not
+    knowing), and the index finds it for later askers (``calls.similar``)."""
+    post = Post(
+        author_id=call.asker_id,
+        kind=PostKind.CALL,
+        title=call.title,
+        body=call.body,
+        tags=list(call.tags or []),
+        source=CALL_SOURCE,
+        external_id=str(call.id),
+        created_at=call.created_at,
+    )
+    session.add(post)
+    await session.flush()
+    await routing.embed_posts(session, [post])
+    return post
+
+
+async def call_post(session: AsyncSession, call: Call) -> Post | None:
+    return await session.scalar(
+        select(Post).where(Post.source == CALL_SOURCE, Post.external_id == str(call.id))
+    )
 
 
 async def get_call(session: AsyncSession, call_id: int) -> Call | None:
@@ -145,6 +181,11 @@ async def get_call(session: AsyncSession, call_id: int) -> Call | None:
     )
 
 
+async def call_of_reply(session: AsyncSession, reply_id: int) -> Call | None:
+    call_id = await session.scalar(select(Reply.call_id).where(Reply.id == reply_id))
+    return await get_call(session, call_id) if call_id is not None else None
+
+
 async def search_calls(db: AsyncSession, term: str, limit: int = 20) -> Sequence[Call]:
     """Calls whose title contains ``term``, newest first."""
     return (
@@ -158,6 +199,48 @@ async def search_calls(db: AsyncSession, term: str, limit: int = 20) -> Sequence
     ).all()
 
 
+@dataclass(frozen=True)
+class CallFilter:
+    """What the board (``GET /api/calls``, the page of calls) filters on."""
+
+    status: str | None = None
+    kind: str | None = None
+    text: str | None = None
+    mine: bool = False
+    routed_to_me: bool = False
+    open_to_me: bool = False
+
+
+def _call_filters(viewer: Person, wanted: CallFilter) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if wanted.status:
+        where.append(Call.status == CallStatus(wanted.status))
+    elif not wanted.mine:
+        where.append(Call.status != CallStatus.WITHDRAWN)  # taken back: only its asker lists it
+    if wanted.kind:
+        where.append(Call.kind == CallKind(wanted.kind))
+    if wanted.mine:
+        where.append(Call.asker_id == viewer.id)
+    if wanted.routed_to_me:
+        where.append(exists().where(Match.call_id == Call.id, Match.person_id == viewer.id))
+    if wanted.text and wanted.text.strip():
+        like = like_pattern(wanted.text.strip())
+        where.append(
+            or_(
+                func.lower(Call.title).like(like, escape="\\"),
+                func.lower(Call.body).like(like, escape="\\"),
+            )
+        )
+    if wanted.open_to_me:
+        # The audience rule of ``in_audience``, in SQL: each field the call names is the
+        # viewer's (JSON null and a missing key both mean "anyone").
+        for name in ("department", "location"):
+            named = Call.audience[name].as_string()
+            own = (getattr(viewer, name) or "").lower()
+            where.append(or_(named.is_(None), named == "", func.lower(named) == own))
+    return where
+
+
 async def list_calls(
     session: AsyncSession,
     viewer: Person,
@@ -167,24 +250,40 @@ async def list_calls(
     limit: int = 50,
     offset: int = 0,
 ) -> Sequence[Call]:
-    query = (
-        select(Call)
-        .options(
-            selectinload(Call.asker),
-            selectinload(Call.matches).selectinload(Match.person),
-            selectinload(Call.replies).selectinload(Reply.person),
-        )
-        .order_by(Call.created_at.desc(), Call.id.desc())
-        .limit(limit)
-        .offset(offset)
+    calls, _ = await board(
+        session, viewer, CallFilter(status, None, None, mine, routed_to_me), limit, offset, False
     )
-    if status:
-        query = query.where(Call.status == CallStatus(status))
-    if mine:
-        query = query.where(Call.asker_id == viewer.id)
-    if routed_to_me:
-        query = query.where(exists().where(Match.call_id == Call.id, Match.person_id == viewer.id))
-    return (await session.scalars(query)).all()
+    return calls
+
+
+async def board(
+    session: AsyncSession,
+    viewer: Person,
+    wanted: CallFilter,
+    limit: int = 50,
+    offset: int = 0,
+    count: bool = True,
+) -> tuple[Sequence[Call], int]:
+    """One page of calls newest first, and (with ``count``) how many match over all pages."""
+    where = _call_filters(viewer, wanted)
+    calls = (
+        await session.scalars(
+            select(Call)
+            .where(*where)
+            .options(
+                selectinload(Call.asker),
+                selectinload(Call.matches).selectinload(Match.person),
+                selectinload(Call.replies).selectinload(Reply.person),
+            )
+            .order_by(Call.created_at.desc(), Call.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    total = (
+        await session.scalar(select(func.count()).select_from(Call).where(*where)) if count else 0
+    )
+    return calls, int(total or 0)
 
 
 def can_see_matches(call: Call, viewer: Person) -> bool:
@@ -203,6 +302,22 @@ def may_forward(call: Call, person: Person) -> bool:
     """Forwarding asks a colleague at once in the asker's name: only the asker, the people
     asked on the call, and managers may."""
     return person.id == call.asker_id or can_see_matches(call, person) or was_asked(call, person)
+
+
+def in_audience(call: Call, person: Person) -> bool:
+    """Whether ``person`` is in the department and location the call is limited to."""
+    audience = call.audience or {}
+    for field in ("department", "location"):
+        wanted = audience.get(field)
+        if wanted and (getattr(person, field) or "").lower() != str(wanted).lower():
+            return False
+    return True
+
+
+def may_reply(call: Call, person: Person) -> bool:
+    """Anyone in the call's audience may answer or volunteer without being asked; outside it,
+    only the people the call asked (a forward may reach further) and the asker."""
+    return person.id == call.asker_id or in_audience(call, person) or was_asked(call, person)
 
 
 def can_see_reply(call: Call, reply: Reply, viewer: Person) -> bool:
@@ -235,17 +350,8 @@ def call_out(call: Call, viewer: Person) -> CallOut:
         wave=call.wave,
         asker=person_brief(call.asker),
         created_at=call.created_at,
-        replies=[
-            ReplyOut(
-                id=r.id,
-                person=person_brief(r.person),
-                kind=str(r.kind),
-                body=r.body,
-                accepted=r.accepted,
-                created_at=r.created_at,
-            )
-            for r in visible_replies(call, viewer)
-        ],
+        replies=[reply_out(r, r.person) for r in visible_replies(call, viewer)],
+        closed_at=call.closed_at,
         matches=[
             MatchOut(
                 person=person_brief(m.person),
@@ -262,6 +368,18 @@ def call_out(call: Call, viewer: Person) -> CallOut:
     )
 
 
+def reply_out(reply: Reply, person: Person) -> ReplyOut:
+    return ReplyOut(
+        id=reply.id,
+        person=person_brief(person),
+        kind=str(reply.kind),
+        body=reply.body,
+        accepted=reply.accepted,
+        created_at=reply.created_at,
+        thanked=reply.helpful,
+    )
+
+
 async def add_reply(
     session: AsyncSession,
     settings: Settings,
@@ -272,16 +390,18 @@ async def add_reply(
 ) -> Reply:
     """Record a reply and tell whoever needs to know (the asker; on a full call, the others)."""
     now = now or datetime.now(UTC)
-    if call.status in (CallStatus.CLOSED, CallStatus.EXPIRED):
-        raise CallError(f"call {call.id} is {call.status}; it takes no more replies")
+    if call.status in FINISHED:
+        raise CallError(TAKES_NO_REPLIES)
     _no_nul(data.body, "body")
     _no_nul(data.forward_to or "", "forward_to")
     if data.kind == "answer" and not data.body.strip():
         raise CallError("an answer needs a body", "body")
+    if data.kind in ("answer", "volunteer") and not may_reply(call, person):
+        raise NotPermitted(NOT_IN_AUDIENCE)
     forward_to: Person | None = None
     if data.kind == "forward":
         if not may_forward(call, person):
-            raise PermissionError(
+            raise NotPermitted(
                 "only the asker, the people asked on this call and managers may forward it"
             )
         forward_to = await _forward_target(session, call, person, data.forward_to)
@@ -376,8 +496,8 @@ async def _take_volunteer_place(session: AsyncSession, call: Call, person: Perso
     they already volunteered (409) and adds nothing. The unique index on volunteer replies
     backs this up should anything write around it."""
     await hold_call(session, call)
-    if call.status in (CallStatus.CLOSED, CallStatus.EXPIRED):
-        raise CallError(f"call {call.id} is {call.status}; it takes no more replies")
+    if call.status in FINISHED:
+        raise CallError(TAKES_NO_REPLIES)
     if await _volunteered(session, call, person):
         raise CallError(ALREADY_VOLUNTEERED)
     volunteers = await _volunteer_count(session, call)
@@ -387,10 +507,18 @@ async def _take_volunteer_place(session: AsyncSession, call: Call, person: Perso
 
 
 async def withdraw_volunteer(
-    session: AsyncSession, call: Call, person: Person, now: datetime | None = None
+    session: AsyncSession,
+    settings: Settings,
+    call: Call,
+    person: Person,
+    now: datetime | None = None,
 ) -> None:
-    """Take back ``person``'s volunteer reply; a filled call that drops below its count opens
-    again (decided holding the call, like volunteering)."""
+    """Take back ``person``'s volunteer reply (decided holding the call, like volunteering).
+
+    A filled call that drops below its count opens again: the people it asked who were told
+    it was full are asked again as they were (a note says a place came free), and the asker
+    hears again when it fills."""
+    now = now or datetime.now(UTC)
     await hold_call(session, call)
     mine = (
         await session.scalars(
@@ -401,18 +529,62 @@ async def withdraw_volunteer(
             )
         )
     ).all()
-    if not mine or call.status in (CallStatus.CLOSED, CallStatus.EXPIRED):
+    if not mine or call.status in FINISHED:
         raise CallError(NOT_A_VOLUNTEER)
     for item in mine:
         await session.delete(item)
     await session.flush()
     left = await _volunteer_count(session, call)
-    if call.status == CallStatus.FILLED and call.needed is not None and left < call.needed:
+    reopened = call.status == CallStatus.FILLED and call.needed is not None and left < call.needed
+    if reopened:
         call.status = CallStatus.OPEN
     for match in call.matches:
         if match.person_id == person.id and match.state == MatchState.REPLIED:
             match.state = MatchState.SEEN
+        elif reopened and _told_full(match):
+            match.state = MatchState.SEEN if match.seen_at else MatchState.NUDGED
+            await notify.send(
+                session,
+                settings,
+                match.person,
+                NudgeKind.NOTICE,
+                f"place:{call.id}:{match.person_id}:{now.isoformat()}",
+                {
+                    "subject": f"A place came free: {call.title}"[:180],
+                    "intro": f"“{call.title}” needs one more volunteer again.",
+                    "body": "",
+                    "reasons": [],
+                    "links": [{"label": "Open the call", "url": notify.call_link(settings, call)}],
+                    "items": [],
+                },
+                now,
+                call,
+            )
     await session.flush()
+
+
+def _told_full(match: Match) -> bool:
+    """Asked, never replied, and set aside when the call filled."""
+    return (
+        match.state == MatchState.EXPIRED
+        and match.nudged_at is not None
+        and match.replied_at is None
+    )
+
+
+async def forward_handle(session: AsyncSession, value: str) -> str | None:
+    """A handle for what was typed in a forward field: a handle, or a unique full name."""
+    value = value.strip().lstrip("@")
+    if not value:
+        return None
+    if await get_by_handle(session, value.lower()) is not None:
+        return value.lower()
+    named = (
+        await session.scalars(
+            select(Person.handle).where(not_erased(), func.lower(Person.name) == value.lower())
+        )
+    ).all()
+    return named[0] if len(named) == 1 else value
 
 
 async def _forward_target(
@@ -495,7 +667,9 @@ async def _tell_full(
         settings,
         call,
         call.asker,
-        f"filled:{call.id}",
+        # One notice per filling: a call that opens again (a volunteer withdrew) and fills
+        # again tells the asker again. (Not the reply's id: SQLite reuses a deleted one.)
+        f"filled:{call.id}:{now.isoformat()}",
         notify.words(call.asker)("Filled: {title}", title=call.title),
         tn(
             "Your call “{title}” has the {n} volunteer it needed.",
@@ -506,17 +680,20 @@ async def _tell_full(
         now,
     )
     for match in call.matches:
-        if match.nudged_at is None or match.person_id in volunteered:
+        # Only the people still asked hear it: who declined or answered is done with it.
+        if match.person_id in volunteered or match.state not in (
+            MatchState.NUDGED,
+            MatchState.SEEN,
+        ):
             continue
-        if match.state in (MatchState.NUDGED, MatchState.SEEN):
-            match.state = MatchState.EXPIRED
+        match.state = MatchState.EXPIRED
         t = notify.words(match.person)
         await notify.send(
             session,
             settings,
             match.person,
             NudgeKind.NOTICE,
-            f"full:{call.id}:{match.person_id}",
+            f"full:{call.id}:{match.person_id}:{now.isoformat()}",
             {
                 "subject": t("Full, thank you: {title}", title=call.title),
                 "intro": t(
@@ -531,37 +708,6 @@ async def _tell_full(
             now,
             call,
         )
-
-
-async def accept_reply(
-    session: AsyncSession, routing: RoutingService, call: Call, reply_id: int, viewer: Person
-) -> Reply:
-    """The asker accepts an answer: it becomes post history of the answerer (and so routing)."""
-    if viewer.id != call.asker_id:
-        raise PermissionError("only the asker accepts an answer")
-    reply = next((r for r in call.replies if r.id == reply_id), None)
-    if reply is None:
-        raise LookupError(f"call {call.id} has no reply {reply_id}")
-    if reply.kind != ReplyKind.ANSWER:
-        raise CallError("only answers can be accepted")
-    if reply.accepted:
-        return reply
-    reply.accepted = True
-    if call.status == CallStatus.OPEN:
-        call.status = CallStatus.ANSWERED
-    post = Post(
-        author_id=reply.person_id,
-        kind=PostKind.ANSWER,
-        title=call.title,
-        body=reply.body,
-        tags=list(call.tags or []),
-        source="reply",
-        external_id=str(reply.id),
-    )
-    session.add(post)
-    await session.flush()
-    await routing.embed_posts(session, [post])
-    return reply
 
 
 async def mark_seen(

@@ -110,7 +110,7 @@ GRID: dict[str, FitSettings] = {
     "no-anchor": FitSettings(anchor=1.0),
     "all-features": FitSettings(use=None),
     "pointwise": FitSettings(objective="pointwise"),
-    "no-warmup": FitSettings(warmup_share=0.0),
+    "C=1": FitSettings(regularisation=1.0),
 }
 
 

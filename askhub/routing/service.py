@@ -63,6 +63,12 @@ HAND_SCORE_FLOOR = 0.02
 RELATIVE_FLOOR = 0.25
 
 
+# "Asked before?": an earlier post is the same question only this close (cosine) to the new
+# one. With the default model, paraphrases and translations of a question score 0.5-0.7
+# against it and unrelated questions below 0.2.
+SIMILAR_FLOOR = 0.4
+
+
 def document_for(post: Post) -> Document:
     return Document(
         doc_id=post.id,
@@ -306,7 +312,9 @@ class RoutingService:
                 and (not floor or (m.score >= HAND_SCORE_FLOOR and m.score >= RELATIVE_FLOOR * top))
             ]
             return ranked[:k]
-        found = candidate_features(index, history, query, exclude=exclude, only=only)
+        found = candidate_features(
+            index, history, query, exclude=exclude, only=only, needed=ranker.needed
+        )
         if not found.people:
             return []
         p = ranker.probabilities(found.features)
@@ -444,6 +452,30 @@ class RoutingService:
     def save(self) -> None:
         if self._index is not None:
             self._index.save(self.settings.index_path, self._watermark)
+
+    # -- asked before ------------------------------------------------------------------------
+
+    async def similar_posts(
+        self, session: AsyncSession, text: str, kinds: Set[str], k: int = 50
+    ) -> list[tuple[int, float]]:
+        """Posts of ``kinds`` that say nearly what ``text`` says, best first: (post id,
+        relevance). The index routing uses, read per document instead of per person; only
+        documents at least ``SIMILAR_FLOOR`` close in meaning count (a shared word is not
+        the same question)."""
+        if not text.strip():
+            return []
+        index = await self.sync(session)
+        vector = (await anyio.to_thread.run_sync(self.embedder.encode, [text]))[0]
+        gathered = index.gather(text, query_vector=vector)
+        floor = max(SIMILAR_FLOOR - index.weights.min_similarity, 0.0)
+        hits = [
+            (hit.doc_id, hit.relevance)
+            for per_person in gathered.per_person.values()
+            for hit in per_person
+            if hit.kind in kinds and hit.similarity >= floor
+        ]
+        hits.sort(key=lambda item: (-item[1], item[0]))
+        return hits[:k]
 
     # -- routing -----------------------------------------------------------------------------
 

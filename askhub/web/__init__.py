@@ -23,7 +23,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler
 
 from askhub.settings import Settings
-from askhub.validation import InputError
+from askhub.validation import InputError, NotFound, NotPermitted
 from askhub.web import auth, calls, home, people, posts, profile
 from askhub.web.accounts import LoginLimiter
 from askhub.web.core import (
@@ -53,10 +53,13 @@ PAGES: list[ControllerRouterHandler] = [
     auth.logout,
     home.home,
     home.search,
+    home.board_page,
     home.suggest_people,
     calls.new_call,
     calls.post_call,
     calls.preview_matches,
+    calls.similar_fragment,
+    calls.take_answer,
     calls.preview_markdown,
     calls.show_call,
     calls.reply,
@@ -64,6 +67,14 @@ PAGES: list[ControllerRouterHandler] = [
     calls.accept,
     calls.thank,
     calls.later,
+    calls.close_call,
+    calls.reopen_call,
+    calls.extend_call,
+    calls.withdraw_call,
+    calls.message_volunteers,
+    calls.volunteers_csv,
+    calls.edit_call_page,
+    calls.edit_call,
     profile.show_profile,
     profile.save_profile,
     profile.save_preferences,
@@ -114,6 +125,8 @@ def build(settings: Settings) -> WebApp:
             HTTPException: error_page,
             ValidationException: error_page,
             InputError: error_page,
+            NotPermitted: error_page,
+            NotFound: error_page,
             Exception: error_page,
         },
         include_in_schema=False,

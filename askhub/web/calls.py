@@ -3,26 +3,28 @@ answer, volunteer or withdraw, forward, decline; the asker accepts and thanks.""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
 from litestar.datastructures import FormMultiDict
-from litestar.exceptions import NotFoundException, PermissionDeniedException
-from sqlalchemy import func, select
+from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.calls import notify
-from askhub.calls.schemas import CallCreate, ReplyCreate
+from askhub.calls import control, similar
+from askhub.calls.schemas import CallCreate, CallEdit, ReplyCreate
 from askhub.calls.service import (
+    FINISHED,
     CallError,
-    accept_reply,
     add_reply,
     can_see_matches,
     create_call,
+    forward_handle,
     get_call,
     mark_seen,
     may_forward,
+    may_reply,
     query_text,
     snooze,
     visible_replies,
@@ -30,7 +32,6 @@ from askhub.calls.service import (
 )
 from askhub.context import AppContext
 from askhub.i18n import Translator, plural_translator, translator
-from askhub.people.service import not_erased
 from askhub.web.core import (
     convert,
     flash,
@@ -43,18 +44,10 @@ from askhub.web.core import (
     zone_of,
 )
 from askhub.web.markdown import render_markdown
-from models import (
-    Call,
-    CallStatus,
-    MatchState,
-    NudgeKind,
-    Person,
-    ReplyKind,
-)
+from models import Call, MatchState, Person, ReplyKind
 
 CALL_FIELDS = ("kind", "title", "body", "tags", "needed", "deadline", "department", "location")
 REPLY_KINDS = ("answer", "volunteer", "decline", "forward")
-CLOSED = (CallStatus.CLOSED, CallStatus.EXPIRED)
 
 
 def _t(request: Request[Any, Any, Any], viewer: Person | None) -> Translator:
@@ -118,13 +111,54 @@ async def _preview(
     )
 
 
+async def _similar(
+    db: AsyncSession, context: AppContext, raw: dict[str, str]
+) -> list[similar.Similar] | None:
+    """Earlier answered or filled calls like the one being typed (None: too little typed)."""
+    if len(raw["title"]) + len(raw["body"]) < 3:
+        return None
+    return await similar.similar_calls(
+        db, context.routing, raw["title"], raw["body"], word_list(raw["tags"], 20)
+    )
+
+
 @get("/calls/new")
 async def new_call(
     request: Request[Any, Any, Any], viewer: Person, kind: str = "question"
 ) -> Response[Any]:
     raw = _call_form(None)
     raw["kind"] = kind if kind in ("question", "volunteers", "referral") else "question"
-    return page(request, viewer, "call_new.html", form=raw, matches=None, body_preview=None)
+    return page(
+        request, viewer, "call_new.html", form=raw, matches=None, similar=None, body_preview=None
+    )
+
+
+@post("/calls/similar", status_code=200)
+async def similar_fragment(
+    request: Request[Any, Any, Any], db: AsyncSession, context: AppContext, viewer: Person
+) -> Response[Any]:
+    raw = _call_form(await request.form())
+    found = await _similar(db, context, raw)
+    return page(request, viewer, "fragments/similar.html", similar=found, form=raw)
+
+
+@post("/calls/{call_id:int}/take", status_code=200)
+async def take_answer(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    call_id: int,
+) -> Response[Any]:
+    """The asker takes an earlier call's answers instead of asking anyone (a deflection)."""
+    query = text(await request.form(), "query", 300)
+
+    async def work(call: Call) -> None:
+        await similar.take(db, call, viewer, query)
+
+    return await _acted(
+        request, db, context, viewer, call_id, work, "Glad it was asked before. Nobody was asked."
+    )
 
 
 @post("/calls/new", status_code=200)
@@ -140,6 +174,7 @@ async def post_call(
             "call_new.html",
             form=raw,
             matches=await _preview(db, context, viewer, raw),
+            similar=await _similar(db, context, raw),
             body_preview=render_markdown(raw["body"]) if raw["body"] else None,
         )
     data, errors = _call_data(raw, viewer)
@@ -158,6 +193,7 @@ async def post_call(
             form=raw,
             errors=errors,
             matches=None,
+            similar=None,
             body_preview=None,
         )
     asked = sum(1 for m in call.matches if m.nudged_at is not None)
@@ -226,7 +262,13 @@ def call_page(
         volunteered=any(
             r.person_id == viewer.id and r.kind == ReplyKind.VOLUNTEER for r in call.replies
         ),
-        open_for_replies=call.status not in CLOSED,
+        open_for_replies=call.status not in FINISHED,
+        may_reply=may_reply(call, viewer),
+        steward=control.may_steward(call, viewer),
+        finished=call.status in FINISHED,
+        volunteers=[r for r in call.replies if r.kind == ReplyKind.VOLUNTEER]
+        if control.may_steward(call, viewer)
+        else [],
         errors=errors or {},
         draft=draft,
     )
@@ -245,21 +287,6 @@ async def show_call(
     return call_page(request, call, viewer, context.settings.max_waves)
 
 
-async def _colleague(db: AsyncSession, value: str) -> str | None:
-    """A handle for what was typed in the forward field: a handle, or a unique full name."""
-    value = value.strip().lstrip("@")
-    if not value:
-        return None
-    if await db.scalar(select(Person.id).where(Person.handle == value.lower())) is not None:
-        return value.lower()
-    named = (
-        await db.scalars(
-            select(Person.handle).where(not_erased(), func.lower(Person.name) == value.lower())
-        )
-    ).all()
-    return named[0] if len(named) == 1 else value
-
-
 @post("/calls/{call_id:int}/reply", status_code=200)
 async def reply(
     request: Request[Any, Any, Any],
@@ -276,7 +303,7 @@ async def reply(
         {
             "kind": kind if kind in REPLY_KINDS else "answer",
             "body": body,
-            "forward_to": await _colleague(db, text(form, "forward_to", 200))
+            "forward_to": await forward_handle(db, text(form, "forward_to", 200))
             if kind == "forward"
             else None,
         },
@@ -287,8 +314,6 @@ async def reply(
         try:
             async with db.begin_nested():
                 created = await add_reply(db, context.settings, call, viewer, data)
-        except PermissionError as exc:
-            raise PermissionDeniedException(str(exc)) from exc
         except CallError as exc:
             errors = {exc.field or "form": str(exc)}
             status = 422 if exc.field else 409
@@ -318,6 +343,44 @@ async def reply(
     return redirect(f"/calls/{call.id}#reply-{created.id}")
 
 
+async def _acted(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    call_id: int,
+    work: Callable[[Call], Awaitable[object]],
+    done: str,
+    anchor: str = "",
+    **values: Any,
+) -> Response[Any]:
+    """Do ``work`` on the call in a savepoint; a refusal shows the call page with why, a
+    success goes back to it with ``done`` (translated) as the note. Who may is decided by
+    the service (a refusal there is the 403 page)."""
+    call = await _load(db, call_id)
+    try:
+        async with db.begin_nested():
+            await work(call)
+    except CallError as exc:
+        return call_page(
+            request,
+            await _load(db, call_id),
+            viewer,
+            context.settings.max_waves,
+            status=422 if exc.field else 409,
+            errors={exc.field or "form": str(exc)},
+        )
+    flash(request, _t(request, viewer)(done, **values))
+    return redirect(f"/calls/{call.id}{anchor}")
+
+
+def _deadline(raw: str, viewer: Person) -> datetime | None:
+    value = local_datetime(raw, zone_of(viewer)) if raw else None
+    if raw and value is None:
+        raise CallError("Give a date and time, e.g. 2026-12-01 17:00.", "deadline")
+    return value
+
+
 @post("/calls/{call_id:int}/withdraw", status_code=200)
 async def withdraw(
     request: Request[Any, Any, Any],
@@ -327,24 +390,21 @@ async def withdraw(
     call_id: int,
 ) -> Response[Any]:
     """Take back a volunteer reply. A filled call that drops below its count opens again."""
+
+    async def work(call: Call) -> None:
+        await withdraw_volunteer(db, context.settings, call, viewer)
+
     call = await _load(db, call_id)
-    try:
-        async with db.begin_nested():
-            await withdraw_volunteer(db, call, viewer)
-    except CallError as exc:
-        return call_page(
-            request,
-            await _load(db, call_id),
-            viewer,
-            context.settings.max_waves,
-            status=409,
-            errors={"form": str(exc)},
-        )
-    flash(
+    return await _acted(
         request,
-        _t(request, viewer)("You withdrew. {name} sees one volunteer less.", name=call.asker.name),
+        db,
+        context,
+        viewer,
+        call_id,
+        work,
+        "You withdrew. {name} sees one volunteer less.",
+        name=call.asker.name,
     )
-    return redirect(f"/calls/{call.id}")
 
 
 @post("/calls/{call_id:int}/replies/{reply_id:int}/accept", status_code=200)
@@ -356,21 +416,25 @@ async def accept(
     call_id: int,
     reply_id: int,
 ) -> Response[Any]:
-    call = await _load(db, call_id)
-    try:
-        async with db.begin_nested():
-            await accept_reply(db, context.routing, call, reply_id, viewer)
-    except PermissionError as exc:
-        raise PermissionDeniedException(str(exc)) from exc
-    except LookupError as exc:
-        raise NotFoundException(str(exc)) from exc
-    except CallError as exc:
-        call = await _load(db, call_id)
-        return call_page(
-            request, call, viewer, context.settings.max_waves, status=409, errors={"form": str(exc)}
+    keep_open = text(await request.form(), "keep_open", 10) in ("1", "on", "true")
+
+    async def work(call: Call) -> None:
+        await control.accept(
+            db, context.settings, context.routing, call, reply_id, viewer, keep_open=keep_open
         )
-    flash(request, _t(request, viewer)("Accepted. The answer now counts as their expertise."))
-    return redirect(f"/calls/{call.id}#reply-{reply_id}")
+
+    return await _acted(
+        request,
+        db,
+        context,
+        viewer,
+        call_id,
+        work,
+        "Accepted. The answer now counts as their expertise."
+        if keep_open
+        else "Accepted, and the question is closed. The answer now counts as their expertise.",
+        f"#reply-{reply_id}",
+    )
 
 
 @post("/calls/{call_id:int}/snooze", status_code=200)
@@ -397,37 +461,168 @@ async def thank(
     call_id: int,
     reply_id: int,
 ) -> Response[Any]:
+    thanked: list[str] = []
+
+    async def work(call: Call) -> None:
+        reply = await control.thank(db, context.settings, call, reply_id, viewer)
+        thanked.append(reply.person.name)
+
+    response = await _acted(
+        request, db, context, viewer, call_id, work, "Thanked.", f"#reply-{reply_id}"
+    )
+    if thanked:
+        flash(request, _t(request, viewer)("{name} has been thanked.", name=thanked[0]))
+    return response
+
+
+# -- the asker in control ---------------------------------------------------------------------
+
+
+@post("/calls/{call_id:int}/close", status_code=200)
+async def close_call(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    call_id: int,
+) -> Response[Any]:
+    async def work(call: Call) -> None:
+        await control.close(db, context.settings, call, viewer)
+
+    return await _acted(
+        request,
+        db,
+        context,
+        viewer,
+        call_id,
+        work,
+        "Closed. The colleagues still asked have been told they are no longer needed.",
+    )
+
+
+@post("/calls/{call_id:int}/reopen", status_code=200)
+async def reopen_call(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    call_id: int,
+) -> Response[Any]:
+    raw = text(await request.form(), "deadline", 40)
+
+    async def work(call: Call) -> None:
+        await control.reopen(db, context.settings, call, viewer, _deadline(raw, viewer))
+
+    return await _acted(request, db, context, viewer, call_id, work, "Reopened.")
+
+
+@post("/calls/{call_id:int}/extend", status_code=200)
+async def extend_call(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    call_id: int,
+) -> Response[Any]:
+    raw = text(await request.form(), "deadline", 40)
+
+    async def work(call: Call) -> None:
+        deadline = _deadline(raw, viewer)
+        if deadline is None:
+            raise CallError("Give a date and time, e.g. 2026-12-01 17:00.", "deadline")
+        await control.extend(db, call, viewer, deadline)
+
+    return await _acted(request, db, context, viewer, call_id, work, "The deadline is changed.")
+
+
+@post("/calls/{call_id:int}/withdraw-call", status_code=200)
+async def withdraw_call(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    call_id: int,
+) -> Response[Any]:
+    async def work(call: Call) -> None:
+        await control.withdraw(db, context.settings, context.routing, call, viewer)
+
+    return await _acted(
+        request,
+        db,
+        context,
+        viewer,
+        call_id,
+        work,
+        "Withdrawn. Everyone asked and every volunteer has been told.",
+    )
+
+
+@post("/calls/{call_id:int}/message", status_code=200)
+async def message_volunteers(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    call_id: int,
+) -> Response[Any]:
+    body = text(await request.form(), "body", 20_000)
+    sent: list[int] = []
+
+    async def work(call: Call) -> None:
+        sent.append(await control.message_volunteers(db, context.settings, call, viewer, body))
+
+    response = await _acted(request, db, context, viewer, call_id, work, "Sent.")
+    if sent:
+        flash(request, _t(request, viewer)("Sent to {n} volunteers.", n=sent[0]))
+    return response
+
+
+@get("/calls/{call_id:int}/volunteers.csv")
+async def volunteers_csv(db: AsyncSession, viewer: Person, call_id: int) -> Response[str]:
     call = await _load(db, call_id)
-    if call.asker_id != viewer.id:
-        raise PermissionDeniedException("only the asker thanks")
-    found = next((r for r in call.replies if r.id == reply_id), None)
-    if found is None:
-        raise NotFoundException(f"call {call_id} has no reply {reply_id}")
-    if not found.helpful:
-        found.helpful = True
-        t = notify.words(found.person)
-        await notify.send(
-            db,
-            context.settings,
-            found.person,
-            NudgeKind.NOTICE,
-            f"thanks:{found.id}",
-            {
-                "subject": t("{name} thanks you: {title}", name=viewer.name, title=call.title)[
-                    :180
-                ],
-                "intro": t(
-                    "{name} thanks you for your reply to “{title}”.",
-                    name=viewer.name,
-                    title=call.title,
-                ),
-                "body": "",
-                "reasons": [],
-                "links": [],
-                "items": [],
-            },
-            datetime.now(UTC),
-            call,
+    return Response(
+        control.volunteers_csv(call, viewer),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="call-{call.id}-volunteers.csv"'},
+    )
+
+
+def _edit_form(call: Call) -> dict[str, str]:
+    return {"title": call.title, "body": call.body, "tags": ", ".join(call.tags or [])}
+
+
+@get("/calls/{call_id:int}/edit")
+async def edit_call_page(
+    request: Request[Any, Any, Any], db: AsyncSession, viewer: Person, call_id: int
+) -> Response[Any]:
+    call = await _load(db, call_id)
+    control.require_asker(call, viewer)
+    return page(request, viewer, "call_edit.html", call=call, form=_edit_form(call))
+
+
+@post("/calls/{call_id:int}/edit", status_code=200)
+async def edit_call(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    call_id: int,
+) -> Response[Any]:
+    call = await _load(db, call_id)
+    form = await request.form()
+    raw = {name: text(form, name, 20_000) for name in ("title", "body", "tags")}
+    data, errors = convert(
+        {"title": raw["title"], "body": raw["body"], "tags": word_list(raw["tags"], 20)}, CallEdit
+    )
+    if data is not None:
+        try:
+            async with db.begin_nested():
+                await control.edit(db, context.routing, call, viewer, data)
+        except CallError as exc:
+            errors = {exc.field or "form": str(exc)}
+    if errors or data is None:
+        return page(
+            request, viewer, "call_edit.html", status=422, call=call, form=raw, errors=errors
         )
-    flash(request, _t(request, viewer)("{name} has been thanked.", name=found.person.name))
-    return redirect(f"/calls/{call.id}#reply-{reply_id}")
+    flash(request, _t(request, viewer)("Saved."))
+    return redirect(f"/calls/{call.id}")

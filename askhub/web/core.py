@@ -33,7 +33,7 @@ from askhub.i18n import (
     translations,
     translator,
 )
-from askhub.validation import ConflictError, InputError, refuse_nul
+from askhub.validation import ConflictError, InputError, NotFound, NotPermitted, refuse_nul
 from askhub.web.accounts import LoginLimiter
 from askhub.web.markdown import render_markdown
 from askhub.web.settings import WebSettings
@@ -168,6 +168,8 @@ async def provide_viewer(request: Request[Any, Any, Any], db: AsyncSession) -> P
     person = await current_person(request, db)
     if person is None:
         raise NotSignedIn("sign in first")
+    # An error page for this request speaks the viewer's language, as the pages do.
+    request.state.askhub_lang = reader_language(person, request.headers.get("accept-language"))
     return person
 
 
@@ -330,6 +332,10 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
         return _render_error(
             request, 403, "AskHub does not know you yet. Ask your AskHub admin to add you."
         )
+    if isinstance(exc, NotPermitted):
+        return _render_error(request, 403, str(exc))
+    if isinstance(exc, NotFound):
+        return _render_error(request, 404, _ERROR_KEYS[404])
     if isinstance(exc, InputError):
         conflict = isinstance(exc, ConflictError) or not exc.field
         return _render_error(request, 409 if conflict else 422, str(exc))
@@ -359,8 +365,14 @@ def _render_error(
     key: str,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
+    # The viewer's language when the viewer was known (set by provide_viewer), else the one
+    # remembered from the last page, else the request's.
     remembered = request.session.get("lang") if "session" in request.scope else None
-    lang = supported(remembered) or request_language(request, None)
+    lang = (
+        supported(getattr(request.state, "askhub_lang", None))
+        or supported(remembered)
+        or request_language(request, None)
+    )
     t = translator(lang)
     catalogue = translations(lang)
     body = (

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Request, Response, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.calls.service import list_calls, search_calls
+from askhub.calls.service import CallFilter, board, in_audience, list_calls, search_calls
 from askhub.nudges.outbox import inbox
 from askhub.people.service import search_people
 from askhub.web.core import page
@@ -15,15 +16,6 @@ from askhub.web.expertise import visible_skills
 from models import Call, CallKind, CallStatus, Match, Person, ReplyKind
 
 LIVE = (CallStatus.OPEN, CallStatus.ANSWERED, CallStatus.FILLED)
-
-
-def _in_audience(call: Call, person: Person) -> bool:
-    audience = call.audience or {}
-    for field in ("department", "location"):
-        wanted = audience.get(field)
-        if wanted and (getattr(person, field) or "").lower() != str(wanted).lower():
-            return False
-    return True
 
 
 async def asked_of(db: AsyncSession, viewer: Person, limit: int = 20) -> list[tuple[Call, Match]]:
@@ -44,7 +36,7 @@ async def joinable(db: AsyncSession, viewer: Person, limit: int = 20) -> list[Ca
         for c in calls
         if c.kind == CallKind.VOLUNTEERS
         and c.asker_id != viewer.id
-        and _in_audience(c, viewer)
+        and in_audience(c, viewer)
         and not any(r.person_id == viewer.id and r.kind == ReplyKind.VOLUNTEER for r in c.replies)
     ][:limit]
 
@@ -59,6 +51,48 @@ async def home(request: Request[Any, Any, Any], db: AsyncSession, viewer: Person
         mine=await list_calls(db, viewer, mine=True, limit=20),
         joinable=await joinable(db, viewer),
         inbox=list(await inbox(db, viewer.id, limit=8)),
+    )
+
+
+BOARD_PAGE = 20
+BOARD_STATUSES = ("open", "answered", "filled", "closed", "expired")
+BOARD_KINDS = ("question", "volunteers", "referral")
+
+
+@get("/calls")
+async def board_page(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    viewer: Person,
+    q: str = "",
+    kind: str = "",
+    status: str = "open",
+    offset: int = 0,
+) -> Response[Any]:
+    """The board: calls open to the viewer (their audience includes them), newest first."""
+    wanted = CallFilter(
+        status=status if status in BOARD_STATUSES else "open",
+        kind=kind if kind in BOARD_KINDS else None,
+        text=q.strip()[:200] or None,
+        open_to_me=True,
+    )
+    offset = max(0, min(offset, 1_000_000))
+    calls, total = await board(db, viewer, wanted, BOARD_PAGE, offset)
+
+    def page_url(at: int) -> str:
+        query = {"q": wanted.text or "", "kind": wanted.kind or "", "status": wanted.status or ""}
+        return "/calls?" + urlencode({**query, "offset": max(at, 0)})
+
+    return page(
+        request,
+        viewer,
+        "board.html",
+        calls=calls,
+        total=total,
+        wanted=wanted,
+        offset=offset,
+        limit=BOARD_PAGE,
+        page_url=page_url,
     )
 
 

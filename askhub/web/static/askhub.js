@@ -35,6 +35,7 @@
   var callForm = document.querySelector("form[data-call-form]");
   if (callForm) {
     var target = document.getElementById("match-preview");
+    var similarTarget = document.getElementById("similar-preview");
     var last = "";
     var refresh = debounce(function () {
       var params = new URLSearchParams(new FormData(callForm));
@@ -48,6 +49,12 @@
       }).catch(function () { /* keep the last preview */ }).then(function () {
         target.removeAttribute("aria-busy");
       });
+      // Asked before? Earlier answered calls like this one, with their answers.
+      if (similarTarget) {
+        postFragment("/calls/similar", callForm, params).then(function (html) {
+          similarTarget.innerHTML = html;
+        }).catch(function () { /* keep the last list */ });
+      }
     }, 450);
     var syncKind = function () {
       var kind = callForm.querySelector('input[name="kind"]:checked');
