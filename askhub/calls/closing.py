@@ -74,20 +74,33 @@ async def send_summary(
     if ids:
         for person in await session.scalars(select(Person).where(Person.id.in_(ids))):
             names[person.id] = person.name
-    items = [f"{names.get(r.person_id, 'someone')} ({r.kind}): {r.body}".strip() for r in replies]
+    # In the asker's words (``why`` is a catalogue message).
+    t, tn = notify.words(call.asker), notify.plural_words(call.asker)
+    someone = t("someone")
+    items = [
+        "{} ({}): {}".format(
+            names.get(r.person_id) or someone, t(f"reply:{r.kind}"), r.body
+        ).strip()
+        for r in replies
+    ]
     if call.kind == CallKind.VOLUNTEERS:
-        headline = f"{len(replies)} of {call.needed or '?'} volunteers signed up."
+        headline = tn(
+            "{n} of {needed} volunteers signed up.",
+            "{n} of {needed} volunteers signed up.",
+            len(replies),
+            needed=call.needed or "?",
+        )
     else:
-        headline = f"{len(replies)} answer(s)."
+        headline = tn("{n} answer.", "{n} answers.", len(replies))
     await notify.tell_asker(
         session,
         settings,
         call,
         call.asker,
         f"summary:{call.id}:{opening(call)}",
-        f"Closed: {call.title}"[:180],
-        f"{why} {headline}"
-        + ("" if replies else " Nobody replied; try asking again with other words."),
+        t("Closed: {title}", title=call.title)[:180],
+        f"{t(why)} {headline}"
+        + ("" if replies else " " + t("Nobody replied; try asking again with other words.")),
         now,
         items=items,
         kind=NudgeKind.SUMMARY,

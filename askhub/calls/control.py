@@ -343,6 +343,7 @@ async def thank(
         raise CallError(ONLY_HELP)
     if not reply.helpful:
         reply.helpful = True
+        t = notify.words(reply.person)
         await notify.send(
             session,
             settings,
@@ -350,8 +351,8 @@ async def thank(
             NudgeKind.NOTICE,
             f"thanks:{reply.id}",
             _notice(
-                f"{by.name} thanks you: {call.title}",
-                f"{by.name} thanks you for your reply to “{call.title}”.",
+                t("{name} thanks you: {title}", name=by.name, title=call.title),
+                t("{name} thanks you for your reply to “{title}”.", name=by.name, title=call.title),
                 notify.call_link(settings, call),
             ),
             now or datetime.now(UTC),

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from askhub.calls import closing, notify
+from askhub.i18n import N_
 from askhub.people.availability import asks_in_window, is_available, open_asks
 from askhub.settings import Settings
 from models import (
@@ -268,12 +269,12 @@ async def close_due(
                     f"“{call.title}” has closed after {settings.close_undated_after // 86400} "
                     "days without a deadline; thank you, no need to reply any more.",
                 )
-                why = "Your question had no deadline and has closed after a while."
+                why = N_("Your question had no deadline and has closed after a while.")
             else:
                 for match in call.matches:
                     if match.state in (MatchState.PROPOSED, *closing.WAITING):
                         match.state = MatchState.EXPIRED
-                why = "Your call reached its deadline."
+                why = N_("Your call reached its deadline.")
             await closing.send_summary(session, settings, call, now, why)
             result.closed += 1
 
