@@ -70,6 +70,15 @@ class Settings:
     digest_interval: int = field(default_factory=lambda: _int("ASKHUB_DIGEST_INTERVAL", 24 * 3600))
     snooze_seconds: int = field(default_factory=lambda: _int("ASKHUB_SNOOZE_SECONDS", 24 * 3600))
     link_max_age: int = field(default_factory=lambda: _int("ASKHUB_LINK_MAX_AGE", 14 * 24 * 3600))
+    # Reach (askhub/calls/reach.py). Priors of the share of people asked who reply usefully,
+    # in ten-thousandths: a volunteer sign-up, an answer to a question. Each organisation's own
+    # earlier calls replace them as they accumulate.
+    volunteer_rate_bp: int = field(default_factory=lambda: _int("ASKHUB_VOLUNTEER_RATE_BP", 500))
+    answer_rate_bp: int = field(default_factory=lambda: _int("ASKHUB_ANSWER_RATE_BP", 3000))
+    # Mean seconds from an ask to its reply (replies are taken to arrive at a steady rate).
+    reply_delay: int = field(default_factory=lambda: _int("ASKHUB_REPLY_DELAY", 24 * 3600))
+    # At most this many people are asked by one volunteers wave (the next wave asks more).
+    max_asks_per_wave: int = field(default_factory=lambda: _int("ASKHUB_MAX_ASKS_PER_WAVE", 5000))
     # A question without a deadline closes this long after it was posted (or reopened), with
     # its summary to the asker (0: never).
     close_undated_after: int = field(

@@ -18,6 +18,7 @@ from askhub.calls.schemas import (
     CallCreate,
     CallEdit,
     CallOut,
+    CallPreview,
     DeadlineIn,
     DeflectIn,
     DeflectionOut,
@@ -58,7 +59,20 @@ class CallsController(Controller):
     ) -> CallOut:
         """Post a call; the response lists the people it is routed to, with the reasons."""
         call = await service.create_call(db, context.routing, context.settings, me, data)
-        return service.call_out(call, me)
+        out = service.call_out(call, me)
+        out.reach = await service.reach_out(db, context.settings, call)
+        return out
+
+    @post("/preview", status_code=200, responses=errors(413))
+    async def preview_call(
+        self, db: AsyncSession, context: AppContext, me: Person, data: CallCreate
+    ) -> CallPreview:
+        """What posting this call would do, without posting it: how many people it would ask
+        at once and in all, how many replies or volunteers to expect by the deadline, and
+        warnings when its audience cannot plausibly give what it needs. Refused (422) where
+        posting it would be."""
+        found = await service.preview_call(db, context.routing, context.settings, me, data)
+        return CallPreview(forecast=service.forecast_out(found))
 
     @post("/similar", status_code=200, responses=errors(413))
     async def similar(
@@ -130,9 +144,13 @@ class CallsController(Controller):
     async def get_call(
         self, db: AsyncSession, context: AppContext, me: Person, call_id: Id
     ) -> CallOut:
+        """The call, with ``reach``: people asked so far, planned, and useful replies expected
+        by the deadline."""
         call = await _call(db, call_id)
         await service.mark_seen(context.sessions, call, me, datetime.now(UTC))
-        return service.call_out(call, me)
+        out = service.call_out(call, me)
+        out.reach = await service.reach_out(db, context.settings, call)
+        return out
 
     @patch("/{call_id:int}", responses=errors(403, 404, 409, 413))
     async def edit_call(

@@ -8,6 +8,7 @@ share the work instead of doing it twice.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -16,8 +17,9 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
-from askhub.calls import closing, notify
+from askhub.calls import closing, notify, reach
 from askhub.i18n import N_
+from askhub.people.audience import in_audience
 from askhub.people.availability import asks_in_window, is_available, open_asks
 from askhub.settings import Settings
 from models import (
@@ -66,14 +68,22 @@ def useful_replies(call: Call) -> int:
     return sum(1 for r in call.replies if r.kind == wanted)
 
 
+def is_sized_to_needed(call: Call) -> bool:
+    """Calls whose reach follows from how many people they need (not a few per wave)."""
+    return call.kind == CallKind.VOLUNTEERS and bool(call.needed)
+
+
 async def start_next_wave(
     session: AsyncSession, settings: Settings, call: Call, now: datetime
 ) -> int:
-    """Ask the next ``wave_size`` people who may be asked now; returns how many were asked.
+    """Ask the next people who may be asked now; returns how many were asked.
 
-    People who opted out, are away, are over their weekly budget or already have
-    ``max_open_asks`` unanswered asks are passed over for the next candidate.
+    A volunteers call asks as many as it needs (``reach.ask_for_volunteers``); a question the
+    next ``wave_size``. People who opted out, are away, are over their weekly budget or already
+    have ``max_open_asks`` unanswered asks are passed over for the next candidate.
     """
+    if is_sized_to_needed(call):
+        return (await reach.ask_for_volunteers(session, settings, call, now)).asked
     candidates = [m for m in call.matches if m.state == MatchState.PROPOSED]
     candidates.sort(key=lambda m: (m.forwarded_by_id is None, m.rank))
     people = [m.person_id for m in candidates]
@@ -168,6 +178,9 @@ async def escalate(
                 and useful_replies(call) >= call.needed
             ):
                 continue
+            if is_sized_to_needed(call):
+                await _volunteers_wave(session, settings, call, now, result)
+                continue
             asked = 0
             if call.wave < settings.max_waves:
                 asked = await start_next_wave(session, settings, call, now)
@@ -177,6 +190,20 @@ async def escalate(
             elif not useful_replies(call):
                 await tell_exhausted(session, settings, call, now)
                 result.exhausted += 1
+
+
+async def _volunteers_wave(
+    session: AsyncSession, settings: Settings, call: Call, now: datetime, result: TickResult
+) -> None:
+    """Ask more people while the volunteers expected by the deadline fall short; say so once
+    when the whole audience has been asked and the call is still short."""
+    outcome = await reach.ask_for_volunteers(session, settings, call, now)
+    if outcome.asked:
+        result.waves += 1
+        result.asked += outcome.asked
+    elif outcome.exhausted:
+        await tell_exhausted(session, settings, call, now)
+        result.exhausted += 1
 
 
 async def remind(
@@ -298,6 +325,7 @@ async def send_digests(
                 .limit(BATCH)
             )
         ).all()
+        recent = await _recent_open_calls(session, now - interval, people) if people else []
         for person in people:
             pending = (
                 await session.scalars(
@@ -312,7 +340,9 @@ async def send_digests(
                     .order_by(Match.nudged_at)
                 )
             ).all()
-            if not pending:
+            since = person.last_digest_at or now - interval
+            listed = await open_to(session, person, recent, since)
+            if not pending and not listed:
                 continue
             period = person.last_digest_at.isoformat() if person.last_digest_at else "first"
             person.last_digest_at = now
@@ -335,11 +365,55 @@ async def send_digests(
                     "links": [],
                     "items": [
                         f"{m.call.title} — {notify.call_link(settings, m.call)}" for m in pending
-                    ],
+                    ]
+                    + [f"Open to you: {c.title} — {notify.call_link(settings, c)}" for c in listed],
                 },
                 now,
             )
             result.digests += 1
+
+
+# A digest lists at most this many open calls its reader was not asked on.
+OPEN_IN_DIGEST = 5
+
+
+async def _recent_open_calls(
+    session: AsyncSession, fallback: datetime, people: Sequence[Person]
+) -> list[Call]:
+    """Open calls posted since the earliest of these people's last digests, newest first."""
+    since = min((p.last_digest_at or fallback for p in people), default=fallback)
+    return list(
+        (
+            await session.scalars(
+                select(Call)
+                .where(Call.status == CallStatus.OPEN, Call.created_at > since)
+                .order_by(Call.created_at.desc(), Call.id.desc())
+                .limit(200)
+            )
+        ).all()
+    )
+
+
+async def open_to(
+    session: AsyncSession, person: Person, recent: Sequence[Call], since: datetime
+) -> list[Call]:
+    """Open calls posted since ``since`` whose audience includes ``person`` and that did not ask
+    them personally (nor are theirs): anyone in the audience may answer or volunteer."""
+    fresh = [
+        c
+        for c in recent
+        if c.created_at > since and c.asker_id != person.id and in_audience(person, c.audience)
+    ]
+    if not fresh:
+        return []
+    matched = set(
+        await session.scalars(
+            select(Match.call_id).where(
+                Match.person_id == person.id, Match.call_id.in_([c.id for c in fresh])
+            )
+        )
+    )
+    return [c for c in fresh if c.id not in matched][:OPEN_IN_DIGEST]
 
 
 async def lifecycle_tick(

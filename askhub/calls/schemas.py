@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from askhub.people.schemas import PersonBrief, ShortText, Tag
+from askhub.people.schemas import Language, PersonBrief, ShortText, Tag
 from askhub.validation import NO_NUL, VISIBLE, check_utc
 
 # At least one character that is not a space; no NUL anywhere.
@@ -24,10 +24,12 @@ CallText = Annotated[str, msgspec.Meta(max_length=20_000, pattern=NO_NUL)]
 
 
 class Audience(msgspec.Struct, forbid_unknown_fields=True):
-    """Limit a call to a department and/or location (case-insensitive)."""
+    """Limit a call to a department, location (case-insensitive) and/or profile language
+    (``nl``, ``en``). No audience: open to everyone."""
 
     department: ShortText | None = None
     location: ShortText | None = None
+    language: Language | None = None
 
 
 class CallCreate(msgspec.Struct, forbid_unknown_fields=True):
@@ -125,6 +127,34 @@ class ReplyOut(msgspec.Struct):
     thanked: bool = False
 
 
+class ReachOut(msgspec.Struct):
+    """How far the call has got: people asked so far, asked in all as planned now, and
+    useful replies (answers or volunteers) expected by the deadline (those in included)."""
+
+    asked: int
+    planned: int
+    expected: float
+    audience: int
+
+
+class ForecastOut(msgspec.Struct):
+    """What posting the call would do (``POST /api/calls/preview``)."""
+
+    audience: int
+    may_ask_now: int
+    ask_now: int
+    planned: int
+    expected: float
+    at_most: float
+    rate: float
+    needed: int | None
+    warnings: list[str]
+
+
+class CallPreview(msgspec.Struct):
+    forecast: ForecastOut
+
+
 class CallOut(msgspec.Struct):
     id: int
     kind: str
@@ -142,6 +172,8 @@ class CallOut(msgspec.Struct):
     # Who was asked is shown to the asker and managers; others see only their own match.
     matches: list[MatchOut]
     volunteers: int
+    # Shown on a single call (GET /api/calls/{id} and the POST that created it).
+    reach: ReachOut | None = None
 
 
 class SimilarOut(msgspec.Struct):

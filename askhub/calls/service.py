@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
@@ -15,13 +17,24 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from askhub.auth.service import hash_token
-from askhub.calls import notify
+from askhub.calls import notify, reach
 from askhub.calls.links import ActionGrant
 from askhub.calls.scheduled import start_next_wave, tell_exhausted
-from askhub.calls.schemas import CallCreate, CallOut, MatchOut, Reason, ReplyCreate, ReplyOut
+from askhub.calls.schemas import (
+    CallCreate,
+    CallOut,
+    ForecastOut,
+    MatchOut,
+    ReachOut,
+    Reason,
+    ReplyCreate,
+    ReplyOut,
+)
+from askhub.people.audience import in_audience as person_in_audience
+from askhub.people.audience import members
 from askhub.people.availability import asks_in_window, is_available
 from askhub.people.service import get_by_handle, like_pattern, not_erased, person_brief
-from askhub.routing.service import RoutingService
+from askhub.routing.service import RoutedPerson, RoutingService
 from askhub.settings import Settings
 from askhub.validation import VISIBLE, InputError, NotPermitted
 from models import (
@@ -43,6 +56,19 @@ from models import (
 
 class CallError(InputError):
     """A request that the call's state does not allow (HTTP 409, or 422 naming a field)."""
+
+
+class AudienceTooSmall(CallError):
+    """A volunteers call needs more people than its whole audience holds."""
+
+    def __init__(self, needed: int, size: int) -> None:
+        super().__init__(
+            f"needs {needed} volunteers but the audience has only {size} people besides you: "
+            "lower 'needed' or widen the audience",
+            "needed",
+        )
+        self.needed = needed
+        self.size = size
 
 
 def _no_nul(value: str, field: str) -> str:
@@ -90,10 +116,14 @@ async def create_call(
     settings: Settings,
     asker: Person,
     data: CallCreate,
+    now: datetime | None = None,
 ) -> Call:
-    """Store the call and its matches, and ask the first wave, in one transaction."""
+    """Store the call and its matches, and ask the first wave, in one transaction. ``now``
+    (default: the clock) lets a simulation post on a virtual clock."""
+    now = now or datetime.now(UTC)
     _validate(data)
     audience = msgspec.to_builtins(data.audience) if data.audience else None
+    await check_audience_can_hold(session, data, audience, asker)
     call = Call(
         asker_id=asker.id,
         kind=CallKind(data.kind),
@@ -103,18 +133,11 @@ async def create_call(
         needed=data.needed,
         deadline=data.deadline,
         audience=audience,
+        created_at=now,
     )
     session.add(call)
     await session.flush()
-    routed = await routing.route(
-        session,
-        query_text(data.title, data.body, data.tags),
-        k=max(settings.matches_per_call, settings.wave_size * settings.max_waves),
-        exclude={asker.id},
-        audience=audience,
-        tags=data.tags,
-        asker=asker.id,
-    )
+    routed = await _route(session, routing, settings, asker, data, audience)
     for match in routed:
         session.add(
             Match(
@@ -130,13 +153,102 @@ async def create_call(
     await index_call(session, routing, call)
     stored = await get_call(session, call.id)
     assert stored is not None
-    now = datetime.now(UTC)
     if stored.deadline is None or stored.deadline > now:
         asked = await start_next_wave(session, settings, stored, now)
         if not routed and not asked:
             # Nobody passed the relevance floor: say so now, not after the first wave interval.
             await tell_exhausted(session, settings, stored, now)
     return stored
+
+
+async def _route(
+    session: AsyncSession,
+    routing: RoutingService,
+    settings: Settings,
+    asker: Person,
+    data: CallCreate,
+    audience: dict[str, str] | None,
+) -> list[RoutedPerson]:
+    """Who a new call is routed to, best first. A question: the few above the relevance floor.
+    A volunteers call is open to its whole audience: the best-fitting come first (no floor),
+    and ``reach`` asks the rest of the audience after them as the call needs."""
+    k = max(settings.matches_per_call, settings.wave_size * settings.max_waves)
+    sized = data.kind == "volunteers" and data.needed
+    if sized:
+        k = max(
+            k, min(reach.RANKED_MAX, math.ceil((data.needed or 0) / reach.prior_rate(settings)))
+        )
+    return await routing.route(
+        session,
+        query_text(data.title, data.body, data.tags),
+        k=k,
+        exclude={asker.id},
+        audience=audience,
+        tags=data.tags,
+        asker=asker.id,
+        floor=not sized,
+    )
+
+
+async def check_audience_can_hold(
+    session: AsyncSession, data: CallCreate, audience: dict[str, Any] | None, asker: Person
+) -> None:
+    """A volunteers call cannot need more people than its whole audience (422 naming needed)."""
+    if data.kind != "volunteers" or not data.needed:
+        return
+    size = len(await members(session, audience, exclude=asker.id))
+    if data.needed > size:
+        raise AudienceTooSmall(data.needed, size)
+
+
+async def preview_call(
+    session: AsyncSession,
+    routing: RoutingService,
+    settings: Settings,
+    asker: Person,
+    data: CallCreate,
+    now: datetime | None = None,
+) -> reach.Forecast:
+    """What posting ``data`` would do: who it would ask and what to expect by the deadline.
+    Refused (422) exactly where posting it would be."""
+    _validate(data)
+    audience = msgspec.to_builtins(data.audience) if data.audience else None
+    await check_audience_can_hold(session, data, audience, asker)
+    routed = await _route(session, routing, settings, asker, data, audience)
+    return await reach.forecast(
+        session,
+        settings,
+        kind=data.kind,
+        needed=data.needed,
+        deadline=data.deadline,
+        audience=audience,
+        asker_id=asker.id,
+        ranked=[(r.person.id, r.p_answer) for r in routed],
+        now=now or datetime.now(UTC),
+    )
+
+
+def forecast_out(forecast: reach.Forecast) -> ForecastOut:
+    return ForecastOut(
+        audience=forecast.audience,
+        may_ask_now=forecast.may_ask_now,
+        ask_now=forecast.ask_now,
+        planned=forecast.planned,
+        expected=forecast.expected,
+        at_most=forecast.at_most,
+        rate=forecast.rate,
+        needed=forecast.needed,
+        warnings=forecast.warnings(),
+    )
+
+
+async def reach_out(
+    session: AsyncSession, settings: Settings, call: Call, now: datetime | None = None
+) -> ReachOut:
+    found = await reach.reach_of(session, settings, call, now or datetime.now(UTC))
+    return ReachOut(
+        asked=found.asked, planned=found.planned, expected=found.expected, audience=found.audience
+    )
 
 
 # Posts that stand for a call carry this source and the call's id as external id.
@@ -238,6 +350,9 @@ def _call_filters(viewer: Person, wanted: CallFilter) -> list[ColumnElement[bool
             named = Call.audience[name].as_string()
             own = (getattr(viewer, name) or "").lower()
             where.append(or_(named.is_(None), named == "", func.lower(named) == own))
+        language = Call.audience["language"].as_string()
+        spoken = [x.lower() for x in viewer.languages or []] or [""]
+        where.append(or_(language.is_(None), language == "", func.lower(language).in_(spoken)))
     return where
 
 
@@ -305,13 +420,9 @@ def may_forward(call: Call, person: Person) -> bool:
 
 
 def in_audience(call: Call, person: Person) -> bool:
-    """Whether ``person`` is in the department and location the call is limited to."""
-    audience = call.audience or {}
-    for field in ("department", "location"):
-        wanted = audience.get(field)
-        if wanted and (getattr(person, field) or "").lower() != str(wanted).lower():
-            return False
-    return True
+    """Whether ``person`` is in the department, location and language the call is limited
+    to (one rule for routing, reach, digests and the board: ``people.audience``)."""
+    return person_in_audience(person, call.audience)
 
 
 def may_reply(call: Call, person: Person) -> bool:

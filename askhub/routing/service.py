@@ -19,6 +19,7 @@ import numpy as np
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from askhub.people.audience import is_everyone, members
 from askhub.people.availability import asks_in_window, is_available, open_asks
 from askhub.routing import learning
 from askhub.settings import Settings
@@ -488,10 +489,13 @@ class RoutingService:
         audience: dict[str, str] | None = None,
         tags: Sequence[str] = (),
         asker: int | None = None,
+        floor: bool = True,
     ) -> list[RoutedPerson]:
         """The ``k`` best people for ``text`` with reasons, skipping people who cannot be asked
-        and everyone below the relevance floor."""
-        matches, _ = await self._ranked(session, text, k, exclude, audience, tags, asker, True)
+        and everyone below the relevance floor. Without ``floor`` (a volunteers call, open to
+        everyone in its audience) nobody is dropped for lack of evidence: the best-fitting
+        come first, in order."""
+        matches, _ = await self._ranked(session, text, k, exclude, audience, tags, asker, floor)
         return await self._routed(session, matches)
 
     async def preview(
@@ -553,14 +557,8 @@ class RoutingService:
             if not is_available(person, now)
         }
         only: set[str] | None = None
-        if audience:
-            query = select(Person.id)
-            for field_name in ("department", "location"):
-                if audience.get(field_name):
-                    query = query.where(
-                        func.lower(getattr(Person, field_name)) == audience[field_name].lower()
-                    )
-            only = {str(pid) for pid in await session.scalars(query)}
+        if not is_everyone(audience):
+            only = {str(m.id) for m in await members(session, audience)}
         query_vector = (await anyio.to_thread.run_sync(self.embedder.encode, [text]))[0]
         history = await self.history(session, index) if self._ranker is not None else None
         matches = self.rank(

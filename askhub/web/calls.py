@@ -13,9 +13,11 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls import control, similar
+from askhub.calls.reach import Forecast
 from askhub.calls.schemas import CallCreate, CallEdit, ReplyCreate
 from askhub.calls.service import (
     FINISHED,
+    AudienceTooSmall,
     CallError,
     add_reply,
     can_see_matches,
@@ -25,6 +27,7 @@ from askhub.calls.service import (
     mark_seen,
     may_forward,
     may_reply,
+    preview_call,
     query_text,
     snooze,
     visible_replies,
@@ -46,7 +49,18 @@ from askhub.web.core import (
 from askhub.web.markdown import render_markdown
 from models import Call, MatchState, Person, ReplyKind
 
-CALL_FIELDS = ("kind", "title", "body", "tags", "needed", "deadline", "department", "location")
+CALL_FIELDS = (
+    "kind",
+    "title",
+    "body",
+    "tags",
+    "needed",
+    "deadline",
+    "department",
+    "location",
+    "language",
+)
+AUDIENCE_FIELDS = ("department", "location", "language")
 REPLY_KINDS = ("answer", "volunteer", "decline", "forward")
 
 
@@ -82,7 +96,9 @@ def _call_data(raw: dict[str, str], viewer: Person) -> tuple[CallCreate | None, 
         if deadline is None:
             errors["deadline"] = "Give a date and time, e.g. 2026-12-01 17:00."
         data["deadline"] = deadline
-    audience = {k: raw[k] for k in ("department", "location") if raw[k]}
+    audience = {
+        k: raw[k].strip().lower() if k == "language" else raw[k] for k in AUDIENCE_FIELDS if raw[k]
+    }
     if audience:
         data["audience"] = audience
     if errors:
@@ -97,6 +113,8 @@ async def _preview(
     if len(raw["title"]) + len(raw["body"]) < 3:
         return None
     audience = {k: raw[k] for k in ("department", "location") if raw[k]} or None
+    if raw["language"]:
+        audience = {**(audience or {}), "language": raw["language"].strip().lower()}
     tags = word_list(raw["tags"], 20)
     # Exactly what posting would do, with the people held back marked and why.
     return await context.routing.preview(
@@ -109,6 +127,35 @@ async def _preview(
         asker=viewer.id,
         max_open_asks=context.settings.max_open_asks,
     )
+
+
+def too_small(t: Any, exc: AudienceTooSmall) -> str:
+    return str(
+        t(
+            "You need {needed} volunteers, but only {size} people are in this audience besides "
+            "you. Ask for fewer or widen the audience.",
+            needed=exc.needed,
+            size=exc.size,
+        )
+    )
+
+
+async def _forecast(
+    db: AsyncSession, context: AppContext, viewer: Person, raw: dict[str, str], t: Any
+) -> tuple[Forecast | None, str | None]:
+    """What posting the form would do (None while it is incomplete), or why it cannot be."""
+    if len(raw["title"]) + len(raw["body"]) < 3:
+        return None, None
+    data, _ = _call_data(raw, viewer)
+    if data is None:
+        return None, None
+    try:
+        async with db.begin_nested():
+            return await preview_call(db, context.routing, context.settings, viewer, data), None
+    except AudienceTooSmall as exc:
+        return None, too_small(t, exc)
+    except CallError:
+        return None, None
 
 
 async def _similar(
@@ -168,12 +215,15 @@ async def post_call(
     form = await request.form()
     raw = _call_form(form)
     if form.get("action") == "preview":
+        forecast, forecast_error = await _forecast(db, context, viewer, raw, _t(request, viewer))
         return page(
             request,
             viewer,
             "call_new.html",
             form=raw,
             matches=await _preview(db, context, viewer, raw),
+            forecast=forecast,
+            forecast_error=forecast_error,
             similar=await _similar(db, context, raw),
             body_preview=render_markdown(raw["body"]) if raw["body"] else None,
         )
@@ -182,6 +232,8 @@ async def post_call(
         try:
             async with db.begin_nested():
                 call = await create_call(db, context.routing, context.settings, viewer, data)
+        except AudienceTooSmall as exc:
+            errors = {"needed": too_small(_t(request, viewer), exc)}
         except CallError as exc:
             errors = {exc.field or "form": str(exc)}
     if errors or data is None:
@@ -213,7 +265,15 @@ async def preview_matches(
 ) -> Response[Any]:
     raw = _call_form(await request.form())
     matches = await _preview(db, context, viewer, raw)
-    return page(request, viewer, "fragments/matches.html", matches=matches)
+    forecast, forecast_error = await _forecast(db, context, viewer, raw, _t(request, viewer))
+    return page(
+        request,
+        viewer,
+        "fragments/matches.html",
+        matches=matches,
+        forecast=forecast,
+        forecast_error=forecast_error,
+    )
 
 
 @post("/markdown/preview", status_code=200)

@@ -55,7 +55,7 @@ async def _seed(server: Server, embedder: Embedder) -> None:
                 context.routing,
                 context.settings,
                 asker,
-                CallCreate(kind="volunteers", title=MODEM, needed=20),
+                CallCreate(kind="volunteers", title=MODEM, needed=5),
             )
     finally:
         await context.close()

@@ -138,6 +138,9 @@ async def test_sign_in_ask_see_matches_answer_as_expert_and_accept(
     await expect(preview).to_contain_text("Sanne Visser")
     # One line per person with the best reason (the others behind a toggle).
     await expect(preview.locator(".best-reason").first).to_be_visible()
+    # ... and the forecast: how many would be asked now, what to expect by the deadline.
+    await expect(preview.locator("[data-forecast]")).to_contain_text("Zou nu")
+    await expect(preview.locator("[data-forecast]")).to_contain_text("verwachting")
     await asker.fill("#body", "Graag **ervaring** met geboute verbindingen.")
     await asker.click('[data-md-preview="body"]')
     await expect(asker.locator("#body-preview strong")).to_have_text("ervaring")
