@@ -3,6 +3,7 @@ volunteer quotas, and the rules that protect people. Ticks run with an explicit 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -26,6 +27,7 @@ from askhub.nudges.channels.inapp import InAppChannel
 from askhub.nudges.dispatch import DispatchSettings, dispatch_due
 from askhub.people.service import get_by_handle
 from models import Availability, Match, MatchState, Nudge, NudgeChannel, NudgeState, Person
+from tests.conftest import ORG
 from tests.sinks import SMTPSink
 
 
@@ -106,14 +108,9 @@ def text_of(message: EmailMessage) -> str:
 
 # The language each test person reads: the first language they speak (tests/data/org.jsonl).
 READS = {
-    "sanne@example.com": "nl",
-    "joost@example.com": "nl",
-    "henk@example.com": "nl",
-    "anna@example.com": "nl",
-    "mark@example.com": "en",
-    "amy@example.com": "en",
-    "eva@example.com": "en",
-    "liam@example.com": "en",
+    person["email"]: person["languages"][0]
+    for person in map(json.loads, ORG.read_text().splitlines())
+    if person.get("email")
 }
 
 
