@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from askhub.context import AppContext
+from askhub.i18n import environment_language, translator
 from askhub.settings import SettingError, Settings
 from askhub.settings import load as load_settings
 from askhub.validation import InputError
@@ -26,8 +27,13 @@ T = TypeVar("T")
 DEMO_HANDLE = "demo"
 
 
+def t(message: str, **values: object) -> str:
+    """A message for the person at the terminal, in their language (ASKHUB_LANG or LANG)."""
+    return translator(environment_language())(message, **values)
+
+
 def fail(message: str) -> NoReturn:
-    click.echo(f"askhub: {message}", err=True)
+    click.echo(f"askhub: {t(message)}", err=True)
     sys.exit(2)
 
 
@@ -192,7 +198,7 @@ def import_people(file: Path) -> None:
 def route(text: str, k: int, as_json: bool) -> None:
     """Show who a call with TEXT would be routed to, and why."""
     if not text.strip():
-        fail("TEXT is empty: say what the call is about")
+        fail(t("TEXT is empty: say what the call is about"))
 
     async def work(context: AppContext) -> tuple[list[dict[str, object]], dict[str, object]]:
         async with context.sessions() as session:
@@ -216,13 +222,15 @@ def route(text: str, k: int, as_json: bool) -> None:
         click.echo(json.dumps({"ranker": ranker, "matches": matches}, ensure_ascii=False, indent=2))
         return
     if not matches:
-        click.echo("Nobody found: the index has no matching evidence. Try other words.")
+        click.echo(t("Nobody found: the index has no matching evidence. Try other words."))
     for m in matches:
         click.echo(
-            f"{m['rank']:>2}. {m['name']} (@{m['handle']}, {m['department'] or '-'})  score {m['score']:.3f}"
+            f"{m['rank']:>2}. {m['name']} (@{m['handle']}, {m['department'] or '-'})  "
+            + t("score {score}", score=f"{m['score']:.3f}")
         )
         for reason in m["reasons"]:  # type: ignore[attr-defined]
-            click.echo(f"      why: {reason['title'] or reason['kind']}: {reason['snippet']}")
+            why = t("why")
+            click.echo(f"      {why}: {reason['title'] or reason['kind']}: {reason['snippet']}")
 
 
 @main.group()
@@ -253,7 +261,7 @@ def token_create(handle: str, days: int | None) -> None:
 
     created = run(work)
     if created is None:
-        fail(f"no person with handle {handle!r}")
+        fail(t("no person with handle {handle}", handle=repr(handle)))
     until = f", valid until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
     click.echo(
         f"askhub: token for @{handle}{until} (shown once; send as 'Authorization: Bearer …'):"
@@ -289,7 +297,7 @@ def token_list(handle: str | None) -> None:
 
     lines = run(work)
     if lines is None:
-        fail(f"no person with handle {handle!r}")
+        fail(t("no person with handle {handle}", handle=repr(handle)))
     if not lines:
         click.echo("askhub: no API tokens")
         return
@@ -356,7 +364,7 @@ def people_erase(handle: str, yes: bool) -> None:
 
     erased = run(work)
     if erased is None:
-        fail(f"no person with handle {handle!r}")
+        fail(t("no person with handle {handle}", handle=repr(handle)))
     click.echo(
         f"askhub: erased @{handle}: {erased.posts} posts, {erased.vectors} vectors and "
         f"{erased.calls} calls removed; {erased.replies_kept} replies kept without their name"
@@ -389,7 +397,7 @@ def user_set_password(handle: str) -> None:
     except InputError as exc:
         fail(f"{exc.field or 'password'}: {exc}")
     if done is None:
-        fail(f"no person with handle {handle!r}")
+        fail(t("no person with handle {handle}", handle=repr(handle)))
     click.echo(f"askhub: password set for @{handle}")
 
 

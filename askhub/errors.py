@@ -16,7 +16,9 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
+from askhub.i18n import localise, reader_language
 from askhub.validation import ConflictError, InputError, NotFound, NotPermitted
+from models import Person
 
 log = logging.getLogger("askhub")
 
@@ -48,7 +50,16 @@ def _field(item: dict[str, Any]) -> str:
     return named or "body"
 
 
+def _lang(request: Request) -> str:  # type: ignore[type-arg]
+    """The caller's reading language: the token's person, else Accept-Language, else English.
+    Messages are localised; field names never are (they name the JSON)."""
+    user = request.scope.get("user")
+    person = user if isinstance(user, Person) else None
+    return reader_language(person, request.headers.get("accept-language"))
+
+
 def validation_error(request: Request, exc: ValidationException) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+    lang = _lang(request)
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         if isinstance(item, dict):
@@ -56,7 +67,7 @@ def validation_error(request: Request, exc: ValidationException) -> Response[dic
                 {
                     "field": _field(item),
                     "source": item.get("source"),
-                    "message": item.get("message"),
+                    "message": localise(str(item.get("message") or ""), lang),
                 }
             )
     detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors) or exc.detail
@@ -64,13 +75,14 @@ def validation_error(request: Request, exc: ValidationException) -> Response[dic
 
 
 def input_error(request: Request, exc: InputError) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+    message = localise(str(exc), _lang(request))
     if exc.field:
         return _json(
             HTTP_409_CONFLICT if isinstance(exc, ConflictError) else HTTP_422_UNPROCESSABLE_ENTITY,
-            f"{exc.field}: {exc}",
-            errors=[{"field": exc.field, "source": "body", "message": str(exc)}],
+            f"{exc.field}: {message}",
+            errors=[{"field": exc.field, "source": "body", "message": message}],
         )
-    return _json(HTTP_409_CONFLICT, str(exc))
+    return _json(HTTP_409_CONFLICT, message)
 
 
 def not_permitted(request: Request, exc: NotPermitted) -> Response[dict[str, Any]]:  # type: ignore[type-arg]

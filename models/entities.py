@@ -161,6 +161,9 @@ class Person(Base):
     department: Mapped[str | None] = mapped_column(String(200), index=True)
     location: Mapped[str | None] = mapped_column(String(200))
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The language AskHub writes to this person in (the NL/EN switch); None: the first
+    # language they speak that AskHub has. Separate from ``languages`` (what they speak).
+    ui_language: Mapped[str | None] = mapped_column(String(8))
     bio: Mapped[str] = mapped_column(Text, default="")
     skills: Mapped[list[str]] = mapped_column(JSON, default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="Europe/Amsterdam")

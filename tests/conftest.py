@@ -101,4 +101,6 @@ async def org(context: AppContext) -> AppContext:
 def cli_env(database_url: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     env = dict(os.environ)
     env.update(ASKHUB_DATABASE_URL=database_url, ASKHUB_DATA_DIR=str(tmp_path / "var"))
+    # The CLI speaks the terminal's language (LANG); the tests read English unless they say.
+    env.update(ASKHUB_LANG="en")
     yield env

@@ -357,3 +357,30 @@ async def test_nudge_preferences_are_mine_to_set_and_private(
         )
     ).json()
     assert "eva.brown" not in [m["person"]["handle"] for m in call["matches"]]
+
+
+async def test_validation_messages_are_in_the_readers_language_with_the_field_kept(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    bad = {**STAALBOUW, "title": "ab"}
+    dutch = await client.post("/api/calls", json=bad, headers=await token_for(org, "asker"))
+    english = await client.post("/api/calls", json=bad, headers=await token_for(org, "mark.jones"))
+    assert dutch.status_code == english.status_code == 422
+    [nl], [en] = dutch.json()["errors"], english.json()["errors"]
+    assert nl["field"] == en["field"] == "title"
+    assert nl["message"].startswith("Verwacht tekst van minstens") and "`" not in nl["message"][:30]
+    assert en["message"].startswith("Expected `str` of length >=")
+
+
+async def test_the_reading_language_is_set_through_the_api_apart_from_languages_spoken(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    auth = await token_for(org, "mark.jones")  # speaks English
+    chosen = await client.put("/api/people/me", json={"ui_language": "nl"}, headers=auth)
+    assert chosen.status_code == 200, chosen.text
+    assert chosen.json()["preferences"]["ui_language"] == "nl"
+    assert chosen.json()["languages"] == ["en"]
+    bad = await client.post("/api/calls", json={**STAALBOUW, "title": "ab"}, headers=auth)
+    assert bad.json()["errors"][0]["message"].startswith("Verwacht tekst")
+    refused = await client.put("/api/people/me", json={"ui_language": "fr"}, headers=auth)
+    assert refused.status_code == 422 and "ui_language" in refused.text

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from askhub.app import create_app
 from askhub.calls.scheduled import lifecycle_tick
 from askhub.context import AppContext
+from askhub.i18n import translator
 from askhub.people.service import get_by_handle
 from models import Call, Deflection, Nudge, NudgeKind, Role
 from tests.served import served
@@ -37,6 +38,12 @@ async def client(org: AppContext) -> AsyncIterator[AsyncTestClient[Any]]:
     app = create_app(settings=org.settings, embedder=org.routing.embedder)
     async with AsyncTestClient(app=app) as test_client:
         yield test_client
+
+
+def says(subject: str, message: str) -> bool:
+    """``subject`` is the catalogue message ``message`` (its title left out), in the reader's
+    language: English or Dutch, whichever the person reads."""
+    return any(subject.startswith(translator(lang)(message, title="")) for lang in ("en", "nl"))
 
 
 async def messages(ctx: AppContext, handle: str, kind: NudgeKind | None = None) -> list[str]:
@@ -80,7 +87,9 @@ async def test_closing_tells_the_people_still_asked_and_stops_replies_and_remind
     assert body["status"] == "closed" and body["closed_at"]
     assert all(m["state"] == "expired" for m in body["matches"])
     for handle in waiting:
-        assert any("No longer needed" in s for s in await messages(org, handle)), handle
+        assert any(says(s, "No longer needed: {title}") for s in await messages(org, handle)), (
+            handle
+        )
 
     late = await client.post(
         f"/api/calls/{call['id']}/replies",
@@ -89,7 +98,8 @@ async def test_closing_tells_the_people_still_asked_and_stops_replies_and_remind
     )
     assert late.status_code == 409
     again = await client.post(f"/api/calls/{call['id']}/close", headers=asker)
-    assert again.status_code == 409 and "already closed" in again.json()["detail"]
+    # The asker reads Dutch.
+    assert again.status_code == 409 and "al gesloten" in again.json()["detail"]
 
     # Long after, the ticks send nobody a reminder or a next wave about it.
     before = {h: await messages(org, h) for h in waiting}
@@ -227,7 +237,9 @@ async def test_accepting_an_answer_closes_the_question_unless_kept_open(
         else:
             assert after["status"] == "closed"
             for handle in others:
-                told = [s for s in await messages(org, handle) if "No longer needed" in s]
+                told = [
+                    s for s in await messages(org, handle) if says(s, "No longer needed: {title}")
+                ]
                 assert told, handle
         await client.post(f"/api/calls/{call['id']}/close", headers=asker)
 
@@ -253,8 +265,8 @@ async def test_thanking_a_reply_tells_its_author_once(
             f"/api/replies/{reply['id']}/thank", headers=await token_for(org, "asker")
         )
         assert thanked.status_code == 200 and thanked.json()["thanked"] is True
-    assert [s for s in await messages(org, expert) if "thanks you" in s] == [
-        f"Anna Asker thanks you: {STAALBOUW['title']}"
+    assert [s for s in await messages(org, expert) if "bedankt je" in s] == [
+        f"Anna Asker bedankt je: {STAALBOUW['title']}"
     ]
     assert (
         await client.post("/api/replies/999999/thank", headers=await token_for(org, "asker"))
@@ -275,9 +287,9 @@ async def test_withdrawing_a_call_tells_the_asked_and_the_volunteers(
         f"/api/calls/{call['id']}/withdraw", headers=await token_for(org, "asker")
     )
     assert withdrawn.status_code == 200 and withdrawn.json()["status"] == "withdrawn"
-    assert any("Called off" in s for s in await messages(org, waiting[0]))
+    assert any(says(s, "Called off: {title}") for s in await messages(org, waiting[0]))
     for handle in waiting[1:]:
-        assert any("No longer needed" in s for s in await messages(org, handle))
+        assert any(says(s, "No longer needed: {title}") for s in await messages(org, handle))
     refused = await client.post(
         f"/api/calls/{call['id']}/replies",
         json={"kind": "volunteer"},
@@ -302,9 +314,9 @@ async def test_a_volunteer_withdraws_and_the_asker_hears_again_when_it_refills(
         assert response.status_code == 201, response.text
     asker = await token_for(org, "asker")
     assert (await client.get(path, headers=asker)).json()["status"] == "filled"
-    assert len([s for s in await messages(org, "asker") if s.startswith("Filled")]) == 1
+    assert len([s for s in await messages(org, "asker") if says(s, "Filled: {title}")]) == 1
     for handle in waiting:
-        assert any(s.startswith("Full") for s in await messages(org, handle))
+        assert any(says(s, "Full, thank you: {title}") for s in await messages(org, handle))
 
     gone = await client.delete(f"{path}/volunteering", headers=await token_for(org, second))
     assert gone.status_code == 200 and gone.json()["status"] == "open"
@@ -316,14 +328,14 @@ async def test_a_volunteer_withdraws_and_the_asker_hears_again_when_it_refills(
         # Asked again as before, and told a place came free.
         state = next(m["state"] for m in reopened["matches"] if m["person"]["handle"] == handle)
         assert state in ("nudged", "seen"), (handle, state)
-        assert any("place came free" in s for s in await messages(org, handle))
+        assert any(says(s, "A place came free: {title}") for s in await messages(org, handle))
 
     refill = await client.post(
         f"{path}/replies", json={"kind": "volunteer"}, headers=await token_for(org, "tom.bakker")
     )
     assert refill.status_code == 201
     assert (await client.get(path, headers=asker)).json()["status"] == "filled"
-    assert len([s for s in await messages(org, "asker") if s.startswith("Filled")]) == 2
+    assert len([s for s in await messages(org, "asker") if says(s, "Filled: {title}")]) == 2
 
 
 async def test_volunteers_list_csv_and_one_message_to_all(
@@ -382,9 +394,9 @@ async def test_a_question_without_a_deadline_closes_after_the_set_period(
         ).json()
         assert after["status"] == "expired"
     summaries = await messages(org, "asker", NudgeKind.SUMMARY)
-    assert summaries == [f"Closed: {STAALBOUW['title']}"]
+    assert summaries == [f"Gesloten: {STAALBOUW['title']}"]
     for handle in waiting:
-        assert any("No longer needed" in s for s in await messages(org, handle))
+        assert any(says(s, "No longer needed: {title}") for s in await messages(org, handle))
     # Ticks again: nothing twice.
     await lifecycle_tick(org.sessions, settings, now + timedelta(days=9))
     assert await messages(org, "asker", NudgeKind.SUMMARY) == summaries
@@ -487,7 +499,7 @@ async def test_fifty_simultaneous_close_reopen_extend_keep_the_call_consistent(
     if extended:
         assert final["deadline"] in extended
     for handle in asked(call):
-        told = [s for s in await messages(org, handle) if "No longer needed" in s]
+        told = [s for s in await messages(org, handle) if says(s, "No longer needed: {title}")]
         assert len(told) == 1, (handle, told)
 
 

@@ -114,6 +114,10 @@ def test_cli_errors_are_one_line_and_exit_2(cli_env: dict[str, str], tmp_path: P
         assert result.returncode == 2, (args, result.stderr)
         assert "Traceback" not in result.stderr and result.stderr.strip(), args
     assert "line 2" in askhub(cli_env, "import", "people", str(tmp_path / "notjson.jsonl")).stderr
+    # In the terminal's language: LANG=nl_NL.UTF-8 reads Dutch.
+    terminal = {"ASKHUB_LANG": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "nl_NL.UTF-8"}
+    dutch = askhub({**cli_env, **terminal}, "token", "create", "x")
+    assert dutch.returncode == 2 and "niemand met gebruikersnaam 'x'" in dutch.stderr
 
 
 def test_an_unmigrated_database_says_what_to_do(tmp_path: Path, cli_env: dict[str, str]) -> None:

@@ -3,6 +3,7 @@ volunteer quotas, and the rules that protect people. Ticks run with an explicit 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -19,12 +20,14 @@ from askhub.calls import service
 from askhub.calls.scheduled import lifecycle_tick
 from askhub.calls.schemas import CallCreate, ReplyCreate
 from askhub.context import AppContext
+from askhub.i18n import Translator, translator
 from askhub.nudges.channels.base import Channel
 from askhub.nudges.channels.email import EmailChannel, EmailSettings
 from askhub.nudges.channels.inapp import InAppChannel
 from askhub.nudges.dispatch import DispatchSettings, dispatch_due
 from askhub.people.service import get_by_handle
 from models import Availability, Match, MatchState, Nudge, NudgeChannel, NudgeState, Person
+from tests.conftest import ORG
 from tests.sinks import SMTPSink
 
 
@@ -103,7 +106,25 @@ def text_of(message: EmailMessage) -> str:
     return str(part.get_content())
 
 
+# The language each test person reads: the first language they speak (tests/data/org.jsonl).
+READS = {
+    person["email"]: person["languages"][0]
+    for person in map(json.loads, ORG.read_text().splitlines())
+    if person.get("email")
+}
+
+
+def words(message: EmailMessage) -> Translator:
+    """``t`` in the language of the message's recipient (the test organisation's people are
+    known; generated colleagues are read from the header AskHub sets)."""
+    address = str(message["To"]).split("<")[-1].rstrip(">")
+    if address in READS:
+        return translator(READS[address])
+    return translator(str(message["Content-Language"]))
+
+
 def link(message: EmailMessage, label: str) -> str:
+    label = words(message)(label)
     found = re.search(rf"{re.escape(label)}: (\S+)", text_of(message))
     assert found, f"no {label!r} link in:\n{text_of(message)}"
     return found.group(1).removeprefix("http://askhub.test")
@@ -121,9 +142,14 @@ async def test_question_waves_reply_by_email_link_and_deadline_summary(loop: Loo
     wave1 = await loop.deliver()
     assert recipients(wave1) == {"sanne@example.com", "mark@example.com"}
     for message in wave1:
-        body = text_of(message)
-        assert "Anna Asker asks" in str(message["Subject"])
-        assert "Why you" in body and ("staalbouw" in body.lower() or "steel" in body.lower())
+        body, t = text_of(message), words(message)
+        # Every word in the reader's language: Sanne (nl) reads Dutch, Mark (en) English.
+        subject = t("{name} asks: {title}", name="Anna Asker", title="Wie weet iets van staalbouw?")
+        assert str(message["Subject"]) == subject
+        dutch = "sanne@example.com" in str(message["To"])
+        assert subject.startswith("Anna Asker vraagt:" if dutch else "Anna Asker asks:")
+        assert t("Why you") in body and ("staalbouw" in body.lower() or "steel" in body.lower())
+        assert t("Sent automatically by AskHub.") in body
         assert "/act/" in link(message, "Answer")
         html = message.get_body(preferencelist=("html",))
         assert html is not None and "/act/" in str(html.get_content())
@@ -137,7 +163,7 @@ async def test_question_waves_reply_by_email_link_and_deadline_summary(loop: Loo
     assert "anna@example.com" not in wave2_people
 
     # One expert answers through the link in the email, without logging in.
-    expert_mail = next(m for m in wave2 if "Why you" in text_of(m))
+    expert_mail = next(m for m in wave2 if words(m)("Why you") in text_of(m))
     answer_link = link(expert_mail, "Answer")
     app = create_app(settings=loop.ctx.settings, embedder=loop.ctx.routing.embedder)
     async with AsyncTestClient(app=app) as client:
@@ -158,7 +184,9 @@ async def test_question_waves_reply_by_email_link_and_deadline_summary(loop: Loo
     assert await loop.tick(t0 + timedelta(seconds=1300)) == []
     summary = await loop.tick(t0 + timedelta(days=1, seconds=1))
     assert recipients(summary) == {"anna@example.com"}
-    assert "Closed" in str(summary[0]["Subject"]) and "hal in Zwolle" in text_of(summary[0])
+    # Anna reads Dutch: the summary, its headline and the reply's kind are Dutch too.
+    assert str(summary[0]["Subject"]) == "Gesloten: Wie weet iets van staalbouw?"
+    assert "1 antwoord." in text_of(summary[0]) and "(antwoord): Bel me" in text_of(summary[0])
     async with loop.ctx.sessions() as session:
         call = await service.get_call(session, call_id)
         assert call is not None and call.status == "closed"
@@ -180,7 +208,8 @@ async def test_volunteers_call_fills_and_the_others_are_told(loop: Loop) -> None
     asked = recipients(wave1)
     assert len(asked) == 6 and {"amy@example.com", "joost@example.com"} <= asked
     assert "anna@example.com" not in asked
-    assert "I'll volunteer" in text_of(wave1[0])
+    for message in wave1:
+        assert words(message)("I'll volunteer") in text_of(message)
     matched = await loop.matches(call_id)
     assert [h for h, m in sorted(matched.items(), key=lambda x: x[1].rank)][:2] == [
         "amy.chen",
@@ -199,7 +228,7 @@ async def test_volunteers_call_fills_and_the_others_are_told(loop: Loop) -> None
     volunteered = {"amy@example.com", "henk@example.com", "tom@example.com"}
     assert told == asked - volunteered  # asked, did not volunteer: hear it is full
     full = next(m for m in notices if "joost@example.com" in str(m["To"]))
-    assert "Full" in str(full["Subject"])
+    assert str(full["Subject"]) == "Vol, dank je: Testers gezocht voor het nieuwe modem"
     async with loop.ctx.sessions() as session:
         call = await service.get_call(session, call_id)
         assert call is not None and call.status == "filled"
@@ -220,7 +249,8 @@ async def test_reminder_only_for_people_who_did_not_open_the_call(loop: Loop) ->
         await service.mark_seen(loop.ctx.sessions, call, person, t0)
     reminders = await loop.tick(t0 + timedelta(seconds=301))
     assert recipients(reminders) == {other}
-    assert str(reminders[0]["Subject"]).startswith("Reminder:")
+    reminder = words(reminders[0])("Reminder: {name} asks: {title}", name="", title="")
+    assert str(reminders[0]["Subject"]).startswith(reminder.split(" ")[0])
     assert await loop.tick(t0 + timedelta(seconds=400)) == []  # one reminder, not a stream
 
 
@@ -274,7 +304,8 @@ async def test_a_call_that_runs_out_of_candidates_says_so_once(loop: Loop) -> No
         notices += await loop.tick(t0 + timedelta(seconds=601 * step))
     to_asker = [m for m in notices if "anna@example.com" in str(m["To"])]
     assert len(to_asker) == 1
-    assert "Nobody found" in str(to_asker[0]["Subject"]) and "Widen" in text_of(to_asker[0])
+    assert str(to_asker[0]["Subject"]).strip().startswith("Nog niemand gevonden voor:")
+    assert "Maak de oproep breder" in text_of(to_asker[0])
 
 
 async def test_forward_through_a_link_asks_the_colleague_with_the_forwarder_as_reason(
@@ -295,7 +326,8 @@ async def test_forward_through_a_link_asks_the_colleague_with_the_forwarder_as_r
         assert done.status_code == 200
     forwarded = await loop.deliver()
     henk = next(m for m in forwarded if "henk@example.com" in str(m["To"]))
-    assert "Eva Brown forwarded this to you" in text_of(henk)
+    # Henk reads Dutch: who forwarded it, in his words.
+    assert "Eva Brown heeft dit naar je doorgestuurd" in text_of(henk)
     matches = await loop.matches(call_id)
     assert matches["eva.brown"].state == MatchState.FORWARDED
     assert matches["henk.mulder"].state == MatchState.NUDGED
@@ -364,3 +396,27 @@ async def test_the_inbox_lists_my_nudges(loop: Loop) -> None:
         assert seen.status_code == 200 and seen.json()["seen_at"]
         other = await client.post(f"/api/inbox/{inbox[0]['id'] + 999}/seen", headers=headers)
         assert other.status_code == 404
+
+
+async def test_one_click_pages_look_like_the_site_in_the_readers_language(loop: Loop) -> None:
+    call_id = await loop.post(
+        "asker",
+        kind="question",
+        title="Wie weet iets van staalbouw?",
+        body="Ik zoek **ervaring** met stalen draagconstructies.\n\n<script>alert(1)</script>",
+    )
+    wave1 = await loop.deliver()
+    sanne = next(m for m in wave1 if "sanne@example.com" in str(m["To"]))
+    await loop.reply(call_id, "mark.jones", kind="answer", body="Vraag *mij* maar.")
+    await loop.reply(call_id, "joost.smit", kind="decline", body="Geen idee, privé notitie")
+    app = create_app(settings=loop.ctx.settings, embedder=loop.ctx.routing.embedder)
+    async with AsyncTestClient(app=app) as client:
+        page = (await client.get(link(sanne, "Answer"))).text
+    assert '<html lang="nl">' in page and 'href="/static/askhub.css"' in page
+    # Markdown rendered and sanitised as on the site; raw HTML stays text.
+    assert "<strong>ervaring</strong>" in page and "<script>alert" not in page
+    assert "Waarom jij" in page and "Reacties tot nu toe (1)" in page
+    assert "<em>mij</em>" in page and f'href="/calls/{call_id}"' in page
+    assert "privé notitie" not in page  # a decline note is for the asker only
+    for english in ("Why you", "Your answer", "Send answer", "Replies so far"):
+        assert english not in page

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+from askhub.calls.scheduled import lifecycle_tick
 from askhub.context import AppContext
 from askhub.nudges.outbox import inbox
 from askhub.routing.service import RoutingService
-from models import Call, CallStatus, Embedding, Person, Post, PostKind, Reply
+from models import Call, CallStatus, Embedding, Match, Person, Post, PostKind, Reply
 from tests.test_web_support import sign_in, submit, text_of, web_client, with_passwords
 
 STEEL_TITLE = "Who knows about steel construction and bolted connections?"
@@ -102,7 +103,8 @@ async def test_ask_see_matches_answer_as_the_routed_expert_accept_and_thank(
         empty = await submit(
             sanne, f"/calls/{call_id}", f"/calls/{call_id}/reply", {"kind": "answer", "body": " "}
         )
-        assert empty.status_code == 422 and "an answer needs a body" in empty.text
+        # Sanne reads Dutch: the service's message too.
+        assert empty.status_code == 422 and "een antwoord heeft tekst nodig" in empty.text
 
     async with org.sessions() as session:
         reply_id = await session.scalar(select(Reply.id).where(Reply.call_id == call_id))
@@ -130,7 +132,8 @@ async def test_ask_see_matches_answer_as_the_routed_expert_accept_and_thank(
         assert answer_post is not None and answer_post.kind == PostKind.ANSWER
         sanne_id = (await _person(org, "sanne.visser")).id
         notices = [n.payload["subject"] for n in await inbox(session, sanne_id)]
-        assert any("thanks you" in s for s in notices)
+        # Sanne reads Dutch: the thanks in her inbox is Dutch, not "Anna Asker thanks you".
+        assert any(s.startswith("Anna Asker bedankt je:") for s in notices), notices
 
     # Only the asker accepts.
     async with web_client(org) as mark:
@@ -423,3 +426,78 @@ async def test_a_dutch_reader_sees_reason_labels_in_dutch(org: AppContext) -> No
     # Profiles match too; their label is the reader's word, followed by the department.
     assert "Profiel — " in preview.text
     assert "Profile — " not in preview.text
+
+
+async def test_the_language_switch_is_a_setting_apart_from_the_languages_one_speaks(
+    org: AppContext,
+) -> None:
+    await with_passwords(org, ["sanne.visser"])
+    async with web_client(org) as sanne:
+        await sign_in(sanne, "sanne.visser")
+        # Sanne speaks only Dutch: she reads Dutch, whatever her browser says.
+        home = await sanne.get("/", headers={"accept-language": "en"})
+        assert "Mijn berichten" in home.text and '<html lang="nl">' in home.text
+        switched = await submit(sanne, "/profile", "/language", {"lang": "en", "next": "/posts"})
+        assert switched.status_code == 303 and switched.headers["location"] == "/posts"
+        posts = await sanne.get("/posts", headers={"accept-language": "nl"})
+        assert "My posts" in posts.text and "Mijn berichten" not in posts.text
+        assert '<html lang="en">' in posts.text
+        refused = await submit(sanne, "/profile", "/language", {"lang": "fr", "next": "/"})
+        assert refused.status_code == 422 and "en, nl" in refused.text
+        back = await submit(sanne, "/", "/language", {"lang": "nl", "next": "//evil.example"})
+        assert back.headers["location"] == "/"
+    person = await _person(org, "sanne.visser")
+    assert person.ui_language == "nl" and person.languages == ["nl"]
+
+
+async def test_anonymous_pages_follow_the_browser_or_the_lang_choice(org: AppContext) -> None:
+    async with web_client(org) as visitor:
+        english = await visitor.get("/login", headers={"accept-language": "en"})
+        assert "Sign in to AskHub" in english.text
+        assert 'href="/login?lang=nl"' in english.text  # the switch, without a cookie
+        dutch = await visitor.get("/login?lang=nl", headers={"accept-language": "en"})
+        assert "Inloggen bij AskHub" in dutch.text and '<html lang="nl">' in dutch.text
+
+
+async def test_someone_asked_finds_the_reply_box_first_and_can_say_later(
+    org: AppContext,
+) -> None:
+    await with_passwords(org, ["asker", "sanne.visser"])
+    async with web_client(org) as asker:
+        await sign_in(asker, "asker")
+        preview = await submit(
+            asker, "/calls/new", "/calls/preview", {"kind": "question", "title": STEEL_TITLE}
+        )
+        # One line per person with the best reason; the rest behind a toggle.
+        assert preview.text.count('class="match-line"') >= 2
+        assert 'class="best-reason"' in preview.text
+        posted = await submit(
+            asker,
+            "/calls/new",
+            "/calls/new",
+            {"kind": "question", "title": STEEL_TITLE, "tags": "staalbouw", "action": "post"},
+        )
+        call_id = int(posted.headers["location"].rsplit("/", 1)[1])
+    async with web_client(org) as sanne:
+        await sign_in(sanne, "sanne.visser")
+        page = (await sanne.get(f"/calls/{call_id}")).text
+        # The answer box comes before who else replied, right under the call.
+        assert page.index('id="act-heading"') < page.index('id="replies-heading"')
+        assert page.index('id="act-heading"') < page.index('id="why-heading"')
+        later = await submit(sanne, f"/calls/{call_id}", f"/calls/{call_id}/snooze")
+        assert later.status_code == 303
+        page = (await sanne.get(f"/calls/{call_id}")).text
+        assert "We herinneren je er later aan." in page
+    async with org.sessions() as session:
+        sanne_match = await session.scalar(
+            select(Match)
+            .join(Person, Person.id == Match.person_id)
+            .where(Match.call_id == call_id, Person.handle == "sanne.visser")
+        )
+        assert sanne_match is not None and sanne_match.snoozed_until is not None
+        due = sanne_match.snoozed_until + timedelta(seconds=org.settings.reminder_after + 1)
+    await lifecycle_tick(org.sessions, org.settings, due)
+    async with org.sessions() as session:
+        sanne_id = (await _person(org, "sanne.visser")).id
+        subjects = [n.payload["subject"] for n in await inbox(session, sanne_id)]
+    assert any(s.startswith("Herinnering: Anna Asker vraagt:") for s in subjects), subjects

@@ -3,7 +3,8 @@
 GET only shows the call and a form (mail scanners follow links; they must not answer for
 anyone); POST does the action, once: a link that acted (or whose person used their decline
 link for the call) shows what was done and links to the call instead. The pages speak the
-person's language (askhub/web/i18n.py).
+person's language (askhub.i18n), look like the site, and show the call (markdown), why this
+person was asked, the replies they may see and the way to the call.
 """
 
 from __future__ import annotations
@@ -23,14 +24,16 @@ from askhub.calls.links import ActionGrant, LinkError, read_action
 from askhub.calls.notify import call_link
 from askhub.calls.schemas import ReplyCreate
 from askhub.context import AppContext
+from askhub.i18n import Translator, reader_language, translator
+from askhub.markdown import render_markdown
 from askhub.people.service import ERASED_HANDLE_PREFIX
-from askhub.web.i18n import Translator, language_for, translator
 from models import Call, LinkUse, Person
 
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html", "j2"]),
 )
+_TEMPLATES.filters["md"] = render_markdown
 TITLES = {
     "reply": "Answer",
     "volunteer": "Volunteer",
@@ -56,7 +59,7 @@ USED = {
 
 
 def _lang(request: Request[Any, Any, Any], person: Person | None) -> str:
-    return language_for(person, request.headers.get("accept-language"))
+    return reader_language(person, request.headers.get("accept-language"))
 
 
 def _t(request: Request[Any, Any, Any], person: Person | None) -> Translator:
@@ -79,8 +82,33 @@ def _page(
     context.setdefault("quote", "")
     context.setdefault("call_url", "")
     context.setdefault("action", "")
+    context.setdefault("home_url", "/")
+    call, reader = context["call"], person
+    if call is not None and not context["call_url"]:
+        context["call_url"] = f"/calls/{call.id}"
+    # The call as this person may see it: why they were asked, the replies so far.
+    context["reasons"] = _reasons(call, reader) if call and reader else []
+    context["replies"] = service.visible_replies(call, reader) if call and reader else []
+    context["forwarded_to"] = _forward_targets(call) if call else {}
     html = _TEMPLATES.get_template("action.html.j2").render(t=t, lang=lang, **context)
     return Response(html, status_code=status, media_type=MediaType.HTML)
+
+
+def _reasons(call: Call, person: Person) -> list[dict[str, str]]:
+    match = next((m for m in call.matches if m.person_id == person.id), None)
+    return [
+        {"title": str(r.get("title") or ""), "snippet": str(r.get("snippet") or "")}
+        for r in (match.evidence or [] if match else [])[:3]
+    ]
+
+
+def _forward_targets(call: Call) -> dict[int, str]:
+    names = {m.person_id: m.person.name for m in call.matches}
+    return {
+        r.id: names[r.forward_to_id]
+        for r in call.replies
+        if r.forward_to_id is not None and r.forward_to_id in names
+    }
 
 
 async def _resolve(

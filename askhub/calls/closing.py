@@ -4,12 +4,14 @@ needed, and the asker gets a summary of the replies. Shared by the asker's own c
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls import notify
+from askhub.i18n import Translator
 from askhub.nudges.payload import NudgeLink, NudgePayload
 from askhub.settings import Settings
 from models import Call, CallKind, MatchState, NudgeKind, Person, Reply, ReplyKind
@@ -23,15 +25,16 @@ async def release_asked(
     settings: Settings,
     call: Call,
     now: datetime,
-    subject: str,
-    intro: str,
+    intro: Callable[[Translator], str],
 ) -> int:
     """Everyone still asked is told they are no longer needed, and nobody is asked or
-    reminded about the call again (their matches, and those never asked, expire)."""
+    reminded about the call again (their matches, and those never asked, expire). ``intro``
+    says why in the words of each reader."""
     told = 0
     for match in call.matches:
         if match.state in WAITING:
             match.state = MatchState.EXPIRED
+            t = notify.words(match.person)
             await notify.send(
                 session,
                 settings,
@@ -39,9 +42,11 @@ async def release_asked(
                 NudgeKind.NOTICE,
                 f"released:{call.id}:{match.person_id}:{opening(call)}",
                 NudgePayload(
-                    subject=f"{subject}: {call.title}"[:180],
-                    intro=intro,
-                    links=[NudgeLink(label="Open the call", url=notify.call_link(settings, call))],
+                    subject=t("No longer needed: {title}", title=call.title)[:180],
+                    intro=intro(t),
+                    links=[
+                        NudgeLink(label=t("Open the call"), url=notify.call_link(settings, call))
+                    ],
                 ),
                 now,
                 call,
@@ -72,20 +77,33 @@ async def send_summary(
     if ids:
         for person in await session.scalars(select(Person).where(Person.id.in_(ids))):
             names[person.id] = person.name
-    items = [f"{names.get(r.person_id, 'someone')} ({r.kind}): {r.body}".strip() for r in replies]
+    # In the asker's words (``why`` is a catalogue message).
+    t, tn = notify.words(call.asker), notify.plural_words(call.asker)
+    someone = t("someone")
+    items = [
+        "{} ({}): {}".format(
+            names.get(r.person_id) or someone, t(f"reply:{r.kind}"), r.body
+        ).strip()
+        for r in replies
+    ]
     if call.kind == CallKind.VOLUNTEERS:
-        headline = f"{len(replies)} of {call.needed or '?'} volunteers signed up."
+        headline = tn(
+            "{n} of {needed} volunteers signed up.",
+            "{n} of {needed} volunteers signed up.",
+            len(replies),
+            needed=call.needed or "?",
+        )
     else:
-        headline = f"{len(replies)} answer(s)."
+        headline = tn("{n} answer.", "{n} answers.", len(replies))
     await notify.tell_asker(
         session,
         settings,
         call,
         call.asker,
         f"summary:{call.id}:{opening(call)}",
-        f"Closed: {call.title}"[:180],
-        f"{why} {headline}"
-        + ("" if replies else " Nobody replied; try asking again with other words."),
+        t("Closed: {title}", title=call.title)[:180],
+        f"{t(why)} {headline}"
+        + ("" if replies else " " + t("Nobody replied; try asking again with other words.")),
         now,
         items=items,
         kind=NudgeKind.SUMMARY,

@@ -28,6 +28,7 @@ from askhub.calls.service import (
     get_call,
     hold_call,
 )
+from askhub.i18n import N_
 from askhub.nudges.payload import NudgeLink, NudgePayload
 from askhub.people.schemas import PostCreate
 from askhub.people.service import update_post
@@ -121,8 +122,14 @@ async def close(
     call = await _held(session, call)
     if call.status in FINISHED:
         raise CallError(IS_WITHDRAWN if call.status == CallStatus.WITHDRAWN else ALREADY_CLOSED)
-    await _finish(session, settings, call, CallStatus.CLOSED, now, "closed")
+    await _finish(session, settings, call, CallStatus.CLOSED, now, CLOSED_WHY)
     return call
+
+
+# Why the people still asked are no longer needed, translated for each of them.
+CLOSED_WHY = N_("{name} closed “{title}”: thank you, no need to reply any more.")
+WITHDRAWN_WHY = N_("{name} withdrew “{title}”: thank you, no need to reply any more.")
+ANSWERED_WHY = N_("{name} has the answer to “{title}”: thank you, no need to reply any more.")
 
 
 async def _finish(
@@ -131,7 +138,7 @@ async def _finish(
     call: Call,
     status: CallStatus,
     now: datetime,
-    verb: str,
+    why: str,
 ) -> None:
     call.status = status
     call.closed_at = now
@@ -140,8 +147,7 @@ async def _finish(
         settings,
         call,
         now,
-        "No longer needed",
-        f"{call.asker.name} {verb} “{call.title}”: thank you, no need to reply any more.",
+        lambda t: t(why, name=call.asker.name, title=call.title),
     )
 
 
@@ -229,9 +235,10 @@ async def withdraw(
     call = await _held(session, call)
     if call.status == CallStatus.WITHDRAWN:
         raise CallError(IS_WITHDRAWN)
-    await _finish(session, settings, call, CallStatus.WITHDRAWN, now, "withdrew")
+    await _finish(session, settings, call, CallStatus.WITHDRAWN, now, WITHDRAWN_WHY)
     for reply in call.replies:
         if reply.kind == ReplyKind.VOLUNTEER:
+            t = notify.words(reply.person)
             await notify.send(
                 session,
                 settings,
@@ -239,9 +246,13 @@ async def withdraw(
                 NudgeKind.NOTICE,
                 f"withdrawn:{call.id}:{reply.person_id}",
                 _notice(
-                    f"Called off: {call.title}",
-                    f"{call.asker.name} withdrew “{call.title}”: thank you for volunteering; "
-                    "there is nothing more to do.",
+                    t("Called off: {title}", title=call.title),
+                    t(
+                        "{name} withdrew “{title}”: thank you for volunteering; "
+                        "there is nothing more to do.",
+                        name=call.asker.name,
+                        title=call.title,
+                    ),
                 ),
                 now,
                 call,
@@ -325,7 +336,7 @@ async def accept(
     if call.status == CallStatus.OPEN:
         call.status = CallStatus.ANSWERED
     if not keep_open and call.kind == CallKind.QUESTION and call.status not in FINISHED:
-        await _finish(session, settings, call, CallStatus.CLOSED, now, "has the answer to")
+        await _finish(session, settings, call, CallStatus.CLOSED, now, ANSWERED_WHY)
     return reply
 
 
@@ -344,6 +355,7 @@ async def thank(
         raise CallError(ONLY_HELP)
     if not reply.helpful:
         reply.helpful = True
+        t = notify.words(reply.person)
         await notify.send(
             session,
             settings,
@@ -351,8 +363,8 @@ async def thank(
             NudgeKind.NOTICE,
             f"thanks:{reply.id}",
             _notice(
-                f"{by.name} thanks you: {call.title}",
-                f"{by.name} thanks you for your reply to “{call.title}”.",
+                t("{name} thanks you: {title}", name=by.name, title=call.title),
+                t("{name} thanks you for your reply to “{title}”.", name=by.name, title=call.title),
                 notify.call_link(settings, call),
             ),
             now or datetime.now(UTC),
@@ -422,6 +434,7 @@ async def message_volunteers(
     now = now or datetime.now(UTC)
     stamp = now.isoformat()
     for v in people:
+        t = notify.words(v.person)
         await notify.send(
             session,
             settings,
@@ -429,8 +442,8 @@ async def message_volunteers(
             NudgeKind.NOTICE,
             f"message:{call.id}:{v.person.id}:{stamp}",
             _notice(
-                f"{by.name} about {call.title}",
-                f"{by.name} writes to the volunteers of “{call.title}”:",
+                t("{name} about {title}", name=by.name, title=call.title),
+                t("{name} writes to the volunteers of “{title}”:", name=by.name, title=call.title),
                 notify.call_link(settings, call),
                 body=text,
             ),

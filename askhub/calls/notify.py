@@ -1,7 +1,8 @@
 """What a call tells people, and through which channels: payloads for the outbox.
 
 The outbox delivers; this module decides the words, the links and the channels, and respects
-each person's preferences (channels, digest, quiet hours).
+each person's preferences (channels, digest, quiet hours). The words are in the reader's
+language (:func:`words`), chosen when the message is queued.
 """
 
 from __future__ import annotations
@@ -12,11 +13,21 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls.links import action_url
+from askhub.i18n import PluralTranslator, Translator, plural_translator, reader_language, translator
 from askhub.nudges.outbox import enqueue
 from askhub.nudges.payload import NudgeLink, NudgePayload
 from askhub.routing.availability import quiet_until
 from askhub.settings import Settings
 from models import Call, CallKind, Match, NudgeChannel, NudgeKind, Person
+
+
+def words(person: Person) -> Translator:
+    """``t`` in the language ``person`` reads (the NL/EN switch, else the first they speak)."""
+    return translator(reader_language(person))
+
+
+def plural_words(person: Person) -> PluralTranslator:
+    return plural_translator(reader_language(person))
 
 
 def channels_for(person: Person, settings: Settings, kind: NudgeKind) -> list[NudgeChannel]:
@@ -37,22 +48,32 @@ def call_link(settings: Settings, call: Call) -> str:
     return f"{settings.base_url}/calls/{call.id}"
 
 
-def reasons_of(match: Match) -> list[str]:
+def reasons_of(match: Match, t: Translator | None = None) -> list[str]:
     lines = []
     for reason in match.evidence or []:
         title = str(reason.get("title") or reason.get("kind") or "")
+        if t is not None and reason.get("kind") == "profile":
+            # The stored title is "Profile — department": the label in the reader's words.
+            title = " — ".join([t("Profile"), *title.split(" — ", 1)[1:]])
         snippet = str(reason.get("snippet") or "")
+        if t is not None and reason.get("kind") == "audience":
+            title, snippet = t(title), t(snippet)
         lines.append(f"{title}: {snippet}" if title and snippet else title or snippet)
     return [line for line in lines if line]
 
 
 def _action_links(settings: Settings, call: Call, person: Person) -> list[NudgeLink]:
+    t = words(person)
     actions = (
-        [("volunteer", "I'll volunteer")]
+        [("volunteer", t("I'll volunteer"))]
         if call.kind == CallKind.VOLUNTEERS
-        else [("reply", "Answer")]
+        else [("reply", t("Answer"))]
     )
-    actions += [("forward", "Forward to a colleague"), ("snooze", "Later"), ("decline", "Not me")]
+    actions += [
+        ("forward", t("Forward to a colleague")),
+        ("snooze", t("Later")),
+        ("decline", t("Not me")),
+    ]
     return [
         NudgeLink(label=label, url=action_url(settings, call.id, person.id, action))
         for action, label in actions
@@ -97,22 +118,31 @@ async def ask(
     now: datetime,
     reminder: bool = False,
 ) -> int:
-    verb = "volunteers" if call.kind == CallKind.VOLUNTEERS else "your help"
-    intro = (
-        f"{asker.name} asks {verb}: “{call.title}”."
-        if not reminder
-        else f"A reminder: {asker.name} still hopes to hear from you on “{call.title}”."
-    )
+    t, tn = words(person), plural_words(person)
+    if reminder:
+        intro = t(
+            "A reminder: {name} still hopes to hear from you on “{title}”.",
+            name=asker.name,
+            title=call.title,
+        )
+        subject = t("Reminder: {name} asks: {title}", name=asker.name, title=call.title)
+    else:
+        intro = (
+            t("{name} asks for volunteers: “{title}”.", name=asker.name, title=call.title)
+            if call.kind == CallKind.VOLUNTEERS
+            else t("{name} asks your help: “{title}”.", name=asker.name, title=call.title)
+        )
+        subject = t("{name} asks: {title}", name=asker.name, title=call.title)
     if call.kind == CallKind.VOLUNTEERS and call.needed:
-        intro += f" {call.needed} people needed."
+        intro += " " + tn("{n} person needed.", "{n} people needed.", call.needed)
     if call.deadline:
-        intro += f" Deadline: {call.deadline:%Y-%m-%d %H:%M} UTC."
+        intro += " " + t("Deadline: {when} UTC.", when=f"{call.deadline:%Y-%m-%d %H:%M}")
     kind = NudgeKind.REMINDER if reminder else NudgeKind.ASK
     payload = NudgePayload(
-        subject=("Reminder: " if reminder else "") + f"{asker.name} asks: {call.title}"[:180],
+        subject=subject[:180],
         intro=intro,
         body=call.body,
-        reasons=reasons_of(match),
+        reasons=reasons_of(match, t),
         links=_action_links(settings, call, person),
     )
     return await send(
@@ -132,10 +162,12 @@ async def tell_asker(
     items: Sequence[str] = (),
     kind: NudgeKind = NudgeKind.NOTICE,
 ) -> int:
+    """A notice to the asker; ``subject`` and ``intro`` are already in the asker's language
+    (``words(asker)``)."""
     payload = NudgePayload(
         subject=subject[:180],
         intro=intro,
-        links=[NudgeLink(label="Open the call", url=call_link(settings, call))],
+        links=[NudgeLink(label=words(asker)("Open the call"), url=call_link(settings, call))],
         items=list(items),
     )
     return await send(session, settings, asker, kind, key, payload, now, call)

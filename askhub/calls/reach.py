@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from askhub.calls import notify
+from askhub.i18n import N_
 from askhub.routing.audience import Member, members
 from askhub.routing.availability import BUDGET_WINDOW
 from askhub.settings import Settings
@@ -309,8 +310,9 @@ class WaveOutcome:
 AUDIENCE_REASON = {
     "post_id": 0,
     "kind": "audience",
-    "title": "Open to everyone in the call's audience",
-    "snippet": "The asker needs many colleagues; anyone who can help may volunteer.",
+    # Stored in English; the nudge and the pages show it in the reader's words.
+    "title": N_("Open to everyone in the call's audience"),
+    "snippet": N_("The asker needs many colleagues; anyone who can help may volunteer."),
     "matched_terms": [],
     "similarity": 0.0,
 }

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from askhub.calls import closing, notify, reach
+from askhub.i18n import N_
 from askhub.nudges.payload import NudgePayload
 from askhub.routing.audience import in_audience
 from askhub.routing.availability import asks_in_window, held_back, open_asks
@@ -138,21 +139,28 @@ async def tell_exhausted(
     """Say honestly that nobody is left to ask, once, and how to widen the call."""
     call.exhausted_at = now
     asked = sum(1 for m in call.matches if m.nudged_at is not None)
+    t, tn = notify.words(call.asker), notify.plural_words(call.asker)
     await notify.tell_asker(
         session,
         settings,
         call,
         call.asker,
         f"exhausted:{call.id}",
-        f"Nobody found yet for: {call.title}"[:180],
+        t("Nobody found yet for: {title}", title=call.title)[:180],
         (
-            f"AskHub asked {asked} colleague(s) and has nobody left who matches and may be asked "
-            "now. "
+            tn(
+                "AskHub asked {n} colleague and has nobody left who matches and may be asked now.",
+                "AskHub asked {n} colleagues and has nobody left who matches and may be asked now.",
+                asked,
+            )
             if asked
-            else "AskHub found nobody whose posts or profile match this call well enough to ask "
-            "them, so it asked nobody rather than strangers. "
+            else t(
+                "AskHub found nobody whose posts or profile match this call well enough to ask "
+                "them, so it asked nobody rather than strangers."
+            )
         )
-        + (
+        + " "
+        + t(
             "Widen the call: use other or more general words, add tags, drop the audience "
             "filter, open it to everyone, or forward it to someone who might know who knows."
         ),
@@ -311,16 +319,19 @@ async def close_due(
                     settings,
                     call,
                     now,
-                    "No longer needed",
-                    f"“{call.title}” has closed after {settings.close_undated_after // 86400} "
-                    "days without a deadline; thank you, no need to reply any more.",
+                    lambda t: t(
+                        "“{title}” has closed after {days} days without a deadline; thank you, "
+                        "no need to reply any more.",
+                        title=call.title,
+                        days=settings.close_undated_after // 86400,
+                    ),
                 )
-                why = "Your question had no deadline and has closed after a while."
+                why = N_("Your question had no deadline and has closed after a while.")
             else:
                 for match in call.matches:
                     if match.state in (MatchState.PROPOSED, *closing.WAITING):
                         match.state = MatchState.EXPIRED
-                why = "Your call reached its deadline."
+                why = N_("Your call reached its deadline.")
             await closing.send_summary(session, settings, call, now, why)
             result.closed += 1
 
@@ -370,6 +381,7 @@ async def send_digests(
                 return
             period = person.last_digest_at.isoformat() if person.last_digest_at else "first"
             person.last_digest_at = now
+            t, tn = notify.words(person), notify.plural_words(person)
             await notify.send(
                 session,
                 settings,
@@ -377,12 +389,20 @@ async def send_digests(
                 NudgeKind.DIGEST,
                 f"digest:{person.id}:{period}",
                 NudgePayload(
-                    subject=f"AskHub: {len(pending)} call(s) where you could help",
-                    intro="Colleagues asked these; AskHub thought of you for each.",
+                    subject=tn(
+                        "AskHub: {n} call where you could help",
+                        "AskHub: {n} calls where you could help",
+                        len(pending),
+                    ),
+                    intro=t("Colleagues asked these; AskHub thought of you for each."),
                     items=[
                         f"{m.call.title} — {notify.call_link(settings, m.call)}" for m in pending
                     ]
-                    + [f"Open to you: {c.title} — {notify.call_link(settings, c)}" for c in listed],
+                    + [
+                        t("Open to you: {title}", title=c.title)
+                        + f" — {notify.call_link(settings, c)}"
+                        for c in listed
+                    ],
                 ),
                 now,
             )

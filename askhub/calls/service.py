@@ -544,14 +544,15 @@ async def add_reply(
     if data.kind == "answer" and person.id != call.asker_id:
         if call.status == CallStatus.OPEN and call.kind != CallKind.VOLUNTEERS:
             call.status = CallStatus.ANSWERED
+        t = notify.words(call.asker)
         await notify.tell_asker(
             session,
             settings,
             call,
             call.asker,
             f"reply:{reply.id}",
-            f"{person.name} answered: {call.title}",
-            f"{person.name} answered your call “{call.title}”.",
+            t("{name} answered: {title}", name=person.name, title=call.title),
+            t("{name} answered your call “{title}”.", name=person.name, title=call.title),
             now,
             items=[data.body],
         )
@@ -654,6 +655,7 @@ async def withdraw_volunteer(
             match.state = MatchState.SEEN
         elif reopened and _told_full(match):
             match.state = MatchState.SEEN if match.seen_at else MatchState.NUDGED
+            t = notify.words(match.person)
             await notify.send(
                 session,
                 settings,
@@ -661,9 +663,11 @@ async def withdraw_volunteer(
                 NudgeKind.NOTICE,
                 f"place:{call.id}:{match.person_id}:{now.isoformat()}",
                 NudgePayload(
-                    subject=f"A place came free: {call.title}"[:180],
-                    intro=f"“{call.title}” needs one more volunteer again.",
-                    links=[NudgeLink(label="Open the call", url=notify.call_link(settings, call))],
+                    subject=t("A place came free: {title}", title=call.title)[:180],
+                    intro=t("“{title}” needs one more volunteer again.", title=call.title),
+                    links=[
+                        NudgeLink(label=t("Open the call"), url=notify.call_link(settings, call))
+                    ],
                 ),
                 now,
                 call,
@@ -720,6 +724,7 @@ async def _forward(
     """A forward makes the colleague a match with the forwarder as the reason, asked at once
     when the rules allow (otherwise first in line for the next wave)."""
     match = next((m for m in call.matches if m.person_id == target.id), None)
+    t = notify.words(target)
     if match is None:
         match = Match(
             call_id=call.id,
@@ -728,12 +733,13 @@ async def _forward(
             score=0.0,
             wave=call.wave,
             forwarded_by_id=forwarder.id,
+            # In the words of the colleague it is forwarded to: they read it in the nudge.
             evidence=[
                 {
                     "post_id": 0,
                     "kind": "forward",
-                    "title": f"{forwarder.name} forwarded this to you",
-                    "snippet": note or f"{forwarder.name} thinks you know about this.",
+                    "title": t("{name} forwarded this to you", name=forwarder.name),
+                    "snippet": note or t("{name} thinks you know about this.", name=forwarder.name),
                     "matched_terms": [],
                     "similarity": 0.0,
                 }
@@ -768,6 +774,7 @@ async def _tell_full(
             )
         )
     ) | {last.id}
+    t, tn = notify.words(call.asker), notify.plural_words(call.asker)
     await notify.tell_asker(
         session,
         settings,
@@ -776,8 +783,13 @@ async def _tell_full(
         # One notice per filling: a call that opens again (a volunteer withdrew) and fills
         # again tells the asker again. (Not the reply's id: SQLite reuses a deleted one.)
         f"filled:{call.id}:{now.isoformat()}",
-        f"Filled: {call.title}",
-        f"Your call “{call.title}” has the {volunteers} volunteers it needed.",
+        t("Filled: {title}", title=call.title),
+        tn(
+            "Your call “{title}” has the {n} volunteer it needed.",
+            "Your call “{title}” has the {n} volunteers it needed.",
+            volunteers,
+            title=call.title,
+        ),
         now,
     )
     for match in call.matches:
@@ -788,6 +800,7 @@ async def _tell_full(
         ):
             continue
         match.state = MatchState.EXPIRED
+        t = notify.words(match.person)
         await notify.send(
             session,
             settings,
@@ -795,8 +808,11 @@ async def _tell_full(
             NudgeKind.NOTICE,
             f"full:{call.id}:{match.person_id}:{now.isoformat()}",
             NudgePayload(
-                subject=f"Full, thank you: {call.title}",
-                intro=f"“{call.title}” has all the volunteers it needed; no need to reply.",
+                subject=t("Full, thank you: {title}", title=call.title),
+                intro=t(
+                    "“{title}” has all the volunteers it needed; no need to reply.",
+                    title=call.title,
+                ),
             ),
             now,
             call,
@@ -815,6 +831,8 @@ async def mark_seen(
     match = next((m for m in call.matches if m.person_id == person.id), None)
     if match is None or match.seen_at is not None:
         return
+    if match.snoozed_until is not None and match.snoozed_until > now:
+        return  # they said "later": looking again before then keeps the reminder coming
     async with sessions() as session, session.begin():
         await session.execute(
             update(Match).where(Match.id == match.id, Match.seen_at.is_(None)).values(seen_at=now)
@@ -831,11 +849,15 @@ async def mark_seen(
 
 
 def snooze(call: Call, person: Person, now: datetime, seconds: int) -> bool:
+    """ "Later": one reminder once ``seconds`` have passed. Opening the call to say "later" does
+    not count as seen, or the reminder (only for unseen asks) would never come."""
     match = next((m for m in call.matches if m.person_id == person.id), None)
-    if match is None:
+    if match is None or match.state not in (MatchState.NUDGED, MatchState.SEEN):
         return False
     match.snoozed_until = now + timedelta(seconds=seconds)
     match.reminded_at = None
+    match.seen_at = None
+    match.state = MatchState.NUDGED
     return True
 
 

@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from askhub.i18n import reader_language
 from askhub.nudges import outbox
 from askhub.nudges.channels.base import Channel, DeliveryError, Link, OutboundMessage, Recipient
 from askhub.nudges.payload import NudgePayload
@@ -59,6 +60,7 @@ def message_for(nudge: Nudge, person: Person) -> OutboundMessage:
         reasons=list(payload.reasons),
         links=[Link(label=x.label, url=x.url) for x in payload.links],
         items=list(payload.items),
+        language=reader_language(person),
     )
 
 

@@ -93,6 +93,9 @@ class ProfileUpdate(msgspec.Struct, forbid_unknown_fields=True):
     )
     channels: list[Literal["inapp", "email", "webhook"]] | msgspec.UnsetType = msgspec.UNSET
     digest: bool | msgspec.UnsetType = msgspec.UNSET
+    # The language AskHub writes to you in (pages, nudges, messages); null: the first of
+    # ``languages`` that AskHub has. Apart from ``languages``, which route calls.
+    ui_language: Literal["en", "nl"] | msgspec.UnsetType | None = msgspec.UNSET
     webhook_url: (
         Annotated[str, msgspec.Meta(pattern=r"^https?://[^\x00-\x20]+$", max_length=500)]
         | msgspec.UnsetType
@@ -113,6 +116,7 @@ class Preferences(msgspec.Struct):
     channels: list[str]
     digest: bool
     webhook_url: str | None
+    ui_language: str | None = None
 
 
 class PostCreate(msgspec.Struct, forbid_unknown_fields=True):

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
+from askhub.i18n import LANGUAGES
 from askhub.outbound import UnsafeWebhook, WebhookPolicy
 from askhub.people.expertise import visible_skills
 from askhub.people.schemas import (
@@ -49,6 +50,7 @@ def preferences_of(person: Person) -> Preferences:
         channels=list(person.channels or []),
         digest=person.digest,
         webhook_url=person.webhook_url,
+        ui_language=person.ui_language,
     )
 
 
@@ -81,6 +83,14 @@ def post_out(post: Post, author: Person) -> PostOut:
         tags=list(post.tags or []),
         created_at=post.created_at,
     )
+
+
+def set_reader_language(person: Person, lang: str) -> None:
+    """The language AskHub writes to ``person`` in (pages and nudges), apart from the
+    languages they speak (which route calls)."""
+    if lang not in LANGUAGES:
+        raise InputError(f"choose one of: {', '.join(LANGUAGES)}", "lang")
+    person.ui_language = lang
 
 
 async def get_by_handle(session: AsyncSession, handle: str) -> Person | None:

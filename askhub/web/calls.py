@@ -29,21 +29,23 @@ from askhub.calls.service import (
     may_reply,
     preview_call,
     query_text,
+    snooze,
     visible_replies,
     withdraw_volunteer,
 )
 from askhub.context import AppContext
+from askhub.i18n import Translator, plural_translator, translator
 from askhub.web.core import (
     convert,
     flash,
     local_datetime,
     page,
     redirect,
+    request_language,
     text,
     word_list,
     zone_of,
 )
-from askhub.web.i18n import language_for, translator
 from askhub.web.markdown import render_markdown
 from models import Call, MatchState, Person, ReplyKind
 
@@ -62,8 +64,8 @@ AUDIENCE_FIELDS = ("department", "location", "language")
 REPLY_KINDS = ("answer", "volunteer", "decline", "forward")
 
 
-def _t(request: Request[Any, Any, Any], viewer: Person | None) -> Any:
-    return translator(language_for(viewer, request.headers.get("accept-language")))
+def _t(request: Request[Any, Any, Any], viewer: Person | None) -> Translator:
+    return translator(request_language(request, viewer))
 
 
 # -- a new call -------------------------------------------------------------------------------
@@ -246,10 +248,10 @@ async def post_call(
             body_preview=None,
         )
     asked = sum(1 for m in call.matches if m.nudged_at is not None)
-    t = _t(request, viewer)
+    t, tn = _t(request, viewer), plural_translator(request_language(request, viewer))
     flash(
         request,
-        t("Your call was sent to {n} colleagues.", n=asked)
+        tn("Your call was sent to {n} colleague.", "Your call was sent to {n} colleagues.", asked)
         if asked
         else t("Nobody matches yet. Use other or more general words, or add tags."),
     )
@@ -492,6 +494,21 @@ async def accept(
         else "Accepted, and the question is closed. The answer now counts as their expertise.",
         f"#reply-{reply_id}",
     )
+
+
+@post("/calls/{call_id:int}/snooze", status_code=200)
+async def later(
+    request: Request[Any, Any, Any],
+    db: AsyncSession,
+    context: AppContext,
+    viewer: Person,
+    call_id: int,
+) -> Response[Any]:
+    """ "Later" on the page, as in the email: one reminder after the snooze time."""
+    call = await _load(db, call_id)
+    if snooze(call, viewer, datetime.now(UTC), context.settings.snooze_seconds):
+        flash(request, _t(request, viewer)("We will remind you later."))
+    return redirect(f"/calls/{call.id}")
 
 
 @post("/calls/{call_id:int}/replies/{reply_id:int}/thank", status_code=200)

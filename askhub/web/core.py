@@ -25,9 +25,16 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.auth.service import person_for_session
+from askhub.i18n import (
+    localise,
+    plural_translator,
+    reader_language,
+    supported,
+    translations,
+    translator,
+)
 from askhub.validation import ConflictError, InputError, NotFound, NotPermitted, refuse_nul
 from askhub.web.accounts import LoginLimiter
-from askhub.web.i18n import language_for, translator
 from askhub.web.markdown import render_markdown
 from askhub.web.settings import WebSettings
 from models import Person
@@ -72,6 +79,7 @@ def environment() -> Environment:
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=StrictUndefined,
+        extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
     )
@@ -161,7 +169,7 @@ async def provide_viewer(request: Request[Any, Any, Any], db: AsyncSession) -> P
     if person is None:
         raise NotSignedIn("sign in first")
     # An error page for this request speaks the viewer's language, as the pages do.
-    request.state.askhub_lang = language_for(person, request.headers.get("accept-language"))
+    request.state.askhub_lang = reader_language(person, request.headers.get("accept-language"))
     return person
 
 
@@ -180,6 +188,14 @@ def flash(request: Request[Any, Any, Any], message: str) -> None:
     request.session["flash"] = message
 
 
+def request_language(request: Request[Any, Any, Any], viewer: Person | None) -> str:
+    """The reader's language: the viewer's setting, else ``?lang=`` (anonymous pages have no
+    cookie for it), else the browser's."""
+    return reader_language(
+        viewer, request.headers.get("accept-language"), request.query_params.get("lang")
+    )
+
+
 def page(
     request: Request[Any, Any, Any],
     viewer: Person | None,
@@ -189,7 +205,11 @@ def page(
     headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Template:
-    lang = language_for(viewer, request.headers.get("accept-language"))
+    lang = request_language(request, viewer)
+    # Error pages have no viewer at hand (no database in an exception handler): they read the
+    # language of the last page from the session.
+    if viewer is not None and "session" in request.scope and request.session.get("lang") != lang:
+        request.session["lang"] = lang
     zone = zone_of(viewer)
     # A fragment (fetched by the page's script) must not eat the note meant for the next page.
     fragment = template.startswith("fragments/")
@@ -200,14 +220,23 @@ def page(
     def when(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         return value.astimezone(zone).strftime(fmt) if value is not None else ""
 
-    t = translator(lang)
+    t, tn = translator(lang), plural_translator(lang)
+    catalogue = translations(lang)
     # Field errors are message ids too (service messages stay as they are when not translated).
-    errors = {name: t(message) for name, message in (context.pop("errors", None) or {}).items()}
+    errors = {
+        name: localise(message, lang)
+        for name, message in (context.pop("errors", None) or {}).items()
+    }
     return Template(
         template_name=template,
         context={
             "t": t,
+            "tn": tn,
+            # Jinja's i18n extension ({% trans %}) looks these up in the context.
+            "gettext": catalogue.gettext,
+            "ngettext": catalogue.ngettext,
             "lang": lang,
+            "here": _here(request),
             "me": viewer,
             "when": when,
             "flash": note if isinstance(note, str) else None,
@@ -221,6 +250,14 @@ def page(
         headers=headers,
         media_type=MediaType.HTML,
     )
+
+
+def _here(request: Request[Any, Any, Any]) -> str:
+    """This page's path and query without ``lang``: where the language switch comes back to."""
+    query = "&".join(
+        f"{quote(k)}={quote(v)}" for k, v in request.query_params.items() if k != "lang"
+    )
+    return request.url.path + ("?" + query if query else "")
 
 
 def redirect(path: str) -> Redirect:
@@ -328,21 +365,31 @@ def _render_error(
     key: str,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
-    lang = getattr(request.state, "askhub_lang", None) or language_for(
-        None, request.headers.get("accept-language")
+    # The viewer's language when the viewer was known (set by provide_viewer), else the one
+    # remembered from the last page, else the request's.
+    remembered = request.session.get("lang") if "session" in request.scope else None
+    lang = (
+        supported(getattr(request.state, "askhub_lang", None))
+        or supported(remembered)
+        or request_language(request, None)
     )
     t = translator(lang)
+    catalogue = translations(lang)
     body = (
         _error_environment()
         .get_template("error.html")
         .render(
             t=t,
+            tn=plural_translator(lang),
+            gettext=catalogue.gettext,
+            ngettext=catalogue.ngettext,
+            here=_here(request),
             lang=lang,
             me=None,
             flash=None,
             header_mode=False,
             status=status,
-            message=key,
+            message=localise(key, lang),
             errors={},
         )
     )

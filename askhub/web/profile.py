@@ -24,7 +24,7 @@ from askhub.people.expertise import (
     visible_skills,
 )
 from askhub.people.schemas import ProfileUpdate
-from askhub.people.service import update_profile
+from askhub.people.service import set_reader_language, update_profile
 from askhub.privacy.export import export_of
 from askhub.privacy.service import erase
 from askhub.validation import InputError
@@ -33,6 +33,7 @@ from askhub.web.core import (
     bind_csrf,
     convert,
     flash,
+    local_path,
     page,
     redirect,
     state_of,
@@ -270,3 +271,11 @@ async def export(db: AsyncSession, viewer: Person) -> Response[bytes]:
             "Cache-Control": "no-store",
         },
     )
+
+
+@post("/language", status_code=200)
+async def choose_language(request: Request[Any, Any, Any], viewer: Person) -> Response[Any]:
+    """The NL/EN switch in the navigation: pages and nudges follow it from now on."""
+    form = await request.form()
+    set_reader_language(viewer, text(form, "lang"))
+    return redirect(local_path(text(form, "next")))

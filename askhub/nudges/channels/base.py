@@ -43,6 +43,8 @@ class OutboundMessage:
     # Extra lines listed after the body (e.g. replies in a summary, calls in a digest).
     items: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # The reader's language ("en", "nl") for the words a channel adds ("Why you", the footer).
+    language: str = "en"
 
 
 class DeliveryError(Exception):

@@ -18,6 +18,7 @@ from pathlib import Path
 import aiosmtplib
 import jinja2
 
+from askhub.i18n import translator
 from askhub.nudges.channels.base import DeliveryError, OutboundMessage
 from askhub.settings import DEFAULT_SENDER, EmailSettings
 
@@ -65,7 +66,11 @@ def render_email(message: OutboundMessage, sender: str = DEFAULT_SENDER) -> Emai
             permanent=True,
         ) from exc
 
-    context = {"message": message, "paragraphs": _paragraphs(message.body)}
+    context = {
+        "message": message,
+        "paragraphs": _paragraphs(message.body),
+        "t": translator(message.language),
+    }
     email = EmailMessage()
     email["From"] = sender
     email["To"] = to
@@ -80,6 +85,8 @@ def render_email(message: OutboundMessage, sender: str = DEFAULT_SENDER) -> Emai
     email.add_alternative(
         _env.get_template("email.html.j2").render(context), subtype="html", cte="quoted-printable"
     )
+    # The reader's language (RFC 3282), set last: set_content drops Content-* headers.
+    email["Content-Language"] = message.language
     return email
 
 

@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 
+from askhub.i18n import translator
 from askhub.nudges.channels.base import DeliveryError, OutboundMessage
 from askhub.outbound import UnresolvedHost, UnsafeWebhook, WebhookPolicy
 from askhub.settings import WebhookSettings
@@ -89,7 +90,8 @@ def _blocks(message: OutboundMessage) -> list[dict[str, Any]]:
         blocks.append(_section("\n".join(f"• {_mrkdwn(item)}" for item in message.items)))
     if message.reasons:
         reasons = "\n".join(f"• {_mrkdwn(reason)}" for reason in message.reasons)
-        blocks.append(_section(f"*Why you*\n{reasons}"))
+        why = translator(message.language)("Why you")
+        blocks.append(_section(f"*{why}*\n{reasons}"))
     if message.links:
         buttons = [
             {
