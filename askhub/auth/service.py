@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.settings import Network
@@ -188,3 +188,15 @@ def client_address(
             return hop
         nearest = hop
     return nearest
+
+
+async def person_by_identity(db: AsyncSession, value: str, field: str) -> Person | None:
+    """The one person a sign-in proxy's header names, by the field the deployment chose
+    (``ASKHUB_AUTH_HEADER_FIELD``: handle or email), or None: never a guess from another
+    field, and never one of two."""
+    value = value.strip().lower()
+    if not value:
+        return None
+    column = func.lower(Person.email) if field == "email" else Person.handle
+    found = (await db.scalars(select(Person).where(column == value).limit(2))).all()
+    return found[0] if len(found) == 1 else None

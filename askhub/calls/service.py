@@ -937,3 +937,17 @@ async def act_by_link(
 
 async def reply_of(session: AsyncSession, use: LinkUse) -> Reply | None:
     return await session.get(Reply, use.reply_id) if use.reply_id is not None else None
+
+
+async def answers_by(
+    session: AsyncSession, person: Person, limit: int = 30
+) -> Sequence[tuple[Reply, Call]]:
+    """The answers ``person`` gave on calls, newest first, each with its call (their page)."""
+    rows = await session.execute(
+        select(Reply, Call)
+        .join(Call, Call.id == Reply.call_id)
+        .where(Reply.person_id == person.id, Reply.kind == ReplyKind.ANSWER)
+        .order_by(Reply.created_at.desc(), Reply.id.desc())
+        .limit(limit)
+    )
+    return [(reply, call) for reply, call in rows.all()]

@@ -21,10 +21,9 @@ from litestar.exceptions import HTTPException, PermissionDeniedException
 from litestar.middleware.csrf import generate_csrf_hash
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_401_UNAUTHORIZED
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.auth.service import person_for_session
+from askhub.auth.service import person_by_identity, person_for_session
 from askhub.i18n import (
     localise,
     plural_translator,
@@ -95,24 +94,13 @@ def _error_environment() -> Environment:
 # -- who is asking ----------------------------------------------------------------------------
 
 
-async def _by_header(db: AsyncSession, value: str, field: str) -> Person | None:
-    """The one person the proxy's header names, by the field the deployment chose
-    (``ASKHUB_AUTH_HEADER_FIELD``), or None: never a guess from another field."""
-    value = value.strip().lower()
-    if not value:
-        return None
-    column = func.lower(Person.email) if field == "email" else Person.handle
-    found = (await db.scalars(select(Person).where(column == value).limit(2))).all()
-    return found[0] if len(found) == 1 else None
-
-
 async def current_person(request: Request[Any, Any, Any], db: AsyncSession) -> Person | None:
     web = state_of(request).settings
     if web.auth_header:
         value = request.headers.get(web.auth_header)
         if not value:
             return None
-        person = await _by_header(db, value, web.auth_header_field)
+        person = await person_by_identity(db, value, web.auth_header_field)
         if person is None:
             raise UnknownUser(f"{web.auth_header} names nobody AskHub knows: {value[:64]!r}")
         return person

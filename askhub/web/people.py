@@ -6,13 +6,13 @@ from typing import Any
 
 from litestar import Request, Response, get
 from litestar.exceptions import NotFoundException
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from askhub.calls.service import answers_by
 from askhub.people.expertise import visible_skills
 from askhub.people.service import get_by_handle, posts_of
 from askhub.web.core import page
-from models import Call, Person, Reply, ReplyKind
+from models import Person
 
 
 @get("/people/{handle:str}")
@@ -22,15 +22,7 @@ async def person_page(
     person = await get_by_handle(db, handle)
     if person is None:
         raise NotFoundException(f"nobody with handle {handle!r}")
-    answered = (
-        await db.execute(
-            select(Reply, Call)
-            .join(Call, Call.id == Reply.call_id)
-            .where(Reply.person_id == person.id, Reply.kind == ReplyKind.ANSWER)
-            .order_by(Reply.created_at.desc(), Reply.id.desc())
-            .limit(30)
-        )
-    ).all()
+    answered = await answers_by(db, person)
     return page(
         request,
         viewer,
