@@ -1,6 +1,6 @@
 """How many people a call asks, and what it can expect back by its deadline.
 
-A question asks the best few, a wave at a time (``scheduled.start_next_wave``). A volunteers call
+A question asks the best few, a wave at a time (``waves.start_next_wave``). A volunteers call
 asks, at once, enough people to *expect* ``needed`` volunteers by its deadline, and asks more in
 later waves while the expectation falls short, until it is filled, its audience is exhausted or
 its deadline passes. The model, kept simple so that a person can check it:

@@ -19,10 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import selectinload
 
 from askhub.calls import closing, notify, reach
+from askhub.calls.waves import (
+    is_sized_to_needed,
+    start_next_wave,
+    tell_exhausted,
+    useful_replies,
+)
 from askhub.i18n import N_
 from askhub.nudges.payload import NudgePayload
 from askhub.routing.audience import in_audience
-from askhub.routing.availability import asks_in_window, held_back, open_asks
 from askhub.settings import Settings
 from models import (
     Call,
@@ -32,7 +37,6 @@ from models import (
     MatchState,
     NudgeKind,
     Person,
-    ReplyKind,
 )
 
 BATCH = 200
@@ -84,87 +88,6 @@ def _with_people(query: Query) -> Query:
         selectinload(Call.asker),
         selectinload(Call.matches).selectinload(Match.person),
         selectinload(Call.replies),
-    )
-
-
-def useful_replies(call: Call) -> int:
-    wanted = ReplyKind.VOLUNTEER if call.kind == CallKind.VOLUNTEERS else ReplyKind.ANSWER
-    return sum(1 for r in call.replies if r.kind == wanted)
-
-
-def is_sized_to_needed(call: Call) -> bool:
-    """Calls whose reach follows from how many people they need (not a few per wave)."""
-    return call.kind == CallKind.VOLUNTEERS and bool(call.needed)
-
-
-async def start_next_wave(
-    session: AsyncSession, settings: Settings, call: Call, now: datetime
-) -> int:
-    """Ask the next people who may be asked now; returns how many were asked.
-
-    A volunteers call asks as many as it needs (``reach.ask_for_volunteers``); a question the
-    next ``wave_size``. People who opted out, are away, are over their weekly budget or already
-    have ``max_open_asks`` unanswered asks are passed over for the next candidate.
-    """
-    if is_sized_to_needed(call):
-        return (await reach.ask_for_volunteers(session, settings, call, now)).asked
-    candidates = [m for m in call.matches if m.state == MatchState.PROPOSED]
-    candidates.sort(key=lambda m: (m.forwarded_by_id is None, m.rank))
-    people = [m.person_id for m in candidates]
-    budget_used = await asks_in_window(session, people, now)
-    waiting = await open_asks(session, people)
-    chosen: list[Match] = []
-    for match in candidates:
-        person = match.person
-        if len(chosen) >= settings.wave_size:
-            break
-        if held_back(person, now, budget_used, waiting, settings.max_open_asks):
-            continue
-        chosen.append(match)
-    if not chosen:
-        return 0
-    call.wave += 1
-    call.wave_started_at = now
-    for match in chosen:
-        match.state = MatchState.NUDGED
-        match.wave = call.wave
-        match.nudged_at = now
-        await notify.ask(session, settings, call, match, match.person, call.asker, now)
-    return len(chosen)
-
-
-async def tell_exhausted(
-    session: AsyncSession, settings: Settings, call: Call, now: datetime
-) -> None:
-    """Say honestly that nobody is left to ask, once, and how to widen the call."""
-    call.exhausted_at = now
-    asked = sum(1 for m in call.matches if m.nudged_at is not None)
-    t, tn = notify.words(call.asker), notify.plural_words(call.asker)
-    await notify.tell_asker(
-        session,
-        settings,
-        call,
-        call.asker,
-        f"exhausted:{call.id}",
-        t("Nobody found yet for: {title}", title=call.title)[:180],
-        (
-            tn(
-                "AskHub asked {n} colleague and has nobody left who matches and may be asked now.",
-                "AskHub asked {n} colleagues and has nobody left who matches and may be asked now.",
-                asked,
-            )
-            if asked
-            else t(
-                "AskHub found nobody whose posts or profile match this call well enough to ask "
-                "them, so it asked nobody rather than strangers."
-            )
-        )
-        + " "
-        + t(
-            "Widen the call: use other or more general words, add tags, drop the audience "
-            "filter, open it to everyone, or forward it to someone who might know who knows."
-        ),
-        now,
     )
 
 

@@ -19,7 +19,6 @@ from sqlalchemy.orm.attributes import set_committed_value
 from askhub.auth.service import hash_token
 from askhub.calls import notify, reach
 from askhub.calls.links import ActionGrant
-from askhub.calls.scheduled import start_next_wave, tell_exhausted
 from askhub.calls.schemas import (
     CallCreate,
     CallOut,
@@ -30,6 +29,7 @@ from askhub.calls.schemas import (
     ReplyCreate,
     ReplyOut,
 )
+from askhub.calls.waves import start_next_wave, tell_exhausted
 from askhub.nudges.payload import NudgeLink, NudgePayload
 from askhub.people.service import get_by_handle, like_pattern, not_erased, person_brief
 from askhub.routing.audience import in_audience as person_in_audience
