@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls import notify
 from askhub.i18n import Translator
-from askhub.nudges.payload import NudgeLink, NudgePayload
 from askhub.settings import Settings
 from models import Call, CallKind, MatchState, NudgeKind, Person, Reply, ReplyKind
 
@@ -41,12 +40,11 @@ async def release_asked(
                 match.person,
                 NudgeKind.NOTICE,
                 f"released:{call.id}:{match.person_id}:{opening(call)}",
-                NudgePayload(
-                    subject=t("No longer needed: {title}", title=call.title)[:180],
-                    intro=intro(t),
-                    links=[
-                        NudgeLink(label=t("Open the call"), url=notify.call_link(settings, call))
-                    ],
+                notify.notice(
+                    t,
+                    t("No longer needed: {title}", title=call.title),
+                    intro(t),
+                    notify.call_link(settings, call),
                 ),
                 now,
                 call,

@@ -29,7 +29,6 @@ from askhub.calls.service import (
     hold_call,
 )
 from askhub.i18n import N_
-from askhub.nudges.payload import NudgeLink, NudgePayload
 from askhub.people.schemas import PostCreate
 from askhub.people.service import update_post
 from askhub.routing.service import RoutingService
@@ -245,7 +244,8 @@ async def withdraw(
                 reply.person,
                 NudgeKind.NOTICE,
                 f"withdrawn:{call.id}:{reply.person_id}",
-                _notice(
+                notify.notice(
+                    t,
                     t("Called off: {title}", title=call.title),
                     t(
                         "{name} withdrew “{title}”: thank you for volunteering; "
@@ -362,7 +362,8 @@ async def thank(
             reply.person,
             NudgeKind.NOTICE,
             f"thanks:{reply.id}",
-            _notice(
+            notify.notice(
+                t,
                 t("{name} thanks you: {title}", name=by.name, title=call.title),
                 t("{name} thanks you for your reply to “{title}”.", name=by.name, title=call.title),
                 notify.call_link(settings, call),
@@ -441,7 +442,8 @@ async def message_volunteers(
             v.person,
             NudgeKind.NOTICE,
             f"message:{call.id}:{v.person.id}:{stamp}",
-            _notice(
+            notify.notice(
+                t,
                 t("{name} about {title}", name=by.name, title=call.title),
                 t("{name} writes to the volunteers of “{title}”:", name=by.name, title=call.title),
                 notify.call_link(settings, call),
@@ -451,12 +453,3 @@ async def message_volunteers(
             call,
         )
     return len(people)
-
-
-def _notice(subject: str, intro: str, link: str = "", body: str = "") -> NudgePayload:
-    return NudgePayload(
-        subject=subject[:180],
-        intro=intro,
-        body=body,
-        links=[NudgeLink(label="Open the call", url=link)] if link else [],
-    )

@@ -171,3 +171,13 @@ async def tell_asker(
         items=list(items),
     )
     return await send(session, settings, asker, kind, key, payload, now, call)
+
+
+def notice(t: Translator, subject: str, intro: str, link: str = "", body: str = "") -> NudgePayload:
+    """A short notice about a call, already in the reader's words (``t``), with a link to it."""
+    return NudgePayload(
+        subject=subject[:180],
+        intro=intro,
+        body=body,
+        links=[NudgeLink(label=t("Open the call"), url=link)] if link else [],
+    )

@@ -30,7 +30,7 @@ from askhub.calls.schemas import (
     ReplyOut,
 )
 from askhub.calls.waves import start_next_wave, tell_exhausted
-from askhub.nudges.payload import NudgeLink, NudgePayload
+from askhub.nudges.payload import NudgePayload
 from askhub.people.service import get_by_handle, like_pattern, not_erased, person_brief
 from askhub.routing.audience import in_audience as person_in_audience
 from askhub.routing.audience import members
@@ -662,12 +662,11 @@ async def withdraw_volunteer(
                 match.person,
                 NudgeKind.NOTICE,
                 f"place:{call.id}:{match.person_id}:{now.isoformat()}",
-                NudgePayload(
-                    subject=t("A place came free: {title}", title=call.title)[:180],
-                    intro=t("“{title}” needs one more volunteer again.", title=call.title),
-                    links=[
-                        NudgeLink(label=t("Open the call"), url=notify.call_link(settings, call))
-                    ],
+                notify.notice(
+                    t,
+                    t("A place came free: {title}", title=call.title),
+                    t("“{title}” needs one more volunteer again.", title=call.title),
+                    notify.call_link(settings, call),
                 ),
                 now,
                 call,
