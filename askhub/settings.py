@@ -223,6 +223,11 @@ class Settings:
     close_undated_after: int = field(
         default_factory=lambda: _int("ASKHUB_CLOSE_UNDATED_AFTER", 30 * 24 * 3600, 0, 3650 * DAY)
     )
+    # Introductions a manager (or admin) may make in any 7 days (askhub/calls/introductions.py);
+    # they count against this budget only, never the weekly budget of the people introduced.
+    introductions_per_week: int = field(
+        default_factory=lambda: _int("ASKHUB_INTRODUCTIONS_PER_WEEK", 10, 0, 1000)
+    )
     # People with this many unanswered asks on open calls are skipped (spreads the load).
     max_open_asks: int = field(default_factory=lambda: _int("ASKHUB_MAX_OPEN_ASKS", 2, 1, 1000))
     retry_base_seconds: int = field(

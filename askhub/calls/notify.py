@@ -80,6 +80,12 @@ def _action_links(settings: Settings, call: Call, person: Person) -> list[NudgeL
     ]
 
 
+def action_links(settings: Settings, call: Call, person: Person) -> list[NudgeLink]:
+    """The one-click links of an ask (answer or volunteer, forward, later, not me), signed for
+    ``person``: the waves' asks and a manager's introductions carry the same."""
+    return _action_links(settings, call, person)
+
+
 async def send(
     session: AsyncSession,
     settings: Settings,

@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls import control, similar
+from askhub.calls.introductions import introductions_left
 from askhub.calls.reach import Forecast
 from askhub.calls.schemas import CallCreate, CallEdit, ReplyCreate
 from askhub.calls.service import (
@@ -35,6 +36,7 @@ from askhub.calls.service import (
 )
 from askhub.context import AppContext
 from askhub.i18n import Translator, plural_translator, translator
+from askhub.people.ambassadors import may_facilitate
 from askhub.web.core import (
     convert,
     flash,
@@ -291,6 +293,9 @@ async def _load(db: AsyncSession, call_id: int) -> Call:
     return call
 
 
+load_call = _load
+
+
 def call_page(
     request: Request[Any, Any, Any],
     call: Call,
@@ -300,7 +305,11 @@ def call_page(
     status: int = 200,
     errors: dict[str, str] | None = None,
     draft: str = "",
+    introductions_left: int | None = None,
+    introduce_note: str = "",
 ) -> Response[Any]:
+    """The call page. ``introductions_left``: for managers and admins, how many
+    introductions they may still make this week (None: the introduce form is not shown)."""
     my_match = next((m for m in call.matches if m.person_id == viewer.id), None)
     can_see = can_see_matches(call, viewer)
     asked = [m for m in call.matches if m.nudged_at is not None or m.state != MatchState.PROPOSED]
@@ -330,6 +339,9 @@ def call_page(
         else [],
         errors=errors or {},
         draft=draft,
+        may_introduce=introductions_left is not None and call.status not in FINISHED,
+        introductions_left=introductions_left or 0,
+        introduce_note=introduce_note,
     )
 
 
@@ -343,7 +355,10 @@ async def show_call(
 ) -> Response[Any]:
     call = await _load(db, call_id)
     await mark_seen(context.sessions, call, viewer, datetime.now(UTC))
-    return call_page(request, call, viewer, context.settings.max_waves)
+    left = (
+        await introductions_left(db, context.settings, viewer) if may_facilitate(viewer) else None
+    )
+    return call_page(request, call, viewer, context.settings.max_waves, introductions_left=left)
 
 
 @post("/calls/{call_id:int}/reply", status_code=200)

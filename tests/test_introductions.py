@@ -1,0 +1,338 @@
+"""Introductions as the people involved notice them: the nudge names the introducer and
+quotes the note, in the reader's language; the introduced person can reply with the usual
+one-click links; the ask counts against the manager's weekly introductions, never against the
+introduced person's budget; members get 403; away and opted-out people are not introduced."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+from sqlalchemy import func, select
+
+from askhub.app import create_app
+from askhub.context import AppContext
+from askhub.people.service import get_by_handle
+from models import Availability, Introduction, Match, Nudge, Role
+from tests.test_api import STAALBOUW, token_for
+
+KUBERNETES = {
+    "kind": "question",
+    "title": "Wie kan helpen met een Helm chart voor onze Kubernetes cluster?",
+    "body": "Onze deployment faalt bij het uitrollen van de chart.",
+    "tags": ["kubernetes"],
+}
+NOTE = "Henk heeft vorig jaar de uitrol in Zwolle gedaan en kent de valkuilen."
+
+
+@pytest.fixture
+async def client(org: AppContext) -> AsyncIterator[AsyncTestClient[Any]]:
+    app = create_app(
+        settings=replace(org.settings, introductions_per_week=3), embedder=org.routing.embedder
+    )
+    async with AsyncTestClient(app=app) as test_client:
+        yield test_client
+
+
+async def _set(ctx: AppContext, handle: str, **values: Any) -> None:
+    async with ctx.sessions() as session, session.begin():
+        person = await get_by_handle(session, handle)
+        assert person is not None
+        for key, value in values.items():
+            setattr(person, key, value)
+
+
+async def _inbox(client: AsyncTestClient[Any], auth: dict[str, str]) -> list[dict[str, Any]]:
+    response = await client.get("/api/inbox", headers=auth)
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()
+    return items
+
+
+async def _count(ctx: AppContext, model: Any, **where: Any) -> int:
+    async with ctx.sessions() as session:
+        query = select(func.count()).select_from(model)
+        for key, value in where.items():
+            query = query.where(getattr(model, key) == value)
+        return int(await session.scalar(query) or 0)
+
+
+async def _post_call(client: AsyncTestClient[Any], ctx: AppContext, body: dict[str, Any]) -> int:
+    response = await client.post("/api/calls", json=body, headers=await token_for(ctx, "asker"))
+    assert response.status_code == 201, response.text
+    return int(response.json()["id"])
+
+
+async def test_a_member_may_not_introduce_and_nothing_is_sent(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    call_id = await _post_call(client, org, KUBERNETES)
+    member = await token_for(org, "tom.bakker")
+    before = await _count(org, Nudge)
+    response = await client.post(
+        "/api/introductions",
+        json={"call_id": call_id, "person": "henk.mulder", "note": NOTE},
+        headers=member,
+    )
+    assert response.status_code == 403, response.text
+    assert await _count(org, Introduction) == 0
+    assert await _count(org, Nudge) == before
+
+
+async def test_introduced_person_hears_who_and_why_in_dutch_and_can_answer(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    call_id = await _post_call(client, org, KUBERNETES)
+    manager = await token_for(org, "tom.bakker", Role.MANAGER)
+    await _set(org, "tom.bakker", name="Tom Bakker")
+    response = await client.post(
+        "/api/introductions",
+        json={"call_id": call_id, "person": "@henk.mulder", "note": NOTE},
+        headers=manager,
+    )
+    assert response.status_code == 201, response.text
+    made = response.json()
+    assert made["person"]["handle"] == "henk.mulder" and made["call_id"] == call_id
+    assert made["left_this_week"] == 2  # 3 a week in this test, one used
+
+    henk = await token_for(org, "henk.mulder")
+    [nudge] = [n for n in await _inbox(client, henk) if n["call_id"] == call_id]
+    payload = nudge
+    # Henk reads Dutch: the introducer's name, the call and the note, in Dutch words.
+    assert "Tom Bakker" in payload["subject"] and "stelt je voor" in payload["subject"]
+    assert "Tom Bakker" in payload["intro"] and NOTE in payload["intro"]
+    assert "Wie kan helpen met een Helm chart" in payload["intro"]
+    assert any("Tom Bakker" in line and NOTE in line for line in payload["reasons"])
+    labels = [link["label"] for link in payload["links"]]
+    assert labels[0] == "Antwoorden", labels
+
+    # The one-click answer link works for him, as for anyone asked.
+    answer = next(link["url"] for link in payload["links"] if link["label"] == "Antwoorden")
+    path = answer.removeprefix(org.settings.base_url)
+    acted = await client.post(path, data={"body": "Ja, ik help graag."})
+    assert acted.status_code == 200, acted.text[:300]
+    call = (await client.get(f"/api/calls/{call_id}", headers=henk)).json()
+    assert [r["person"]["handle"] for r in call["replies"]] == ["henk.mulder"]
+
+    # The asker hears who was introduced, by whom.
+    asker = await token_for(org, "asker")
+    told = [n["intro"] for n in await _inbox(client, asker) if n["call_id"] == call_id]
+    assert any("Tom Bakker" in text and "Henk Mulder" in text and NOTE in text for text in told)
+
+
+async def test_an_english_reader_reads_the_introduction_in_english(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    call_id = await _post_call(client, org, KUBERNETES)
+    manager = await token_for(org, "noor.jansen", Role.MANAGER)
+    note = "Eva ran a similar rollout last spring."
+    response = await client.post(
+        "/api/introductions",
+        json={"call_id": call_id, "person": "eva.brown", "note": note},
+        headers=manager,
+    )
+    assert response.status_code == 201, response.text
+    [nudge] = [
+        n
+        for n in await _inbox(client, await token_for(org, "eva.brown"))
+        if n["call_id"] == call_id
+    ]
+    assert nudge["subject"].startswith("Noor Jansen introduces you to:")
+    assert note in nudge["intro"]
+    assert nudge["links"][0]["label"] == "Answer"
+
+
+async def test_an_introduction_counts_against_nobodys_weekly_budget_but_the_managers(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    """Sanne may be asked once a week. A manager introduces her to a call; a staalbouw
+    question posted after that still asks her (the introduction did not use her budget)."""
+    await _set(org, "sanne.visser", nudge_budget_per_week=1)
+    call_id = await _post_call(client, org, KUBERNETES)
+    manager = await token_for(org, "tom.bakker", Role.MANAGER)
+    response = await client.post(
+        "/api/introductions",
+        json={"call_id": call_id, "person": "sanne.visser", "note": "Jij kent helm ook."},
+        headers=manager,
+    )
+    assert response.status_code == 201, response.text
+    # Posted by someone else than the first asker, so it is not the same asker's load.
+    staal = await client.post(
+        "/api/calls", json=STAALBOUW, headers=await token_for(org, "mark.jones")
+    )
+    assert staal.status_code == 201, staal.text
+    states = {m["person"]["handle"]: m["state"] for m in staal.json()["matches"]}
+    assert states.get("sanne.visser") == "nudged", states
+    # And now her one ask of the week is spent: a third call that matches her passes her by.
+    again = await client.post(
+        "/api/calls",
+        json={**STAALBOUW, "title": "Nog een vraag over stalen constructies en staalbouw"},
+        headers=await token_for(org, "eva.brown"),
+    )
+    states = {m["person"]["handle"]: m["state"] for m in again.json()["matches"]}
+    assert states.get("sanne.visser") == "proposed", states
+
+
+async def test_the_managers_budget_is_spent_after_three_introductions(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    manager = await token_for(org, "tom.bakker", Role.MANAGER)
+    pairs = [
+        ("henk.mulder", "joost.smit"),
+        ("amy.chen", "joost.smit"),
+        ("eva.brown", "liam.obrien"),
+    ]
+    for n, (person, other) in enumerate(pairs):
+        response = await client.post(
+            "/api/introductions",
+            json={"person": person, "other": other, "note": "Jullie werken aan hetzelfde."},
+            headers=manager,
+        )
+        assert response.status_code == 201, response.text
+        assert response.json()["left_this_week"] == 2 - n
+    spent = await client.post(
+        "/api/introductions",
+        json={"person": "mark.jones", "other": "sanne.visser", "note": "Both of you: steel."},
+        headers=manager,
+    )
+    assert spent.status_code == 429, spent.text
+    assert "3 introductions" in spent.json()["detail"]
+    assert 0 < int(spent.headers["retry-after"]) <= 7 * 24 * 3600
+    assert await _count(org, Introduction) == 3
+    # Another manager has a budget of their own.
+    other = await token_for(org, "noor.jansen", Role.ADMIN)
+    response = await client.post(
+        "/api/introductions",
+        json={"person": "mark.jones", "other": "sanne.visser", "note": "Both of you: steel."},
+        headers=other,
+    )
+    assert response.status_code == 201, response.text
+
+
+async def test_two_people_introduced_to_each_other_each_hear_about_the_other(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    manager = await token_for(org, "tom.bakker", Role.MANAGER)
+    note = "You both build steel frames; compare notes."
+    response = await client.post(
+        "/api/introductions",
+        json={"person": "mark.jones", "other": "sanne.visser", "note": note},
+        headers=manager,
+    )
+    assert response.status_code == 201, response.text
+    [to_mark] = await _inbox(client, await token_for(org, "mark.jones"))
+    [to_sanne] = await _inbox(client, await token_for(org, "sanne.visser"))
+    assert to_mark["subject"] == "Tom Bakker introduces you to Sanne Visser"
+    assert note in to_mark["intro"]
+    assert to_mark["links"][0]["url"].endswith("/people/sanne.visser")
+    assert "Tom Bakker" in to_sanne["subject"]
+    assert "Mark Jones" in to_sanne["subject"]
+    assert "stelt je voor" in to_sanne["subject"]
+    assert note in to_sanne["intro"]
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"availability": Availability.OPTED_OUT}, "Nothing was sent"),
+        (
+            {
+                "availability": Availability.AWAY,
+                "away_until": datetime.now(UTC) + timedelta(days=9),
+            },
+            "is away until",
+        ),
+    ],
+)
+async def test_people_who_cannot_be_reached_are_not_introduced_and_the_manager_is_told(
+    client: AsyncTestClient[Any], org: AppContext, change: dict[str, Any], words: str
+) -> None:
+    await _set(org, "mark.jones", **change)
+    call_id = await _post_call(client, org, KUBERNETES)
+    manager = await token_for(org, "eva.brown", Role.MANAGER)
+    nudges = await _count(org, Nudge)
+    for body, field in (
+        ({"call_id": call_id, "person": "mark.jones"}, "person"),
+        ({"person": "sanne.visser", "other": "mark.jones"}, "other"),
+    ):
+        response = await client.post(
+            "/api/introductions", json={**body, "note": "Worth a talk."}, headers=manager
+        )
+        assert response.status_code == 409, response.text
+        error = response.json()
+        assert error["errors"][0]["field"] == field
+        assert "Mark Jones" in error["detail"] and words in error["detail"]
+    assert await _count(org, Introduction) == 0
+    assert await _count(org, Nudge) == nudges
+    async with org.sessions() as session:
+        mark = await get_by_handle(session, "mark.jones")
+        assert mark is not None
+        assert (
+            await session.scalar(
+                select(func.count()).select_from(Match).where(Match.person_id == mark.id)
+            )
+            == 0
+        )
+    # Nothing was taken from the manager's budget.
+    response = await client.post(
+        "/api/introductions",
+        json={"person": "sanne.visser", "other": "henk.mulder", "note": "Worth a talk."},
+        headers=manager,
+    )
+    assert response.json()["left_this_week"] == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"person": "henk.mulder", "other": "joost.smit"}, 422, "note"),
+        ({"person": "henk.mulder", "other": "joost.smit", "note": "   "}, 422, "note"),
+        ({"person": "henk.mulder", "note": "x"}, 422, "call_id"),
+        ({"person": "henk.mulder", "other": "joost.smit", "call_id": 1, "note": "x"}, 422, "other"),
+        ({"person": "nobody.here", "other": "joost.smit", "note": "x"}, 422, "person"),
+        ({"person": "henk.mulder", "other": "nobody.here", "note": "x"}, 422, "other"),
+        ({"person": "henk.mulder", "other": "henk.mulder", "note": "x"}, 422, "other"),
+        ({"person": "tom.bakker", "other": "henk.mulder", "note": "x"}, 422, "person"),
+        ({"person": "henk.mulder", "call_id": 999999, "note": "x"}, 422, "call_id"),
+        ({"person": "henk.mulder", "call_id": 0, "note": "x"}, 422, "call_id"),
+        ({"person": "henk.mulder", "other": "joost.smit", "note": "x", "extra": 1}, 422, "extra"),
+    ],
+)
+async def test_bad_introductions_name_the_field(
+    client: AsyncTestClient[Any], org: AppContext, body: dict[str, Any], status: int, field: str
+) -> None:
+    manager = await token_for(org, "tom.bakker", Role.MANAGER)
+    response = await client.post("/api/introductions", json=body, headers=manager)
+    assert response.status_code == status, response.text
+    assert field in [e["field"] for e in response.json()["errors"]], response.text
+    assert await _count(org, Introduction) == 0
+
+
+async def test_introducing_the_asker_or_someone_who_replied_is_refused(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    call_id = await _post_call(client, org, KUBERNETES)
+    manager = await token_for(org, "tom.bakker", Role.MANAGER)
+    response = await client.post(
+        "/api/introductions",
+        json={"call_id": call_id, "person": "asker", "note": "x"},
+        headers=manager,
+    )
+    assert response.status_code == 422 and response.json()["errors"][0]["field"] == "person"
+    replied = await client.post(
+        f"/api/calls/{call_id}/replies",
+        json={"body": "Ik weet er iets van."},
+        headers=await token_for(org, "liam.obrien"),
+    )
+    assert replied.status_code == 201, replied.text
+    response = await client.post(
+        "/api/introductions",
+        json={"call_id": call_id, "person": "liam.obrien", "note": "x"},
+        headers=manager,
+    )
+    assert response.status_code == 409, response.text
+    assert "already replied" in response.json()["detail"]
