@@ -19,6 +19,8 @@ from askhub.context import AppContext
 from askhub.people.service import get_by_handle
 from models import Availability, Introduction, Match, Nudge, Role
 from tests.test_api import STAALBOUW, token_for
+from tests.test_cli import askhub
+from tests.test_web_support import sign_in, submit, text_of, web_client, with_passwords
 
 KUBERNETES = {
     "kind": "question",
@@ -336,3 +338,128 @@ async def test_introducing_the_asker_or_someone_who_replied_is_refused(
     )
     assert response.status_code == 409, response.text
     assert "already replied" in response.json()["detail"]
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+async def test_introductions_from_the_command_line(
+    cli_env: dict[str, str], org: AppContext, client: AsyncTestClient[Any]
+) -> None:
+    call_id = str(await _post_call(client, org, KUBERNETES))
+    await _set(org, "tom.bakker", role=Role.MANAGER)
+    refused = askhub(
+        cli_env, "call", "introduce", call_id, "henk.mulder", "--note", NOTE, "--as", "bram.devries"
+    )
+    assert refused.returncode == 2 and "Only managers and admins" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    made = askhub(
+        cli_env, "call", "introduce", call_id, "henk.mulder", "--note", NOTE, "--as", "tom.bakker"
+    )
+    assert made.returncode == 0, made.stderr
+    # The test client's settings allow 3 a week; the CLI reads the default, 10.
+    assert "9 introductions left" in made.stdout
+    pair = askhub(
+        cli_env,
+        "people",
+        "introduce",
+        "mark.jones",
+        "eva.brown",
+        "--note",
+        "Talk about masts.",
+        "--as",
+        "tom.bakker",
+    )
+    assert pair.returncode == 0, pair.stderr
+    away = askhub(
+        cli_env, "people", "introduce", "mark.jones", "nobody", "--note", "x", "--as", "tom.bakker"
+    )
+    assert away.returncode == 2 and "other:" in away.stderr
+    henk = await token_for(org, "henk.mulder")
+    assert any(NOTE in n["intro"] for n in await _inbox(client, henk))
+    ambassador = askhub(cli_env, "people", "ambassador", "amy.chen", "--as", "tom.bakker")
+    assert ambassador.returncode == 0 and "/join/" in ambassador.stdout, ambassador.stderr
+    listed = askhub(cli_env, "people", "ambassadors", "--as", "tom.bakker")
+    assert listed.stdout.split("\t")[:3] == ["amy.chen", "0", "0"]
+
+
+# -- the pages ------------------------------------------------------------------------------------
+
+
+async def test_a_manager_introduces_from_the_call_page_and_the_person_page(
+    org: AppContext, client: AsyncTestClient[Any]
+) -> None:
+    call_id = await _post_call(client, org, KUBERNETES)
+    await with_passwords(org, ["noor.jansen", "bram.devries"], {"noor.jansen": Role.MANAGER})
+    await _set(org, "mark.jones", availability=Availability.OPTED_OUT)
+    async with web_client(org) as web:
+        await sign_in(web, "bram.devries")
+        page = text_of((await web.get(f"/calls/{call_id}")).text)
+        assert "Stel een collega voor" not in page
+        refused = await submit(
+            web,
+            f"/calls/{call_id}",
+            f"/calls/{call_id}/introduce",
+            {"person": "henk.mulder", "note": NOTE},
+        )
+        assert refused.status_code == 403
+    async with web_client(org) as web:
+        await sign_in(web, "noor.jansen")
+        page = text_of((await web.get(f"/calls/{call_id}")).text)
+        assert "Stel een collega voor aan deze oproep" in page
+        assert "nog 10 deze week" in page
+        done = await submit(
+            web,
+            f"/calls/{call_id}",
+            f"/calls/{call_id}/introduce",
+            {"person": "Henk Mulder", "note": NOTE},
+            follow_redirects=True,
+        )
+        assert done.status_code == 200
+        assert "Voorgesteld. Ze horen wie hen voorstelde en waarom." in text_of(done.text)
+        assert "nog 9 deze week" in text_of(done.text)
+        unreachable = await submit(
+            web,
+            "/people/eva.brown",
+            "/people/eva.brown/introduce",
+            {"other": "mark.jones", "note": "Praat eens over zonnepanelen."},
+        )
+        assert unreachable.status_code == 409
+        said = text_of(unreachable.text)
+        assert "Mark Jones wil niet door AskHub gevraagd worden" in said
+        assert "Er is niets verstuurd." in said
+        assert "Praat eens over zonnepanelen." in said  # the note is kept in the form
+        paired = await submit(
+            web,
+            "/people/eva.brown",
+            "/people/eva.brown/introduce",
+            {"other": "sanne.visser", "note": "Praat eens over zonnepanelen."},
+        )
+        assert paired.status_code == 303
+    henk = await token_for(org, "henk.mulder")
+    assert any("Noor Jansen" in n["subject"] for n in await _inbox(client, henk))
+    eva = await token_for(org, "eva.brown")
+    assert any(
+        n["subject"] == "Noor Jansen introduces you to Sanne Visser"
+        for n in await _inbox(client, eva)
+    )
+
+
+async def test_erasing_a_manager_takes_their_introductions_and_name_along(
+    org: AppContext, client: AsyncTestClient[Any]
+) -> None:
+    call_id = await _post_call(client, org, KUBERNETES)
+    manager = await token_for(org, "tom.bakker", Role.MANAGER)
+    await client.post(
+        "/api/introductions",
+        json={"call_id": call_id, "person": "henk.mulder", "note": NOTE},
+        headers=manager,
+    )
+    erased = await client.delete("/api/people/me", headers=manager)
+    assert erased.status_code == 200, erased.text
+    assert await _count(org, Introduction) == 0
+    henk = await token_for(org, "henk.mulder")
+    [nudge] = [n for n in await _inbox(client, henk) if n["call_id"] == call_id]
+    assert "Tom Bakker" not in str(nudge)
+    call = (await client.get(f"/api/calls/{call_id}", headers=henk)).json()
+    assert "Tom Bakker" not in str(call["matches"])

@@ -21,7 +21,7 @@ from askhub.context import AppContext
 from askhub.i18n import Translator, translator
 from askhub.people import ambassadors
 from askhub.people.service import get_by_handle
-from askhub.validation import InputError, NotFound
+from askhub.validation import ConflictError, InputError, NotFound
 from askhub.web.calls import call_page, load_call
 from askhub.web.core import convert, flash, redirect, request_language, text
 from askhub.web.people import person_page_for
@@ -38,19 +38,21 @@ async def _introduce(
     context: AppContext,
     viewer: Person,
     fields: dict[str, Any],
-) -> tuple[str | None, dict[str, str]]:
-    """Make the introduction; the note to flash, or the errors keyed by form field."""
+) -> tuple[str | None, dict[str, str], int]:
+    """Make the introduction; the note to flash, or the errors keyed by form field and the
+    page's status (409 when the state refuses it: spent budget, someone unreachable)."""
     data, errors = convert(fields, IntroductionIn)
     if data is None:
-        return None, {f"introduce_{name}": message for name, message in errors.items()}
+        return None, {f"introduce_{name}": message for name, message in errors.items()}, 422
     t = _t(request, viewer)
     try:
         async with db.begin_nested():
             made = await introduce(db, context.settings, viewer, data, t=t)
     except BudgetSpent as exc:
-        return None, {"introduce_form": str(exc)}
+        return None, {"introduce_form": str(exc)}, 409
     except (CallError, InputError) as exc:
-        return None, {f"introduce_{exc.field or 'form'}": str(exc)}
+        status = 409 if isinstance(exc, ConflictError) or not exc.field else 422
+        return None, {f"introduce_{exc.field or 'form'}": str(exc)}, status
     return (
         t(
             "Introduced. They hear who introduced them and why. "
@@ -58,6 +60,7 @@ async def _introduce(
             n=made.left_this_week,
         ),
         {},
+        200,
     )
 
 
@@ -71,7 +74,7 @@ async def introduce_to_call(
 ) -> Response[Any]:
     form = await request.form()
     note = text(form, "note", 2000)
-    done, errors = await _introduce(
+    done, errors, status = await _introduce(
         request,
         db,
         context,
@@ -88,7 +91,7 @@ async def introduce_to_call(
             await load_call(db, call_id),
             viewer,
             context.settings.max_waves,
-            status=409 if "introduce_form" in errors else 422,
+            status=status,
             errors=errors,
             introductions_left=await introductions_left(db, context.settings, viewer),
             introduce_note=note,
@@ -107,7 +110,7 @@ async def introduce_people(
 ) -> Response[Any]:
     form = await request.form()
     note = text(form, "note", 2000)
-    done, errors = await _introduce(
+    done, errors, status = await _introduce(
         request,
         db,
         context,
@@ -119,7 +122,6 @@ async def introduce_people(
         },
     )
     if done is None:
-        status = 409 if "introduce_form" in errors else 422
         return await person_page_for(
             request, db, context, viewer, handle, status=status, errors=errors, note=note
         )
