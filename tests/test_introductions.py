@@ -15,6 +15,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from askhub.app import create_app
+from askhub.calls import introductions, service
+from askhub.calls.schemas import CallCreate, ReplyCreate
 from askhub.context import AppContext
 from askhub.people.service import get_by_handle
 from models import Availability, Introduction, Match, Nudge, Role
@@ -463,3 +465,95 @@ async def test_erasing_a_manager_takes_their_introductions_and_name_along(
     assert "Tom Bakker" not in str(nudge)
     call = (await client.get(f"/api/calls/{call_id}", headers=henk)).json()
     assert "Tom Bakker" not in str(call["matches"])
+
+
+# -- what the dashboard reads ----------------------------------------------------------------------
+
+
+async def test_introductions_made_and_answered_per_introducer_over_a_period(
+    org: AppContext,
+) -> None:
+    """Three weeks on an explicit clock: Tom introduces three people to calls and one pair;
+    two of the call introductions are answered afterwards (one by a reply that came before
+    the introduction, which does not count). Noor introduces once."""
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    async with org.sessions() as session, session.begin():
+        people = {
+            h: await get_by_handle(session, h)
+            for h in ("asker", "tom.bakker", "noor.jansen", "henk.mulder", "eva.brown", "amy.chen")
+        }
+        assert all(people.values())
+        people["tom.bakker"].role = Role.MANAGER  # type: ignore[union-attr]
+        people["noor.jansen"].role = Role.ADMIN  # type: ignore[union-attr]
+        calls = []
+        for n in range(3):
+            call = await service.create_call(
+                session,
+                org.routing,
+                org.settings,
+                people["asker"],  # type: ignore[arg-type]
+                CallCreate(kind="question", title=f"Vraag nummer {n} over glasvezel"),
+                now=start + timedelta(days=n),
+            )
+            calls.append(call)
+        # Eva answers call 1 before anyone introduces her (it will not count).
+        await service.add_reply(
+            session,
+            org.settings,
+            calls[1],
+            people["eva.brown"],  # type: ignore[arg-type]
+            ReplyCreate(kind="answer", body="Al gedaan."),
+            now=start + timedelta(days=1, hours=1),
+        )
+    plan = [
+        # (introducer, call index or None, person, other, days after start)
+        ("tom.bakker", 0, "henk.mulder", None, 0.5),
+        ("tom.bakker", 1, "amy.chen", None, 8),
+        ("tom.bakker", 2, "henk.mulder", None, 15),
+        ("tom.bakker", None, "henk.mulder", "eva.brown", 16),
+        ("noor.jansen", 0, "eva.brown", None, 9),
+    ]
+    for introducer, index, person, other, days in plan:
+        async with org.sessions() as session, session.begin():
+            by = await get_by_handle(session, introducer)
+            assert by is not None
+            await introductions.introduce(
+                session,
+                org.settings,
+                by,
+                introductions.IntroductionIn(
+                    person=person,
+                    other=other,
+                    call_id=calls[index].id if index is not None else None,
+                    note="Jij weet dit.",
+                ),
+                now=start + timedelta(days=days),
+            )
+    # Answers after the introduction: Henk on call 0, Amy on call 1; Eva on call 0 (Noor's).
+    for index, handle, days in ((0, "henk.mulder", 1), (1, "amy.chen", 9), (0, "eva.brown", 10)):
+        async with org.sessions() as session, session.begin():
+            call = await service.get_call(session, calls[index].id)
+            who = await get_by_handle(session, handle)
+            assert call is not None and who is not None
+            await service.add_reply(
+                session,
+                org.settings,
+                call,
+                who,
+                ReplyCreate(kind="answer", body="Dit weet ik."),
+                now=start + timedelta(days=days),
+            )
+    tom, noor = people["tom.bakker"].id, people["noor.jansen"].id  # type: ignore[union-attr]
+    async with org.sessions() as session:
+        everything = await introductions.introductions_by(session)
+        first_two_weeks = await introductions.introductions_by(
+            session, since=start, until=start + timedelta(days=14)
+        )
+    assert everything == {
+        tom: introductions.IntroductionCounts(made=4, answered=2),
+        noor: introductions.IntroductionCounts(made=1, answered=1),
+    }
+    assert first_two_weeks == {
+        tom: introductions.IntroductionCounts(made=2, answered=2),
+        noor: introductions.IntroductionCounts(made=1, answered=1),
+    }
