@@ -23,7 +23,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from askhub.i18n import reader_language
 from askhub.nudges import outbox
-from askhub.nudges.channels.base import Channel, DeliveryError, Link, OutboundMessage, Recipient
+from askhub.nudges.channels.base import (
+    Channel,
+    DeliveryError,
+    Link,
+    OutboundMessage,
+    Recipient,
+    SessionChannel,
+)
 from askhub.nudges.payload import NudgePayload
 from models import Nudge, NudgeState, Person
 
@@ -81,16 +88,23 @@ async def dispatch_due(
     """Deliver what is due, one claimed batch at a time, until nothing is due."""
     cfg = settings or DispatchSettings()
     result = DispatchResult()
-    while True:
-        moment = now or datetime.now(UTC)
-        async with sessions() as session, session.begin():
-            claimed = await outbox.claim_due(
-                session, moment, cfg.batch, timedelta(seconds=cfg.lease_seconds)
-            )
-        if not claimed:
-            return result
-        for claim in claimed:
-            await _deliver(sessions, channels, cfg, claim, result, now)
+    try:
+        while True:
+            moment = now or datetime.now(UTC)
+            async with sessions() as session, session.begin():
+                claimed = await outbox.claim_due(
+                    session, moment, cfg.batch, timedelta(seconds=cfg.lease_seconds)
+                )
+            if not claimed:
+                return result
+            for claim in claimed:
+                await _deliver(sessions, channels, cfg, claim, result, now)
+    finally:
+        # Many messages went over one SMTP session; end it rather than let it idle till the
+        # next tick (servers drop idle clients).
+        for channel in channels.values():
+            if isinstance(channel, SessionChannel):
+                await channel.end_session()
 
 
 async def _deliver(
@@ -117,8 +131,8 @@ async def _deliver(
         if nudge is None or person is None:
             return
         # Check a connection out (and ping it) before sending, so that between the receiver's
-        # acceptance and our record of it there is only the channel's close (SMTP QUIT), the
-        # UPDATE and its COMMIT: a crash in that window is what makes a resend.
+        # acceptance and our record of it there is only the UPDATE and its COMMIT (the SMTP
+        # session stays open): a crash in that window is what makes a resend.
         await session.connection()
         error = await _send(channels, nudge, person)
         moment = now or datetime.now(UTC)
