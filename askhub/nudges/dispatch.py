@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from askhub.i18n import reader_language
@@ -95,10 +96,19 @@ async def dispatch_due(
                 claimed = await outbox.claim_due(
                     session, moment, cfg.batch, timedelta(seconds=cfg.lease_seconds)
                 )
-            if not claimed:
-                return result
+                if not claimed:
+                    return result
+                # The batch's rows and recipients in one query, not two per message.
+                rows = await session.execute(
+                    select(Nudge, Person)
+                    .join(Person, Person.id == Nudge.person_id)
+                    .where(Nudge.id.in_([claim.id for claim in claimed]))
+                )
+                loaded = {nudge.id: (nudge, person) for nudge, person in rows.tuples()}
             for claim in claimed:
-                await _deliver(sessions, channels, cfg, claim, result, now)
+                if claim.id in loaded:
+                    nudge, person = loaded[claim.id]
+                    await _deliver(sessions, channels, cfg, claim, nudge, person, result, now)
     finally:
         # Many messages went over one SMTP session; end it rather than let it idle till the
         # next tick (servers drop idle clients).
@@ -112,24 +122,21 @@ async def _deliver(
     channels: Mapping[str, Channel],
     cfg: DispatchSettings,
     claim: outbox.Claim,
+    nudge: Nudge,
+    person: Person,
     result: DispatchResult,
     now: datetime | None,
 ) -> None:
     lease = timedelta(seconds=cfg.lease_seconds)
     moment = now or datetime.now(UTC)
     async with sessions() as session:
-        async with session.begin():
-            # One write less per message while the lease is young (the usual case).
-            if moment + lease / 2 > claim.until and not await outbox.renew(
-                session, claim, moment, lease
-            ):
-                log.info("nudge %s was claimed by another process before its send", claim.id)
-                result.lost += 1
-                return
-            nudge = await session.get(Nudge, claim.id)
-            person = await session.get(Person, nudge.person_id) if nudge else None
-        if nudge is None or person is None:
-            return
+        # No write at all before the send while the lease is young (the usual case).
+        if moment + lease / 2 > claim.until:
+            async with session.begin():
+                if not await outbox.renew(session, claim, moment, lease):
+                    log.info("nudge %s was claimed by another process before its send", claim.id)
+                    result.lost += 1
+                    return
         # Check a connection out (and ping it) before sending, so that between the receiver's
         # acceptance and our record of it there is only the UPDATE and its COMMIT (the SMTP
         # session stays open): a crash in that window is what makes a resend.

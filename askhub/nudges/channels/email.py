@@ -153,7 +153,7 @@ class EmailChannel:
                     await self._discard()
                     client, _ = await self._session()
                     await client.send_message(email)
-            except aiosmtplib.SMTPResponseException as exc:
+            except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
                 # The server answered (and aiosmtplib reset the envelope): the session stays.
                 raise _delivery_error(exc) from exc
             except aiosmtplib.SMTPException as exc:
