@@ -196,6 +196,16 @@ async def test_opening_an_invitation_link_on_the_web_signs_in_first_then_counts(
         session.add(Person(handle="nieuw", name="Nieuwe Collega", languages=["nl"]))
     await with_passwords(org, ["nieuw", "noor.jansen", "amy.chen"], {"noor.jansen": Role.MANAGER})
     async with web_client(org) as client:
+        # A member sees no such button, and posting the form anyway is refused.
+        await sign_in(client, "nieuw")
+        assert "ambassadeur" not in text_of((await client.get("/people/amy.chen")).text)
+        refused = await submit(
+            client, "/people/amy.chen", "/people/amy.chen/ambassador", {"make": "1"}
+        )
+        assert refused.status_code == 403
+    async with org.sessions() as session:
+        assert await session.scalar(select(func.count()).select_from(Ambassador)) == 0
+    async with web_client(org) as client:
         await sign_in(client, "noor.jansen")
         page = await client.get("/people/amy.chen")
         assert "Maak Amy Chen ambassadeur" in text_of(page.text)
