@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import ColumnElement, Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls import notify
@@ -476,30 +476,35 @@ class IntroductionCounts:
     answered: int
 
 
-async def introductions_by(
-    session: AsyncSession,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    introducer_ids: Sequence[int] | None = None,
-) -> dict[int, IntroductionCounts]:
-    """Introductions made per person (introducer id) in a period (``since`` ≤ made <
-    ``until``), and how many were answered: the connectors figure of the dashboard."""
-    where = []
+def _period(since: datetime | None, until: datetime | None) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
     if since is not None:
         where.append(Introduction.created_at >= since)
     if until is not None:
         where.append(Introduction.created_at < until)
-    if introducer_ids is not None:
-        where.append(Introduction.introducer_id.in_(list(introducer_ids)))
-    made = dict(
-        (
-            await session.execute(
-                select(Introduction.introducer_id, func.count())
-                .where(*where)
-                .group_by(Introduction.introducer_id)
-            )
-        ).all()
+    return where
+
+
+def made_query(since: datetime | None = None, until: datetime | None = None) -> Select[int, int]:
+    """``(person_id, n)``: introductions each introducer made in the period (``since`` ≤ made
+    < ``until``). One aggregate query, to join into other figures (the dashboard's
+    connectors take sources of this shape)."""
+    return (
+        select(
+            Introduction.introducer_id.label("person_id"),
+            func.count(Introduction.id).label("n"),
+        )
+        .where(*_period(since, until))
+        .group_by(Introduction.introducer_id)
     )
+
+
+def answered_query(
+    since: datetime | None = None, until: datetime | None = None
+) -> Select[int, int]:
+    """``(person_id, n)``: of the call introductions each introducer made in the period, how
+    many the person introduced then answered or volunteered on (a reply after the
+    introduction)."""
     answered_reply = (
         select(Reply.id)
         .where(
@@ -510,15 +515,29 @@ async def introductions_by(
         )
         .exists()
     )
-    answered = dict(
-        (
-            await session.execute(
-                select(Introduction.introducer_id, func.count())
-                .where(*where, and_(Introduction.call_id.is_not(None), answered_reply))
-                .group_by(Introduction.introducer_id)
-            )
-        ).all()
+    return (
+        select(
+            Introduction.introducer_id.label("person_id"),
+            func.count(Introduction.id).label("n"),
+        )
+        .where(*_period(since, until), Introduction.call_id.is_not(None), answered_reply)
+        .group_by(Introduction.introducer_id)
     )
-    return {
-        int(pid): IntroductionCounts(int(n), int(answered.get(pid, 0))) for pid, n in made.items()
-    }
+
+
+async def introductions_by(
+    session: AsyncSession,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    introducer_ids: Sequence[int] | None = None,
+) -> dict[int, IntroductionCounts]:
+    """Introductions made per person (introducer id) in a period (``since`` ≤ made <
+    ``until``), and how many were answered: the connectors figure of the dashboard."""
+    made_q, answered_q = made_query(since, until), answered_query(since, until)
+    if introducer_ids is not None:
+        ids = list(introducer_ids)
+        made_q = made_q.where(Introduction.introducer_id.in_(ids))
+        answered_q = answered_q.where(Introduction.introducer_id.in_(ids))
+    made = {int(pid): int(n) for pid, n in (await session.execute(made_q)).all()}
+    answered = {int(pid): int(n) for pid, n in (await session.execute(answered_q)).all()}
+    return {pid: IntroductionCounts(n, answered.get(pid, 0)) for pid, n in made.items()}
