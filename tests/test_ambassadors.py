@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from askhub.app import create_app
 from askhub.calls.scheduled import TickResult, send_digests
 from askhub.context import AppContext
+from askhub.people.completeness import complete_clause, completeness_of
 from askhub.people.service import get_by_handle
 from models import Ambassador, Invitation, Nudge, NudgeKind, Person, Role
 from tests.test_api import STAALBOUW, token_for
@@ -234,3 +235,30 @@ async def test_opening_an_invitation_link_on_the_web_signs_in_first_then_counts(
         profile = text_of((await client.get("/profile")).text)
         assert "1 colleague came through your link" in profile
         assert "0 of them completed their profile" in profile
+
+
+async def test_the_sql_rule_for_a_complete_profile_agrees_with_the_pages(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    """The dashboard counts complete profiles in SQL; the pages decide per person. Both must
+    say the same of the same people (here: the test organisation and four newcomers)."""
+    await _fresh(org, "leeg")
+    await _fresh(org, "bijna", bio="Ik doe HR.", skills=["werving"], languages=["nl"])
+    await _fresh(org, "spaties", bio="   ", skills=["x"], languages=["nl"])
+    done = await _fresh(org, "klaar", bio="Ik doe HR.", skills=["werving"], languages=["nl"])
+    await client.post(
+        "/api/posts", json={"title": "Werving", "body": "Zo werven we."}, headers=done
+    )
+    await client.post(
+        "/api/posts",
+        json={"title": "Spaties", "body": "Een bericht."},
+        headers=await token_for(org, "spaties"),
+    )
+    async with org.sessions() as session:
+        everyone = list((await session.scalars(select(Person))).all())
+        by_rule = await completeness_of(session, everyone)
+        in_sql = set(await session.scalars(select(Person.handle).where(complete_clause())))
+    expected = {p.handle for p in everyone if by_rule[p.id].complete}
+    assert in_sql == expected
+    assert {"klaar", "sanne.visser"} <= in_sql
+    assert not {"leeg", "bijna", "spaties"} & in_sql

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 import msgspec
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.i18n import N_, Translator
@@ -77,6 +77,18 @@ async def completeness_of(
     """Each person's completeness, with one query for the posts."""
     posted = await authors_with_posts(session, [p.id for p in people])
     return {p.id: of(p, p.id in posted) for p in people}
+
+
+def complete_clause() -> ColumnElement[bool]:
+    """The same rule as one SQL condition on ``Person`` (for figures over many people, such
+    as the dashboard's adoption): a bio, skills, languages and a post of one's own. Skills
+    that were all hidden still count here (the list is not empty); the pages use :func:`of`."""
+    return and_(
+        func.length(func.trim(Person.bio)) > 0,
+        func.json_array_length(Person.skills) > 0,
+        func.json_array_length(Person.languages) > 0,
+        select(Post.id).where(Post.author_id == Person.id, Post.kind.in_(OWN_POSTS)).exists(),
+    )
 
 
 def prompt(t: Translator, found: Completeness) -> str:
