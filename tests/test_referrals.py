@@ -437,3 +437,54 @@ async def test_an_unknown_link_is_a_friendly_page_in_the_browsers_language(
     assert english.status_code == 404
     assert "This link leads nowhere (any more)" in english.text
     assert "set-cookie" not in english.headers
+
+
+# -- your data is yours -----------------------------------------------------------------------
+
+
+async def test_a_sharer_exports_and_erases_their_share_links(org: AppContext) -> None:
+    from askhub.privacy.export import export_of
+    from askhub.privacy.service import erase
+
+    call_id = await _referral(org)
+    async with org.sessions() as session, session.begin():
+        call = await service.get_call(session, call_id)
+        assert call is not None
+        sanne = await _person(session, "sanne.visser")
+        code = (await referrals.record_share(session, call, sanne, "email", DAY1)).code
+        sanne_id = sanne.id
+    async with org.sessions() as session, session.begin():
+        await referrals.visit(session, code, DAY2)
+    async with org.sessions() as session:
+        exported = await export_of(session, await _person(session, "sanne.visser"))
+    [mine] = exported["share_links"]
+    assert mine["call_id"] == call_id
+    assert [s["channel"] for s in mine["shares"]] == ["email"]
+    assert mine["visits"] == [{"day": DAY2.date().isoformat(), "visits": 1}]
+
+    await erase(org.sessions, org.routing, sanne_id)
+    async with org.sessions() as session, session.begin():
+        assert await referrals.visit(session, code, DAY2) is None
+        call = await service.get_call(session, call_id)
+        assert call is not None
+        found = await referrals.report(session, call, await _person(session, "asker"))
+    assert found.sharers == [] and found.days == []
+
+
+async def test_the_ask_for_a_referral_leads_to_the_share_page(org: AppContext) -> None:
+    from models import Nudge, NudgeKind
+
+    call_id = await _referral(org, now=datetime.now(UTC))
+    async with org.sessions() as session:
+        asks = (
+            await session.scalars(
+                select(Nudge).where(Nudge.call_id == call_id, Nudge.kind == NudgeKind.ASK)
+            )
+        ).all()
+        people = {p.id: p for p in (await session.scalars(select(Person))).all()}
+    assert asks
+    for ask in asks:
+        first = ask.payload["links"][0]
+        assert first["url"] == f"http://askhub.test/calls/{call_id}/share"
+        dutch = "nl" in (people[ask.person_id].languages or [])[:1]
+        assert first["label"] == ("Deel het in je netwerk" if dutch else "Share it in your network")
