@@ -15,7 +15,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Redirect
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.calls.service import get_call
+from askhub.calls.service import get_call, mark_seen
 from askhub.context import AppContext
 from askhub.i18n import translator
 from askhub.referrals import service
@@ -40,7 +40,10 @@ async def share_page(
 ) -> Response[Any]:
     """The sharer's page: their own link and the buttons (made for a phone first)."""
     call = await _load(db, call_id)
-    link = await service.link_for(db, call, viewer, datetime.now(UTC))
+    now = datetime.now(UTC)
+    # The ask's first link leads here: opening it is opening the call (no reminder).
+    await mark_seen(context.sessions, call, viewer, now)
+    link = await service.link_for(db, call, viewer, now)
     t = translator(request_language(request, viewer))
     return page(
         request,

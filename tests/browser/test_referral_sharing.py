@@ -159,3 +159,26 @@ async def test_a_share_link_is_shared_on_a_phone_and_counts_one_visit(
     finally:
         await visitor.close()
     assert (await _figures(server, embedder, call_id))[:2] == (1, 1)
+
+    # The asker sees it spread, per colleague and per day.
+    asker = await browser.new_context(base_url=server.url, locale="en-US", **VIEWPORTS["desktop"])
+    asker.set_default_timeout(15_000)
+    page = await asker.new_page()
+    try:
+        await page.goto("/login")
+        await page.fill("#handle", "asker")
+        await page.fill("#password", PASSWORD)
+        await page.click('form[action="/login"] button[type="submit"]')
+        await page.wait_for_url(f"{server.url}/")
+        await page.goto(f"/calls/{call_id}")
+        row = page.locator("#spread-sharers tbody tr")
+        await expect(row).to_have_count(1)
+        await expect(row).to_contain_text("Mark Jones")
+        cells = [c.strip() for c in await row.locator("td").all_inner_texts()]
+        assert cells[1] == "1" and cells[3] == "1"
+        day = page.locator("#spread-days tbody tr")
+        await expect(day).to_have_count(1)
+        await page.locator("#spread-heading").scroll_into_view_if_needed()
+        await page.screenshot(path=str(screenshots / "share-spread-desktop.png"), full_page=True)
+    finally:
+        await asker.close()
