@@ -122,6 +122,23 @@ async def test_a_referral_carries_its_vacancy_or_event(
     assert {c["referral"]["url"] for c in board.json()} == {VACANCY}
 
 
+async def test_an_address_is_kept_in_ascii_so_the_redirect_can_carry_it(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    auth = await token_for(org, "asker")
+    body = {**REFERRAL, "url": "https://Bücher.example/vacature/café?functie=ingenieur"}
+    response = await client.post("/api/calls", json=body, headers=auth)
+    assert response.status_code == 201, response.text
+    stored = "https://xn--bcher-kva.example/vacature/caf%C3%A9?functie=ingenieur"
+    assert response.json()["referral"]["url"] == stored
+    code = await _code_of(org, response.json()["id"], "sanne.visser")
+    visit = await client.get(f"/r/{code}", follow_redirects=False)
+    assert visit.status_code == 302 and visit.headers["location"] == stored
+    ipv6 = {**REFERRAL, "url": "http://[2001:db8::1]:8080/vacature"}
+    response = await client.post("/api/calls", json=ipv6, headers=auth)
+    assert response.json()["referral"]["url"] == "http://[2001:db8::1]:8080/vacature"
+
+
 # -- routing: the field and the network -------------------------------------------------------
 
 

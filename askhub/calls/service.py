@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import msgspec
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
@@ -136,23 +136,43 @@ URL_NOT_PUBLIC = N_(
 
 def public_url(value: str) -> str:
     """``value`` when it is an http(s) address with a host and nothing hidden in it (no
-    spaces or control characters, no user name or password); a CallError naming ``url``."""
+    spaces or control characters, no user name or password), in ASCII (a host in its IDNA
+    form, other characters percent-encoded) so it fits a redirect's Location header; a
+    CallError naming ``url`` otherwise."""
     value = value.strip()
     try:
         parts = urlsplit(value)
         port_ok = parts.port is None or parts.port > 0
-    except ValueError:
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):
         raise CallError(URL_NOT_PUBLIC, "url") from None
     if (
         parts.scheme.lower() not in ("http", "https")
-        or not parts.hostname
+        or not host
         or not port_ok
         or "@" in parts.netloc
-        or re.search(r"[\x00-\x20\x7f\\]", value)
-        or len(value) > 2000
+        or re.search(r"[\x00-\x20\x7f-\x9f\\\u2028\u2029]", value)
     ):
         raise CallError(URL_NOT_PUBLIC, "url")
-    return value
+    netloc = (f"[{host}]" if ":" in host else host) + (
+        f":{parts.port}" if parts.port is not None else ""
+    )
+    ascii_url = urlunsplit(
+        (
+            parts.scheme.lower(),
+            netloc,
+            quote(parts.path, safe=_URL_SAFE),
+            quote(parts.query, safe=_URL_SAFE),
+            quote(parts.fragment, safe=_URL_SAFE),
+        )
+    )
+    if len(ascii_url) > 2000:
+        raise CallError(URL_NOT_PUBLIC, "url")
+    return ascii_url
+
+
+# Characters a URL may carry as they are (RFC 3986 reserved and unreserved, and % escapes).
+_URL_SAFE = "!#$%&'()*+,-./:;=?@[]_~"
 
 
 async def create_call(
