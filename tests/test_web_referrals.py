@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from askhub.context import AppContext
-from models import Call, ShareLink
+from models import Call, Person, ShareLink
 from tests.test_web_support import csrf_of, sign_in, submit, text_of, web_client, with_passwords
 
 pytestmark = pytest.mark.db
@@ -124,3 +124,31 @@ async def test_only_the_audience_may_share(org: AppContext) -> None:
         assert refused.status_code == 403
         shown = await tom.get(f"/calls/{call_id}")
         assert f"/calls/{call_id}/share" not in shown.text
+
+
+async def test_the_ask_page_previews_a_referral_as_posting_ranks_it(org: AppContext) -> None:
+    from datetime import UTC, datetime
+
+    from tests.test_referrals import _helped
+
+    await with_passwords(org, ["asker"])
+    # Mark helped many colleagues: posting ranks him by evidence and network together.
+    await _helped(org, "mark.jones", 12, datetime.now(UTC))
+    async with web_client(org) as client:
+        await sign_in(client, "asker")
+        preview = await submit(client, "/calls/new", "/calls/preview", FORM)
+        assert preview.status_code == 200
+        shown = re.findall(r'<a href="/people/([^"]+)"><strong>', preview.text)
+        posted = await _post_referral(client)
+        call_id = int(posted.headers["location"].rsplit("/", 1)[1])
+    async with org.sessions() as session:
+        call = await session.get(Call, call_id)
+        assert call is not None
+        await session.refresh(call, ["matches"])
+        ranked = [m.person_id for m in sorted(call.matches, key=lambda m: m.rank)]
+        handles = {
+            p.id: p.handle
+            for p in (await session.scalars(select(Person).where(Person.id.in_(ranked)))).all()
+        }
+    assert "mark.jones" in shown
+    assert shown[: len(ranked)] == [handles[i] for i in ranked][: len(shown)]

@@ -266,14 +266,24 @@ async def _route(
         floor=not sized,
     )
     if referral:
-        ranked, found = await rank_for_referral(session, routed, now or datetime.now(UTC))
-        routed = [_with_network(r, found.get(r.person.id)) for r in ranked[:k]]
+        routed = (await connected_first(session, routed, now or datetime.now(UTC)))[:k]
     return routed
 
 
+async def connected_first(
+    session: AsyncSession, routed: Sequence[RoutedPerson], now: datetime, explain: bool = True
+) -> list[RoutedPerson]:
+    """A referral's candidates re-ranked by evidence and network. With ``explain`` (posting)
+    each gets their network as the first reason, in their own words: they read it under *why
+    you* ("you helped 12 colleagues"). The Ask page's preview only orders them so."""
+    ranked, found = await rank_for_referral(session, routed, now)
+    if not explain:
+        return ranked
+    return [_with_network(r, found.get(r.person.id)) for r in ranked]
+
+
 def _with_network(routed: RoutedPerson, network: Network | None) -> RoutedPerson:
-    """The network as the first reason (in the words of the person it is about: they read it
-    under *why you*)."""
+    """The network as the first reason, in the words of the person it is about."""
     if network is None:
         return routed
     tn = notify.plural_words(routed.person)

@@ -21,6 +21,7 @@ from askhub.calls.service import (
     CallError,
     add_reply,
     can_see_matches,
+    connected_first,
     create_call,
     forward_handle,
     get_call,
@@ -123,8 +124,9 @@ async def _preview(
     if raw["language"]:
         audience = {**(audience or {}), "language": raw["language"].strip().lower()}
     tags = word_list(raw["tags"], 20)
-    # Exactly what posting would do, with the people held back marked and why.
-    return await context.routing.preview(
+    # Exactly what posting would do, with the people held back marked and why (a referral:
+    # the connected first, as posting it ranks them).
+    found = await context.routing.preview(
         db,
         query_text(raw["title"], raw["body"], tags),
         k=8,
@@ -133,6 +135,9 @@ async def _preview(
         tags=tags,
         asker=viewer.id,
     )
+    if raw["kind"] == "referral":
+        return await connected_first(db, found, datetime.now(UTC), explain=False)
+    return found
 
 
 def too_small(t: Any, exc: AudienceTooSmall) -> str:
