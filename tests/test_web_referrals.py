@@ -152,3 +152,24 @@ async def test_the_ask_page_previews_a_referral_as_posting_ranks_it(org: AppCont
         }
     assert "mark.jones" in shown
     assert shown[: len(ranked)] == [handles[i] for i in ranked][: len(shown)]
+
+
+async def test_a_share_is_recorded_only_with_the_pages_csrf_token(org: AppContext) -> None:
+    await with_passwords(org, ["asker", "mark.jones"])
+    async with web_client(org) as asker:
+        await sign_in(asker, "asker")
+        posted = await _post_referral(asker)
+        call_id = int(posted.headers["location"].rsplit("/", 1)[1])
+    async with web_client(org) as mark:
+        await sign_in(mark, "mark.jones")
+        await mark.get(f"/calls/{call_id}/share")
+        forged = await mark.post(f"/calls/{call_id}/shares", data={"channel": "linkedin"})
+        assert forged.status_code == 403
+        wrong = await mark.post(
+            f"/calls/{call_id}/shares",
+            data={"channel": "linkedin"},
+            headers={"x-csrftoken": "not-the-token"},
+        )
+        assert wrong.status_code == 403
+        again = text_of((await mark.get(f"/calls/{call_id}/share")).text)
+    assert "You shared it" not in again
