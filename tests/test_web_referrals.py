@@ -67,6 +67,9 @@ async def test_a_sharer_shares_and_the_asker_sees_it_spread(org: AppContext) -> 
 
     async with web_client(org) as mark:
         await sign_in(mark, "mark.jones")
+        # Asked, Mark finds the share page from his home page.
+        home = await mark.get("/")
+        assert f'href="/calls/{call_id}/share"' in home.text
         page = await mark.get(f"/calls/{call_id}/share")
         assert page.status_code == 200, page.text[:300]
         async with org.sessions() as session:
