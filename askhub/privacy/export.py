@@ -28,6 +28,9 @@ from models import (
     Post,
     PostKind,
     Reply,
+    Share,
+    ShareLink,
+    ShareVisits,
 )
 
 
@@ -74,6 +77,21 @@ async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
         select(Person.handle)
         .join(Invitation, Invitation.ambassador_id == Person.id)
         .where(Invitation.colleague_id == viewer.id)
+    )
+    links = (
+        await db.execute(
+            select(ShareLink, Call.title)
+            .join(Call, Call.id == ShareLink.call_id)
+            .where(ShareLink.person_id == viewer.id)
+            .order_by(ShareLink.id)
+        )
+    ).all()
+    ids = [link.id for link, _ in links]
+    shares = (await db.scalars(select(Share).where(Share.link_id.in_(ids)))).all() if ids else []
+    visits = (
+        (await db.scalars(select(ShareVisits).where(ShareVisits.link_id.in_(ids)))).all()
+        if ids
+        else []
     )
     return {
         "exported_at": datetime.now(UTC),
@@ -123,6 +141,26 @@ async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
         ],
         "ambassador_since": ambassador.created_at if ambassador is not None else None,
         "invited_by": invited_by,
+        # Referral links you shared: when you clicked which button, and visits per day (only
+        # counts: nothing is kept about the visitors).
+        "share_links": [
+            {
+                "call_id": link.call_id,
+                "call_title": title,
+                "created_at": link.created_at,
+                "shares": [
+                    {"channel": str(s.channel), "at": s.created_at}
+                    for s in shares
+                    if s.link_id == link.id
+                ],
+                "visits": [
+                    {"day": v.day.isoformat(), "visits": v.visits}
+                    for v in visits
+                    if v.link_id == link.id
+                ],
+            }
+            for link, title in links
+        ],
         "api_tokens": [
             {
                 "created_at": tok.created_at,
