@@ -7,8 +7,10 @@ is labelled with its most telling terms (a term's share of the topic's questions
 inverse frequency over all of them, stopwords of both languages removed, as routing's
 lexical index does) and the question nearest its centre. Then the people with evidence: those
 whose profile, posts or accepted answers lie close to the topic's centre in the routing
-index, plus those who answered one of its questions. A gap is a topic asked at least
-``MIN_CALLS`` times; the gaps are ordered by questions per person with evidence.
+index, plus those who answered one of its questions. A topic of at least ``MIN_CALLS``
+questions is a *gap* when fewer than ``GAP_EVIDENCE`` people have evidence on it or at least
+half its questions went unanswered; gaps come first, each list ordered by unanswered
+questions per person with evidence.
 """
 
 from __future__ import annotations
@@ -38,8 +40,16 @@ MAX_CALLS = 2000
 DISTANCE = 0.62
 MIN_CALLS = 3
 # A document this close (cosine) to a topic's centre is evidence on it.
-EVIDENCE_SIMILARITY = 0.45
+EVIDENCE_SIMILARITY = 0.4
 TERMS = 3
+GAP_EVIDENCE = 3
+# Words that say what the asker wants done, not what the topic is, on top of the stopwords
+# routing drops (indexer.lexical.STOPWORDS): a label names a topic.
+LABEL_GLUE = frozenset(
+    """moeten moet maken maak doen werkt werken betekent duurt voldoet gebruiken gebruikt
+    kan kunnen lang best build plan apply check test help activate review make do does work
+    works fails use using""".split()
+)
 MAX_GAPS = 12
 
 
@@ -49,6 +59,8 @@ class Gap(msgspec.Struct):
     calls: int
     answered: int
     people_with_evidence: int
+    # Few people with evidence, or most questions unanswered: a gap, not just a busy topic.
+    gap: bool
     call_ids: list[int]
 
 
@@ -110,7 +122,7 @@ def cluster(vectors: NDArray[np.float32]) -> NDArray[np.int64]:
 def telling_terms(topics: list[list[str]], k: int = TERMS) -> list[list[str]]:
     """Per topic (its questions' texts), the ``k`` terms most telling of it: the share of the
     topic's questions that use the term times log(all questions / questions using it)."""
-    docs = [[set(tokenize(text)) for text in texts] for texts in topics]
+    docs = [[set(tokenize(text)) - LABEL_GLUE for text in texts] for texts in topics]
     total = sum(len(d) for d in docs)
     overall: Counter[str] = Counter(term for d in docs for terms in d for term in terms)
     out = []
@@ -157,15 +169,24 @@ async def knowledge_gaps(session: AsyncSession, routing: RoutingService, scope: 
             .group_by(Reply.person_id)
         )
         experts |= set(answerers)
+        answered = sum(1 for i in members if rows[i][4])
         gaps.append(
             Gap(
                 terms=words,
                 example=rows[nearest][1],
                 calls=len(members),
-                answered=sum(1 for i in members if rows[i][4]),
+                answered=answered,
                 people_with_evidence=len(experts),
+                gap=len(experts) < GAP_EVIDENCE or 2 * (len(members) - answered) >= len(members),
                 call_ids=call_ids,
             )
         )
-    gaps.sort(key=lambda g: (-g.calls / (1 + g.people_with_evidence), -g.calls, g.example))
+    gaps.sort(
+        key=lambda g: (
+            not g.gap,
+            -(g.calls - g.answered) / (1 + g.people_with_evidence),
+            -g.calls,
+            g.example,
+        )
+    )
     return gaps[:MAX_GAPS]

@@ -124,9 +124,10 @@ async def _waiting(ctx: Context) -> Rows:
 
 async def _gaps(ctx: Context) -> Rows:
     found = await gaps.knowledge_gaps(ctx[0], ctx[1], ctx[2])
-    header = ["terms", "example", "questions", "answered", "people_with_evidence"]
+    header = ["terms", "example", "questions", "answered", "people_with_evidence", "gap"]
     return header, [
-        [" ".join(g.terms), g.example, g.calls, g.answered, g.people_with_evidence] for g in found
+        [" ".join(g.terms), g.example, g.calls, g.answered, g.people_with_evidence, g.gap]
+        for g in found
     ]
 
 
@@ -201,7 +202,7 @@ class Overview:
     scope: Scope
     summary: service.Summary
     waiting: list[service.Waiting]
-    gaps: list[gaps.Gap]
+    topics: list[gaps.Gap]
     connectors: list[service.Connector]
     flows: list[service.HelpFlow]
     adoption: service.Adoption
@@ -214,7 +215,7 @@ async def overview(
         scope=scope,
         summary=await service.summary(session, scope),
         waiting=await service.waiting(session, scope, now, stalled_after),
-        gaps=await gaps.knowledge_gaps(session, routing, scope),
+        topics=await gaps.knowledge_gaps(session, routing, scope),
         connectors=await service.connectors(session, scope),
         flows=await service.who_helps_whom(session, scope),
         adoption=await service.adoption(session, scope),
