@@ -25,6 +25,7 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, se
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from askhub.i18n import N_
 from askhub.validation import InputError, NotPermitted
 from models import (
     Availability,
@@ -56,7 +57,7 @@ STEWARDS = (Role.MANAGER, Role.ADMIN)
 def require_steward(person: Person) -> None:
     """Managers and admins see everyone's figures; members only their own (403)."""
     if person.role not in STEWARDS:
-        raise NotPermitted("only managers and admins see the organisation's figures")
+        raise NotPermitted(N_("only managers and admins see the organisation's figures"))
 
 
 @dataclass(frozen=True)
@@ -86,7 +87,7 @@ class Scope:
         if begin >= stop:
             raise InputError("the period must start before it ends", "from")
         if stop - begin > timedelta(days=MAX_DAYS):
-            raise InputError(f"the period may span at most {MAX_DAYS} days", "from")
+            raise InputError("the period may span at most three years", "from")
         return cls(
             start=begin,
             end=stop,

@@ -63,6 +63,11 @@ async def dashboard_page(
         db, context.routing, scope, datetime.now(UTC), context.settings.stalled_after
     )
     weeks = view.summary.weeks
+    labels = {
+        "answers": t("Answers"),
+        "accepted": t("Accepted answers"),
+        "forwards_answered": t("Forwards answered"),
+    }
     active = view.adoption.active_per_week
     return page(
         request,
@@ -71,7 +76,7 @@ async def dashboard_page(
         scope=scope,
         steward=True,
         view=view,
-        sources=list(service.CONNECTOR_SOURCES),
+        sources=[(name, labels.get(name, name)) for name in service.CONNECTOR_SOURCES],
         departments=await service.departments(db),
         locations=await service.locations(db),
         query=urlencode(scope.query()),
