@@ -122,7 +122,9 @@ async def test_managers_get_their_departments_week_once(org: AppContext) -> None
         other = await get_by_handle(session, "eva.brown")
         assert other is not None
         session.add(
-            Call(asker_id=other.id, kind=CallKind.QUESTION, title="Facilities", created_at=last_week)
+            Call(
+                asker_id=other.id, kind=CallKind.QUESTION, title="Facilities", created_at=last_week
+            )
         )
         await session.flush()
         for call in calls[:2]:
@@ -140,9 +142,7 @@ async def test_managers_get_their_departments_week_once(org: AppContext) -> None
     # Again in the same week, from this or another process: nothing more.
     assert await send_manager_digests(org.sessions, org.settings, NOW + timedelta(hours=5)) == 0
     async with org.sessions() as session:
-        digests = (
-            await session.scalars(select(Nudge).where(Nudge.kind == NudgeKind.DIGEST))
-        ).all()
+        digests = (await session.scalars(select(Nudge).where(Nudge.kind == NudgeKind.DIGEST))).all()
     assert {n.person_id for n in digests} == {boss.id}
     assert boss.id in member_ids
     payload = NudgePayload.from_stored(digests[0].payload)
