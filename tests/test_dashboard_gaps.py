@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
@@ -157,3 +158,19 @@ async def test_managers_get_their_departments_week_once(org: AppContext) -> None
     assert payload.links[0].url.endswith("/dashboard")
     # Next week: a new digest.
     assert await send_manager_digests(org.sessions, org.settings, NOW + timedelta(days=7)) == 1
+
+
+async def test_concurrent_ticks_send_one_digest(org: AppContext) -> None:
+    """Every process runs the tick: however many run at once, a manager gets one digest a week."""
+    async with org.sessions() as session, session.begin():
+        boss = await get_by_handle(session, "noor.jansen")
+        assert boss is not None
+        boss.role = Role.MANAGER
+    results = await asyncio.gather(
+        *(send_manager_digests(org.sessions, org.settings, NOW) for _ in range(50)),
+        return_exceptions=True,
+    )
+    assert not [r for r in results if isinstance(r, BaseException)]
+    async with org.sessions() as session:
+        digests = (await session.scalars(select(Nudge).where(Nudge.kind == NudgeKind.DIGEST))).all()
+    assert [n.person_id for n in digests] == [boss.id]

@@ -57,7 +57,7 @@ class DashboardController(Controller):
         service.require_steward(me)
         return await service.summary(db, _scope(context, start, end, department, location))
 
-    @get("/me")
+    @get("/me", responses=errors())
     async def mine(
         self,
         db: AsyncSession,

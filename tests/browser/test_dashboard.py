@@ -85,8 +85,10 @@ async def test_a_manager_sees_the_dashboard_with_charts_and_downloads_csv(
         await page.screenshot(path=str(screenshots / f"dashboard-{size}.png"), full_page=True)
         if size == "desktop":
             await page.locator("#gaps-heading").scroll_into_view_if_needed()
-            await page.locator("#gaps-heading").locator("xpath=..").screenshot(
-                path=str(screenshots / "dashboard-gaps.png")
+            await (
+                page.locator("#gaps-heading")
+                .locator("xpath=..")
+                .screenshot(path=str(screenshots / "dashboard-gaps.png"))
             )
         async with page.expect_download() as info:
             await page.locator("#connectors-heading a.csv").click()
