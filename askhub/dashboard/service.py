@@ -170,8 +170,9 @@ def _calls(scope: Scope) -> Select[Any]:
     )
 
 
-def _first_useful() -> Any:
-    """Per call: its first and last useful reply and how many."""
+def _first_useful(only: Any) -> Any:
+    """Per call of ``only`` (a query of call ids): its first and last useful reply and how
+    many. Restricted to those calls, so the cost follows them, not the whole history."""
     return (
         select(
             Reply.call_id.label("call_id"),
@@ -181,7 +182,7 @@ def _first_useful() -> Any:
             func.sum(case((Reply.kind == ReplyKind.ANSWER, 1), else_=0)).label("answers"),
         )
         .join(Call, Call.id == Reply.call_id)
-        .where(Reply.kind.in_(USEFUL), Reply.person_id != Call.asker_id)
+        .where(Reply.kind.in_(USEFUL), Reply.person_id != Call.asker_id, Reply.call_id.in_(only))
         .group_by(Reply.call_id)
         .subquery("firsts")
     )
@@ -236,7 +237,7 @@ def percentile(values: list[float], share: float) -> float | None:
 
 async def summary(session: AsyncSession, scope: Scope) -> Summary:
     calls = _calls(scope).subquery("scoped")
-    firsts = _first_useful()
+    firsts = _first_useful(_calls(scope))
     answered = and_(Call.kind != CallKind.VOLUNTEERS, func.coalesce(firsts.c.answers, 0) > 0)
     counts = (
         await session.execute(
@@ -320,7 +321,7 @@ async def wave_rates(session: AsyncSession, scope: Scope) -> list[WaveRate]:
 
 async def calls_per_week(session: AsyncSession, scope: Scope) -> list[WeekCalls]:
     calls = _calls(scope).subquery("scoped")
-    firsts = _first_useful()
+    firsts = _first_useful(_calls(scope))
     week = week_of(session, Call.created_at)
     useful = func.coalesce(firsts.c.useful, 0) > 0
     rows = (
@@ -372,7 +373,7 @@ async def waiting(
     """Open calls now (whatever the period) without a useful reply, and volunteers calls short
     of their number with no new volunteer for ``stalled_after`` seconds, oldest first, each
     with the best people routing proposed who were not asked yet and may be asked."""
-    firsts = _first_useful()
+    firsts = _first_useful(select(Call.id).where(Call.status == CallStatus.OPEN))
     useful = func.coalesce(firsts.c.useful, 0)
     stalled = and_(
         Call.kind == CallKind.VOLUNTEERS,
@@ -514,47 +515,44 @@ class Connector(msgspec.Struct):
 
 
 async def connectors(session: AsyncSession, scope: Scope) -> list[Connector]:
-    """The people who helped others most in the period (in the filters), most first."""
+    """The people who helped others most in the period (in the filters), most first: one
+    pass over the sources, pivoted per person, the top ``TOP_CONNECTORS`` returned."""
     parts = [
         select(literal(name).label("source"), q.c.person_id, q.c.n)
         for name, source in CONNECTOR_SOURCES.items()
         for q in [source(scope).subquery(name)]
     ]
     every = union_all(*parts).subquery("sources")
+    columns = [
+        func.sum(case((every.c.source == name, every.c.n), else_=0)).label(name)
+        for name in CONNECTOR_SOURCES
+    ]
     counted = func.sum(case((every.c.source.in_(COUNTED_IN_TOTAL), every.c.n), else_=0))
-    top = (
-        select(every.c.person_id, counted.label("total"))
-        .join(Person, Person.id == every.c.person_id)
-        .where(*people_in(scope))
+    per = (
+        select(every.c.person_id, counted.label("total"), *columns)
         .group_by(every.c.person_id)
-        .having(counted > 0)
-        .order_by(counted.desc(), every.c.person_id)
-        .limit(TOP_CONNECTORS)
-        .subquery("top")
+        .subquery("per_person")
     )
     rows = (
         await session.execute(
-            select(Person, top.c.total, every.c.source, every.c.n)
-            .join(top, top.c.person_id == Person.id)
-            .join(every, every.c.person_id == Person.id)
-            .order_by(top.c.total.desc(), Person.id)
+            select(Person, per.c.total, *(per.c[name] for name in CONNECTOR_SOURCES))
+            .join(per, per.c.person_id == Person.id)
+            .where(per.c.total > 0, *people_in(scope))
+            .order_by(per.c.total.desc(), Person.id)
+            .limit(TOP_CONNECTORS)
         )
     ).all()
-    out: dict[int, Connector] = {}
-    for person, total, source, n in rows:
-        row = out.setdefault(
-            person.id,
-            Connector(
-                handle=person.handle,
-                name=person.name,
-                department=person.department,
-                location=person.location,
-                total=int(total),
-                figures=dict.fromkeys(CONNECTOR_SOURCES, 0),
-            ),
+    return [
+        Connector(
+            handle=person.handle,
+            name=person.name,
+            department=person.department,
+            location=person.location,
+            total=int(n),
+            figures={name: int(v or 0) for name, v in zip(CONNECTOR_SOURCES, figures, strict=True)},
         )
-        row.figures[str(source)] = int(n)
-    return list(out.values())
+        for person, n, *figures in rows
+    ]
 
 
 class HelpFlow(msgspec.Struct):
@@ -729,7 +727,7 @@ class Mine(msgspec.Struct):
 async def mine(session: AsyncSession, person: Person, scope: Scope) -> Mine:
     """Anyone's own figures for the period: what they asked and how they helped."""
     own = Scope(start=scope.start, end=scope.end)
-    firsts = _first_useful()
+    firsts = _first_useful(select(Call.id).where(Call.asker_id == person.id))
     asked = (
         await session.execute(
             select(func.count(Call.id), func.count(firsts.c.call_id))

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 
 from askhub.context import AppContext
@@ -93,7 +94,8 @@ async def test_a_manager_sees_the_dashboard_with_charts_and_downloads_csv(
         async with page.expect_download() as info:
             await page.locator("#connectors-heading a.csv").click()
         download = await info.value
-        rows = list(csv.DictReader(io.StringIO(Path(await download.path()).read_text())))
+        text = await anyio.Path(await download.path()).read_text()
+        rows = list(csv.DictReader(io.StringIO(text)))
         assert rows and {"handle", "total", "answers"} <= set(rows[0])
         shown = await page.locator("table.connectors tbody tr").count()
         assert len(rows) == shown
