@@ -55,6 +55,9 @@ async def refit_ranker(context: AppContext) -> None:
 
 
 def build_scheduler(context: AppContext, channels: dict[str, Channel]) -> AsyncIOScheduler:
+    # APScheduler logs two INFO lines per job run (every job, every tick, in every process);
+    # the ticks log their own outcomes, so keep only its warnings and errors.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler(timezone=UTC)
     # One job per concern: a tick that fails or hangs never holds up the others.
     for name in TICKS:
