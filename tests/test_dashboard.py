@@ -558,3 +558,23 @@ async def test_csv_exports_parse_and_hold_the_figures(
         response = await client.get(f"/api/dashboard/export/{table}", params=span, headers=manager)
         assert response.status_code == 200, table
         assert next(csv.reader(io.StringIO(response.text)))  # a header row
+
+
+def test_a_chart_draws_each_value_to_scale_and_escapes_its_words() -> None:
+    import re
+
+    from askhub.dashboard.charts import bars
+
+    svg = str(bars("<b>Calls</b>", ["w1", "w2", "w3"], [("posted", [10, 5, 0])], ident="c"))
+    assert "<b>" not in svg and "&lt;b&gt;Calls&lt;/b&gt;" in svg
+    heights = [
+        float(h)
+        for h in re.findall(
+            r'class="bar s0" x="[\d.]+" y="[\d.]+" width="[\d.]+" height="([\d.]+)"', svg
+        )
+    ]
+    # Three bars and the legend's swatch; 10 reaches the axis' top (10), 5 half of it, 0 nothing.
+    assert heights[:3] == [pytest.approx(heights[0]), pytest.approx(heights[0] / 2), 0.0]
+    assert heights[0] > 100
+    percent = str(bars("Rate", ["wave 1"], [("replied", [0.25])], percent=True))
+    assert "100%" in percent and "25%" in percent

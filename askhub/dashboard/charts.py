@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 240
-LEFT, RIGHT, TOP, BOTTOM = 44, 8, 12, 40
+WIDTH, HEIGHT = 480, 220
+LEFT, RIGHT, TOP, BOTTOM = 40, 6, 10, 44
 
 
 def _nice(top: float) -> float:
@@ -62,7 +62,7 @@ def bars(
             f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
             f"{escape(_label(value, percent))}</text>"
         )
-    every = max(1, round(groups / 8))
+    every = max(1, round(groups / 6))
     for i, label in enumerate(labels):
         x0 = LEFT + slot * i + (slot - bar * len(series)) / 2
         for j, (_, values) in enumerate(series):
@@ -85,6 +85,6 @@ def bars(
             f'<rect class="bar s{j}" x="{legend_x}" y="{HEIGHT - 14}" width="10" height="10"/>'
             f'<text class="axis" x="{legend_x + 14}" y="{HEIGHT - 5}">{escape(name)}</text>'
         )
-        legend_x += 14 + 8 * len(name) + 16
+        legend_x += 14 + 7 * len(name) + 16
     parts.append("</svg>")
     return Markup("".join(parts))
