@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from askhub.dashboard import service
 from askhub.dashboard.service import Scope
@@ -94,6 +94,9 @@ async def seed(url: str, people: int, calls: int) -> None:
                         )
             await conn.execute(insert(Match), matches)
             await conn.execute(insert(Reply), replies)
+    # Fresh tables have no statistics until autovacuum runs: plan as a running system would.
+    async with engine.begin() as conn:
+        await conn.execute(text("ANALYZE"))
     await engine.dispose()
 
 
