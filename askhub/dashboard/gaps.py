@@ -51,6 +51,7 @@ LABEL_GLUE = frozenset(
     works fails use using""".split()
 )
 MAX_GAPS = 12
+MAX_TOPICS_CHECKED = 40
 
 
 class Gap(msgspec.Struct):
@@ -152,8 +153,13 @@ async def knowledge_gaps(session: AsyncSession, routing: RoutingService, scope: 
         groups.setdefault(int(label), []).append(row)
     topics = [members for members in groups.values() if len(members) >= MIN_CALLS]
     terms = telling_terms([[f"{rows[i][1]} {rows[i][2]}" for i in members] for members in topics])
+    # Evidence costs a search of the index per topic: only the topics with the most
+    # unanswered questions are looked at (the list shows at most MAX_GAPS of them anyway).
+    unanswered = [sum(1 for i in members if not rows[i][4]) for members in topics]
+    order = sorted(range(len(topics)), key=lambda k: (-unanswered[k], -len(topics[k]), k))
     gaps = []
-    for members, words in zip(topics, terms, strict=True):
+    for k in order[:MAX_TOPICS_CHECKED]:
+        members, words = topics[k], terms[k]
         centre = vectors[members].mean(axis=0).astype(np.float32)
         nearest = max(members, key=lambda i: float(vectors[i] @ centre))
         call_ids = sorted(rows[i][0] for i in members)
