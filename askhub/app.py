@@ -19,6 +19,7 @@ from askhub.calls.actions import ActionController
 from askhub.calls.connect_controllers import ConnectController
 from askhub.calls.controllers import CallsController, RepliesController
 from askhub.context import AppContext
+from askhub.dashboard.controllers import DashboardController
 from askhub.dependencies import provide_context, provide_me, provide_session
 from askhub.errors import (
     http_error,
@@ -91,6 +92,7 @@ def create_app(
             InboxController,
             TokensController,
             ConnectController,
+            DashboardController,
             *web.route_handlers,
         ],
         dependencies={

@@ -24,7 +24,7 @@ from litestar.types import ControllerRouterHandler
 
 from askhub.settings import Settings
 from askhub.validation import InputError, NotFound, NotPermitted
-from askhub.web import auth, calls, connect, home, people, posts, profile, referrals
+from askhub.web import auth, calls, connect, dashboard, home, people, posts, profile, referrals
 from askhub.web.accounts import LoginLimiter
 from askhub.web.core import (
     CSRF_COOKIE,
@@ -96,6 +96,8 @@ PAGES: list[ControllerRouterHandler] = [
     connect.introduce_people,
     connect.toggle_ambassador,
     connect.join,
+    dashboard.dashboard_page,
+    dashboard.dashboard_csv,
     referrals.share_page,
     referrals.record_share,
     referrals.landing,
