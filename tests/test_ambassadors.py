@@ -262,3 +262,46 @@ async def test_the_sql_rule_for_a_complete_profile_agrees_with_the_pages(
     assert in_sql == expected
     assert {"klaar", "sanne.visser"} <= in_sql
     assert not {"leeg", "bijna", "spaties"} & in_sql
+
+
+async def test_the_dashboard_counts_introductions_as_connecting_and_shows_ambassadors_reach(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    """Noor (a manager) introduces three times; Amy (an ambassador) brings in two colleagues,
+    one of whom completes their profile. The dashboard's connectors and ambassadors' reach
+    say so, as JSON and as CSV; a member gets 403."""
+    noor = await token_for(org, "noor.jansen", Role.MANAGER)
+    for person, other in (
+        ("henk.mulder", "joost.smit"),
+        ("amy.chen", "eva.brown"),
+        ("tom.bakker", "bram.devries"),
+    ):
+        made = await client.post(
+            "/api/introductions",
+            json={"person": person, "other": other, "note": "Praat eens."},
+            headers=noor,
+        )
+        assert made.status_code == 201, made.text
+    amy = (await client.put("/api/ambassadors/amy.chen", headers=noor)).json()
+    code = amy["link"].rsplit("/", 1)[1]
+    done = await _fresh(org, "klaar", bio="Ik doe HR.", skills=["werving"], languages=["nl"])
+    await client.post(
+        "/api/posts", json={"title": "Werving", "body": "Zo werven we."}, headers=done
+    )
+    for auth in (done, await _fresh(org, "half")):
+        await client.post(f"/api/invitations/{code}", headers=auth)
+
+    connectors = (await client.get("/api/dashboard/connectors", headers=noor)).json()
+    mine = next(c for c in connectors if c["handle"] == "noor.jansen")
+    assert mine["figures"]["introductions"] == 3 and mine["total"] >= 3
+    reach = (await client.get("/api/dashboard/ambassadors", headers=noor)).json()
+    assert [(a["handle"], a["invited"], a["completed"]) for a in reach] == [("amy.chen", 2, 1)]
+    csv_text = (await client.get("/api/dashboard/export/ambassadors", headers=noor)).text
+    assert csv_text.splitlines()[1].startswith("amy.chen,Amy Chen,Network,2,1")
+    member = await token_for(org, "bram.devries")
+    assert (await client.get("/api/dashboard/ambassadors", headers=member)).status_code == 403
+    # A period before any of it: nobody brought in.
+    old = (
+        await client.get("/api/dashboard/ambassadors?from=2020-01-01&to=2020-01-31", headers=noor)
+    ).json()
+    assert [(a["handle"], a["invited"]) for a in old] == [("amy.chen", 0)]
