@@ -435,9 +435,12 @@ async def test_adoption_by_department(context: AppContext, seeded: Seed, which: 
     people: Counter[str] = Counter()
     complete: Counter[str] = Counter()
     busy: Counter[str] = Counter()
+    # A complete profile (people.completeness): a bio, skills, languages and a post of one's
+    # own, written at any time.
+    authors = {author for author, _ in seeded.posts}
     for i, p in chosen.items():
         people[p.department] += 1
-        complete[p.department] += p.complete
+        complete[p.department] += p.complete and i in authors
         busy[p.department] += i in active
     weekly: dict[str, set[int]] = defaultdict(set)
     for p, at in acts:

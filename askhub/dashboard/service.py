@@ -28,6 +28,7 @@ from sqlalchemy.orm import aliased
 from askhub.calls import introductions
 from askhub.i18n import N_
 from askhub.people.ambassadors import reach_of
+from askhub.people.completeness import complete_clause
 from askhub.validation import InputError, NotPermitted
 from models import (
     Ambassador,
@@ -663,12 +664,9 @@ async def ambassadors_reach(session: AsyncSession, scope: Scope) -> list[Ambassa
 
 
 def profile_complete() -> ColumnElement[bool]:
-    """A profile says who one is and what one knows: a bio, skills and languages."""
-    return and_(
-        func.length(func.trim(Person.bio)) > 0,
-        func.json_array_length(Person.skills) > 0,
-        func.json_array_length(Person.languages) > 0,
-    )
+    """A complete profile: a bio, skills, languages and a post of one's own, the rule of the
+    profile page and the ambassadors' figures (``people.completeness``)."""
+    return complete_clause()
 
 
 def _activity(scope: Scope) -> Any:
