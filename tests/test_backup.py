@@ -4,9 +4,11 @@ from the stored vectors without encoding anything."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
+import anyio
 import numpy as np
 import pytest
 from numpy.typing import NDArray
@@ -14,10 +16,12 @@ from sqlalchemy import func, select
 
 from askhub.context import AppContext
 from askhub.operations.backup import BackupError, backup, rebuild_index, restore
+from askhub.people.schemas import PersonIn, PostIn
+from askhub.people.service import upsert_people
 from askhub.privacy.service import erase_by_handle
 from askhub.settings import Settings
 from indexer.embedders import Embedder
-from models import Embedding, Person
+from models import Embedding, Person, Post
 from tests.conftest import ON_POSTGRES, _reset_postgres
 from tests.test_cli import askhub
 
@@ -132,6 +136,47 @@ async def test_a_broken_backup_changes_nothing(
     with pytest.raises(BackupError, match="is not an AskHub"):
         await restore(url, text, force=True)
     assert await counts(org) == after_erasure
+
+
+async def test_a_backup_under_50_concurrent_writers_holds_each_write_whole_or_not_at_all(
+    org: AppContext, settings: Settings, tmp_path: Path
+) -> None:
+    url = settings.database_url
+    handles, _ = await counts(org)
+    file = tmp_path / "busy.backup"
+
+    async def write(n: int) -> None:
+        person = PersonIn(
+            handle=f"busy{n:02d}",
+            name=f"Busy {n}",
+            posts=[
+                PostIn(title=f"Busy {n} {part}", body=f"Werk {n} deel {part}.") for part in "ab"
+            ],
+        )
+        async with org.sessions() as session, session.begin():
+            await upsert_people(session, [person])
+        done.append(n)
+        if len(done) == 10:
+            ten_done.set()
+
+    done: list[int] = []
+    ten_done = asyncio.Event()
+    writers = [asyncio.create_task(write(n)) for n in range(50)]
+    # The snapshot is taken while the other 40 are still writing.
+    await ten_done.wait()
+    await anyio.to_thread.run_sync(backup, url, file)
+    await asyncio.gather(*writers)
+    assert len((await counts(org))[0]) == len(handles) + 50
+
+    await restore(url, file, force=True)
+    async with org.sessions() as session:
+        titles = list(await session.scalars(select(Post.title).where(Post.title.like("Busy %"))))
+        restored = set(await session.scalars(select(Person.handle)))
+    busy = {h for h in restored if h.startswith("busy")}
+    assert len(busy) >= 10
+    # Every person written before the snapshot came back with both posts; none half.
+    assert sorted(titles) == sorted(f"Busy {int(h[4:])} {part}" for h in busy for part in "ab")
+    assert restored - busy == handles
 
 
 def test_cli_backup_and_restore(cli_env: dict[str, str], tmp_path: Path) -> None:
