@@ -289,9 +289,9 @@ class _Runs:
 
 
 class _Flat:
-    """``History`` as arrays over person codes: answers, activity, answers per tag, asks and
-    their outcomes, skills and languages. Made by ``History._sort``; tags and skills are
-    turned into arrays on first use."""
+    """``History`` as arrays over person codes: answers, activity, asks and their outcomes
+    (runs of stamps), languages; answers per tag are looked up per candidate (``tagged``).
+    Made by ``History._sort``."""
 
     def __init__(self, people: Mapping[str, _PersonHistory]) -> None:
         names = sorted(people)
@@ -305,36 +305,45 @@ class _Flat:
             [[stamp for stamp, _ in r.responses] for r in records],
             [[outcome[o] for _, o in r.responses] for r in records],
         )
-        self._tag_owners: dict[str, list[tuple[int, list[float]]]] = defaultdict(list)
-        self.skills = [r.skills for r in records]
+        self.records = records
         self._language_owners: dict[str, list[int]] = defaultdict(list)
         self.has_languages = np.zeros(len(names) + 1, dtype=bool)
         for code, record in enumerate(records):
-            for tag, stamps in record.tag_stamps.items():
-                self._tag_owners[tag].append((code, stamps))
             for language in record.languages:
                 self._language_owners[language].append(code)
             self.has_languages[code] = bool(record.languages)
-        self._tags: dict[str, tuple[NDArray[np.int64], _Runs]] = {}
+        self.skills = [r.skills for r in records]
 
     def of(self, people: Iterable[str]) -> NDArray[np.int64]:
         codes, nobody = self.codes, self.nobody
         return np.fromiter((codes.get(p, nobody) for p in people), np.int64)
 
-    def tag(self, tag: str, codes: NDArray[np.int64]) -> tuple[_Runs, NDArray[np.int64]]:
-        """The answers carrying ``tag`` as runs, and each code's run in them (or nobody's)."""
-        made = self._tags.get(tag)
-        if made is None:
-            owners = self._tag_owners.get(tag, [])
-            made = self._tags[tag] = (
-                np.fromiter((code for code, _ in owners), np.int64, len(owners)),
-                _Runs([stamps for _, stamps in owners]),
-            )
-        owner_codes, runs = made
-        place = np.searchsorted(owner_codes, codes)
-        found = place < len(owner_codes)
-        found[found] = owner_codes[place[found]] == codes[found]
-        return runs, np.where(found, place, len(owner_codes))
+    def tagged(
+        self, codes: NDArray[np.int64], tags: Set[str], at: float
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], list[NDArray[np.float64]], list[int]]:
+        """Per code, its answers carrying any of ``tags`` before ``at`` and how many tags it
+        answered; and for the recency sum, each (code, tag)'s latest ``_RECENCY_DEPTH`` stamps
+        with its row. Only the few candidates who answered a tag cost more than a lookup."""
+        counts = np.zeros(len(codes), dtype=np.int64)
+        known = np.zeros(len(codes), dtype=np.int64)
+        windows: list[NDArray[np.float64]] = []
+        rows: list[int] = []
+        records, size = self.records, len(self.records)
+        for row, code in enumerate(codes.tolist()):
+            if code >= size:
+                continue
+            tag_stamps = records[code].tag_stamps
+            for tag in tags:
+                stamps = tag_stamps.get(tag)
+                if not stamps:
+                    continue
+                count = bisect.bisect_left(stamps, at)
+                if count:
+                    counts[row] += count
+                    known[row] += 1
+                    windows.append(np.asarray(stamps[max(0, count - _RECENCY_DEPTH) : count]))
+                    rows.append(row)
+        return counts, known, windows, rows
 
     def skill_hits(self, codes: NDArray[np.int64], terms: Set[str]) -> NDArray[np.int64]:
         skills = self.skills
@@ -528,15 +537,15 @@ def _feature_rows(
         tag_answers = np.zeros(n, dtype=np.int64)
         tags_known = np.zeros(n, dtype=np.int64)
         tag_recent = np.zeros(n, dtype=np.float64)
-        for tag in query_tags:
-            runs, run_codes = flat.tag(tag, codes)
-            rows, within, index, counts = runs.before(run_codes, at)
-            tag_answers += counts
-            tags_known += counts > 0
-            if "tag_recent" in want:
-                latest = within >= counts[rows] - _RECENCY_DEPTH
-                ages = runs.stamps[index[latest]] - at
-                tag_recent += np.bincount(rows[latest], np.exp(ages / (30 * DAY)), minlength=n)
+        if query_tags:
+            tag_answers, tags_known, windows, window_rows = flat.tagged(codes, query_tags, at)
+            if windows and "tag_recent" in want:
+                ages = np.concatenate(windows) - at
+                tag_recent = np.bincount(
+                    np.repeat(window_rows, [len(w) for w in windows]),
+                    np.exp(ages / (30 * DAY)),
+                    minlength=n,
+                )
         put("tag_answers", np.log1p(tag_answers))
         put("tag_share", tags_known / len(query_tags) if query_tags else np.zeros(n))
         put("tag_recent", np.log1p(tag_recent))
