@@ -18,6 +18,7 @@ from askhub.bounds import check_request_bounds
 from askhub.calls.actions import ActionController
 from askhub.calls.controllers import CallsController, RepliesController
 from askhub.context import AppContext
+from askhub.dashboard.controllers import DashboardController
 from askhub.dependencies import provide_context, provide_me, provide_session
 from askhub.errors import (
     http_error,
@@ -34,6 +35,7 @@ from askhub.nudges.registry import build_channels, close_channels
 from askhub.openapi import StrictStructSchemaPlugin
 from askhub.people.controllers import PostsController
 from askhub.privacy.controllers import PeopleController
+from askhub.referrals.controllers import SharesController
 from askhub.scheduler import build_scheduler
 from askhub.settings import Settings
 from askhub.validation import InputError, NotFound, NotPermitted
@@ -84,9 +86,11 @@ def create_app(
             PostsController,
             CallsController,
             RepliesController,
+            SharesController,
             ActionController,
             InboxController,
             TokensController,
+            DashboardController,
             *web.route_handlers,
         ],
         dependencies={

@@ -13,6 +13,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from askhub.calls.scheduled import TICKS, run_tick
 from askhub.context import AppContext
+from askhub.dashboard.scheduled import manager_digest_tick
 from askhub.nudges.channels.base import Channel
 from askhub.nudges.dispatch import DispatchSettings, dispatch_due
 
@@ -54,6 +55,9 @@ async def refit_ranker(context: AppContext) -> None:
 
 
 def build_scheduler(context: AppContext, channels: dict[str, Channel]) -> AsyncIOScheduler:
+    # APScheduler logs two INFO lines per job run (every job, every tick, in every process);
+    # the ticks log their own outcomes, so keep only its warnings and errors.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler(timezone=UTC)
     # One job per concern: a tick that fails or hangs never holds up the others.
     for name in TICKS:
@@ -77,6 +81,18 @@ def build_scheduler(context: AppContext, channels: dict[str, Channel]) -> AsyncI
         coalesce=True,
         next_run_time=datetime.now(UTC),
     )
+    if context.settings.manager_digest:
+        # Once a week per manager (the outbox key says which week); checking costs one query.
+        scheduler.add_job(
+            manager_digest_tick,
+            "interval",
+            seconds=max(context.settings.tick_seconds, 300),
+            args=[context.sessions, context.settings],
+            id="askhub-manager-digest",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
     if context.settings.refit_hours > 0:
         # The first fit waits a full period: a fresh start ranks with the stored model.
         scheduler.add_job(
