@@ -545,7 +545,7 @@ def _feature_rows(
                     np.repeat(window_rows, [len(w) for w in windows]),
                     np.exp(ages / (30 * DAY)),
                     minlength=n,
-                )
+                ).astype(np.float64)
         put("tag_answers", np.log1p(tag_answers))
         put("tag_share", tags_known / len(query_tags) if query_tags else np.zeros(n))
         put("tag_recent", np.log1p(tag_recent))
