@@ -404,6 +404,50 @@ def user_set_password(handle: str) -> None:
     click.echo(f"askhub: password set for @{handle}")
 
 
+@main.command("backup")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def backup_command(file: Path) -> None:
+    """Back up the database to FILE (a new file), consistent while the app runs: SQLite's
+    backup API, or pg_dump -Fc on PostgreSQL."""
+    from askhub.operations.backup import BackupError, backup
+
+    try:
+        size = backup(Settings().database_url, file)
+    except BackupError as exc:
+        fail(t(exc.message, **exc.values))
+    click.echo(f"askhub: backed up to {file} ({size:,} bytes)")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that holds data.")
+def restore_command(file: Path, force: bool) -> None:
+    """Restore the database from FILE (made by `askhub backup`), then rebuild the routing
+    index from the stored vectors. Stop the server first."""
+    from askhub.operations.backup import BackupError, rebuild_index, restore
+    from models.db import MigrationRefused, upgrade
+
+    url = Settings().database_url
+    try:
+        asyncio.run(restore(url, file, force))
+    except BackupError as exc:
+        fail(t(exc.message, **exc.values))
+
+    async def work(context: AppContext) -> dict[str, object]:
+        # A backup of an older version gets this version's schema.
+        await upgrade(context.engine)
+        return await rebuild_index(context.routing, context.sessions, context.settings.index_path)
+
+    try:
+        state = run(work)
+    except MigrationRefused as exc:
+        fail(f"restored, but the database was not upgraded: {exc}")
+    click.echo(
+        f"askhub: restored from {file}; index rebuilt from stored vectors: "
+        f"{state['documents']} documents, {state['vectors']} vectors, {state['people']} people"
+    )
+
+
 @main.group()
 def index() -> None:
     """The expertise index."""

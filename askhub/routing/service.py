@@ -33,6 +33,8 @@ from models import Availability, Embedding, IndexChange, Person, Post, PostKind,
 EMBED_BATCH = 256
 # Replaying more changed posts than this (and a quarter of the index) rebuilds instead.
 REPLAY_LIMIT = 2000
+# What the start routes once to warm up (its answer is thrown away).
+WARM_UP_TEXT = "Who knows about this? Wie weet hier meer van?"
 
 
 @dataclass(frozen=True)
@@ -502,6 +504,13 @@ class RoutingService:
         return {int(person): len(docs) for person, docs in found.items()}
 
     # -- routing -----------------------------------------------------------------------------
+
+    async def warm_up(self, session: AsyncSession) -> None:
+        """Route one short text and throw the answer away, so the first real call after a
+        start costs what the others do: the model's first encode (its graph is set up then:
+        over a second on the demo), the lexical index's build, the fitted ranker's history, the
+        first compilation of the routing queries. Reads only."""
+        await self.route(session, WARM_UP_TEXT, k=1)
 
     async def route(
         self,
