@@ -245,3 +245,14 @@ def localise(message: str, lang: str) -> str:
             where = " - " + t("at {field}", field=at.group(1)) if at else ""
             return t(template, **values) + where
     return message
+
+
+def localise_error(exc: BaseException, lang: str) -> str:
+    """An error's words in ``lang``. Errors that carry values (``Worded`` ones of
+    askhub.validation) are translated by their message id and then filled in, so a Dutch reader
+    reads "geen collega met handle 'x'"; any other error is :func:`localise`d as it reads."""
+    message_id = getattr(exc, "message_id", None)
+    values = getattr(exc, "values", None)
+    if isinstance(message_id, str) and values:
+        return translator(lang)(message_id, **values)
+    return localise(str(exc), lang)

@@ -133,6 +133,14 @@ def test_set_a_web_password_from_stdin(cli_env: dict[str, str]) -> None:
     assert ok.returncode == 0 and "password set for @amy.chen" in ok.stdout
     short = askhub(cli_env, "user", "set-password", "amy.chen", stdin="abc\n")
     assert short.returncode == 2 and "password" in short.stderr and "Traceback" not in short.stderr
+    assert "a password needs at least 8 characters" in short.stderr
+    # A Dutch terminal reads the refusal in Dutch, with the number still filled in.
+    dutch = {**cli_env, "ASKHUB_LANG": "nl"}
+    short_nl = askhub(dutch, "user", "set-password", "amy.chen", stdin="abc\n")
+    assert short_nl.returncode == 2
+    assert (
+        short_nl.stderr.strip() == "askhub: password: een wachtwoord heeft minstens 8 tekens nodig"
+    )
     unknown = askhub(cli_env, "user", "set-password", "nobody", stdin="long enough pass\n")
     assert unknown.returncode == 2 and "nobody" in unknown.stderr
 

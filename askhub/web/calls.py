@@ -79,7 +79,7 @@ def _call_form(form: FormMultiDict | None) -> dict[str, str]:
 
 
 def _call_data(raw: dict[str, str], viewer: Person) -> tuple[CallCreate | None, dict[str, str]]:
-    errors: dict[str, str] = {}
+    errors: dict[str, str | Exception] = {}
     data: dict[str, Any] = {
         "kind": raw["kind"],
         "title": raw["title"],
@@ -234,7 +234,7 @@ async def post_call(
         except AudienceTooSmall as exc:
             errors = {"needed": too_small(_t(request, viewer), exc)}
         except CallError as exc:
-            errors = {exc.field or "form": str(exc)}
+            errors = {exc.field or "form": exc}
     if errors or data is None:
         return page(
             request,
@@ -298,7 +298,7 @@ def call_page(
     max_waves: int,
     *,
     status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: dict[str, str | Exception] | None = None,
     draft: str = "",
 ) -> Response[Any]:
     my_match = next((m for m in call.matches if m.person_id == viewer.id), None)
@@ -374,7 +374,7 @@ async def reply(
             async with db.begin_nested():
                 created = await add_reply(db, context.settings, call, viewer, data)
         except CallError as exc:
-            errors = {exc.field or "form": str(exc)}
+            errors = {exc.field or "form": exc}
             status = 422 if exc.field else 409
     if errors or data is None:
         call = await _load(db, call_id)
@@ -427,7 +427,7 @@ async def _acted(
             viewer,
             context.settings.max_waves,
             status=422 if exc.field else 409,
-            errors={exc.field or "form": str(exc)},
+            errors={exc.field or "form": exc},
         )
     flash(request, _t(request, viewer)(done, **values))
     return redirect(f"/calls/{call.id}{anchor}")
@@ -678,7 +678,7 @@ async def edit_call(
             async with db.begin_nested():
                 await control.edit(db, context.routing, call, viewer, data)
         except CallError as exc:
-            errors = {exc.field or "form": str(exc)}
+            errors = {exc.field or "form": exc}
     if errors or data is None:
         return page(
             request, viewer, "call_edit.html", status=422, call=call, form=raw, errors=errors
