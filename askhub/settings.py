@@ -246,6 +246,11 @@ class Settings:
     )
     # Hours between refits of the ranker by the scheduler (0: never refit automatically).
     refit_hours: int = field(default_factory=lambda: _int("ASKHUB_REFIT_HOURS", 24, 0, 8760))
+    # How many of the newest index_change rows the scheduler keeps; older ones are pruned. A
+    # process that had not replayed a pruned row rebuilds its index from the stored vectors.
+    index_changes_kept: int = field(
+        default_factory=lambda: _int("ASKHUB_INDEX_CHANGES_KEPT", 20_000, 1, 100_000_000)
+    )
     # Email is sent only when an SMTP host is configured (see askhub/nudges/channels/email.py).
     smtp_enabled: bool = field(default_factory=lambda: bool(_raw("ASKHUB_SMTP_HOST")))
     # What the trusted sign-in header (ASKHUB_AUTH_HEADER) carries: a handle or an email
