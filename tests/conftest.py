@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
+from numpy.typing import NDArray
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -37,9 +39,38 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.db)
 
 
+class Remembering:
+    """The real embedding model, remembering each text's vector for the test session.
+
+    Many tests embed the same texts (the development dumps are imported by several modules, the
+    same questions are routed again and again); the model is deterministic, so a text's vector
+    is computed once. Every code path still calls ``encode``; only repeated inference is saved.
+    """
+
+    def __init__(self, model: Embedder) -> None:
+        self.model = model
+        self._known: dict[str, NDArray[np.float32]] = {}
+
+    @property
+    def model_id(self) -> str:
+        return self.model.model_id
+
+    @property
+    def dim(self) -> int:
+        return self.model.dim
+
+    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        new = [text for text in dict.fromkeys(texts) if text not in self._known]
+        if new:
+            self._known.update(zip(new, self.model.encode(new), strict=True))
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._known[text] for text in texts])
+
+
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    return load_embedder()
+    return Remembering(load_embedder())
 
 
 async def _reset_postgres() -> None:
