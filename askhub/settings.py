@@ -270,10 +270,20 @@ class Settings:
             return self.secret_key
         path = self.data_dir / "secret.key"
         if not path.exists():
+            # Several processes may start at once on a fresh data dir: the key is written to a
+            # file of this process's own, then linked into place, which fails if another
+            # process was first (its key is used). Nobody ever reads a half-written key.
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            mine = path.with_name(f".secret.key.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
+            try:
+                os.link(mine, path)
+            except FileExistsError:
+                pass
+            finally:
+                mine.unlink()
         return path.read_text().strip()
 
     @property
