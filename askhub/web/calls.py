@@ -36,6 +36,7 @@ from askhub.calls.service import (
 from askhub.context import AppContext
 from askhub.i18n import Translator, plural_translator, translator
 from askhub.web.core import (
+    FormErrors,
     convert,
     flash,
     local_datetime,
@@ -78,8 +79,8 @@ def _call_form(form: FormMultiDict | None) -> dict[str, str]:
     return raw
 
 
-def _call_data(raw: dict[str, str], viewer: Person) -> tuple[CallCreate | None, dict[str, str]]:
-    errors: dict[str, str | Exception] = {}
+def _call_data(raw: dict[str, str], viewer: Person) -> tuple[CallCreate | None, FormErrors]:
+    errors: FormErrors = {}
     data: dict[str, Any] = {
         "kind": raw["kind"],
         "title": raw["title"],
@@ -298,7 +299,7 @@ def call_page(
     max_waves: int,
     *,
     status: int = 200,
-    errors: dict[str, str | Exception] | None = None,
+    errors: FormErrors | None = None,
     draft: str = "",
 ) -> Response[Any]:
     my_match = next((m for m in call.matches if m.person_id == viewer.id), None)

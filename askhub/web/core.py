@@ -266,9 +266,11 @@ def local_path(value: str | None, default: str = "/") -> str:
 # -- forms ------------------------------------------------------------------------------------
 
 _FIELD = re.compile(r"at `\$\.([A-Za-z_]+)")
+# A form's errors by field: a message id, or a service's error (translated with its values).
+FormErrors = dict[str, str | Exception]
 
 
-def convert(data: dict[str, Any], kind: type[Any]) -> tuple[Any, dict[str, str]]:
+def convert(data: dict[str, Any], kind: type[Any]) -> tuple[Any, FormErrors]:
     """``data`` as ``kind`` (a msgspec struct), or None and {field: message}."""
     try:
         return msgspec.convert(data, kind, strict=False), {}

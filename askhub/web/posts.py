@@ -20,7 +20,7 @@ from askhub.people.service import (
     posts_of,
     update_post,
 )
-from askhub.web.core import convert, flash, page, redirect, text, word_list
+from askhub.web.core import FormErrors, convert, flash, page, redirect, text, word_list
 from askhub.web.i18n import language_for, translator
 from models import Person, Post
 
@@ -29,7 +29,7 @@ def _form(form: Any) -> dict[str, str]:
     return {name: text(form, name) if form else "" for name in ("title", "body", "tags")}
 
 
-def _data(raw: dict[str, str]) -> tuple[PostCreate | None, dict[str, str]]:
+def _data(raw: dict[str, str]) -> tuple[PostCreate | None, FormErrors]:
     return convert(
         {"title": raw["title"], "body": raw["body"], "tags": word_list(raw["tags"], 20)},
         PostCreate,
@@ -41,7 +41,7 @@ async def _list(
     db: AsyncSession,
     viewer: Person,
     raw: dict[str, str],
-    errors: dict[str, str | Exception] | None = None,
+    errors: FormErrors | None = None,
     status: int = 200,
 ) -> Response[Any]:
     return page(
@@ -96,7 +96,7 @@ def _edit_page(
     viewer: Person,
     item: Post,
     raw: dict[str, str],
-    errors: dict[str, str | Exception] | None = None,
+    errors: FormErrors | None = None,
     status: int = 200,
 ) -> Response[Any]:
     return page(

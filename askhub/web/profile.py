@@ -30,6 +30,7 @@ from askhub.privacy.service import erase
 from askhub.validation import InputError
 from askhub.web.accounts import authenticate, set_password
 from askhub.web.core import (
+    FormErrors,
     bind_csrf,
     convert,
     flash,
@@ -51,7 +52,7 @@ async def profile_page(
     viewer: Person,
     *,
     status: int = 200,
-    errors: dict[str, str | Exception] | None = None,
+    errors: FormErrors | None = None,
 ) -> Response[Any]:
     return page(
         request,
@@ -130,7 +131,7 @@ async def save_preferences(
     availability = text(form, "availability", 20) or "available"
     away_raw = text(form, "away_until", 40)
     away_until: datetime | None = None
-    errors: dict[str, str | Exception] = {}
+    errors: FormErrors = {}
     if availability == "away":
         try:
             day = datetime.fromisoformat(away_raw) if away_raw else None
