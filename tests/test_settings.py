@@ -11,6 +11,7 @@ from askhub.settings import EmailSettings, SettingError, Settings, WebSettings, 
 from tests.test_cli import askhub
 
 
+@pytest.mark.sqlite_only  # the settings are read before any database is opened
 @pytest.mark.parametrize(
     ("name", "value", "accepts"),
     [
