@@ -222,6 +222,15 @@ _VALIDATION = [
         N_("Expected a date and time (2026-05-01T09:00:00Z)"),
     ),
     (re.compile(r"Invalid RFC3339 encoded date"), N_("Expected a date (2026-05-01)")),
+    # AskHub's own checks that msgspec or the request bounds report the same way.
+    (
+        re.compile(r"field `(?P<field>[^`]+)` must lie between the years 1 and 9999 in UTC"),
+        N_("The field `{field}` must lie between the years 1 and 9999 in UTC"),
+    ),
+    (
+        re.compile(r"JSON nested deeper than (?P<n>\d+) levels"),
+        N_("JSON nested deeper than {n} levels"),
+    ),
 ]
 _AT = re.compile(r" - at (`[^`]+`)$")
 
