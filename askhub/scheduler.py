@@ -82,6 +82,9 @@ def counted(
 
 
 def build_scheduler(context: AppContext, channels: dict[str, Channel]) -> AsyncIOScheduler:
+    # APScheduler logs two INFO lines per job run (every job, every tick, in every process);
+    # the ticks log their own outcomes, so keep only its warnings and errors.
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler(timezone=UTC)
     every_tick: list[tuple[str, Callable[..., Awaitable[Any]], list[Any]]] = [
         (name, run_tick, [name, context.sessions, context.settings]) for name in TICKS

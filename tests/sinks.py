@@ -97,7 +97,7 @@ class _SMTPHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.sink.delay > 0:  # a slow server: the answer (and the count) comes later
             await asyncio.sleep(self.sink.delay)
-        return self.sink._accept(envelope.original_content)
+        return self.sink._accept(envelope.original_content, session)
 
 
 class SMTPSink:
@@ -106,25 +106,34 @@ class SMTPSink:
     ``fail_first=N`` answers the first N messages with 451 (temporary, try later);
     ``reject={"a@example.com"}`` answers 550 (permanent) for those recipients;
     ``delay=0.02`` waits that many seconds before answering each message (a slow server; a
-    message whose connection is seen closed before the answer is not kept).
+    message whose connection is seen closed before the answer is not kept);
+    ``port=N`` listens on that port (to restart a sink where a client expects it).
+    ``sessions`` counts the SMTP sessions that carried at least one accepted message.
     """
 
     def __init__(
-        self, *, fail_first: int = 0, reject: Iterable[str] = (), delay: float = 0.0
+        self,
+        *,
+        fail_first: int = 0,
+        reject: Iterable[str] = (),
+        delay: float = 0.0,
+        port: int = 0,
     ) -> None:
         self.reject = {address.lower() for address in reject}
         self.delay = delay
         self.host = HOST
-        self.port = 0
+        self.port = port
         self._fail_left = fail_first
         self._messages: list[EmailMessage] = []
+        # The aiosmtpd session objects themselves (kept alive, so identity means one session).
+        self._sessions: list[Any] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
 
     def start(self) -> Self:
         # aiosmtpd needs a concrete port; another process may grab a probed port first, so retry.
         for attempt in range(5):
-            port = free_port()
+            port = self.port or free_port()
             controller = Controller(
                 _SMTPHandler(self), hostname=HOST, port=port, server_hostname="askhub-sink"
             )
@@ -154,11 +163,13 @@ class SMTPSink:
     ) -> None:
         self.stop()
 
-    def _accept(self, raw: bytes) -> str:
+    def _accept(self, raw: bytes, session: Any) -> str:
         with self._lock:
             if self._fail_left > 0:
                 self._fail_left -= 1
                 return "451 4.3.0 Try again later"
+            if not any(seen is session for seen in self._sessions):
+                self._sessions.append(session)
             # SMTP sends CRLF line ends; normalise them as a mail client would before reading.
             parsed = email.message_from_bytes(
                 raw.replace(b"\r\n", b"\n"), policy=email.policy.default
@@ -171,6 +182,11 @@ class SMTPSink:
         """A snapshot of the accepted messages, in arrival order."""
         with self._lock:
             return list(self._messages)
+
+    @property
+    def sessions(self) -> int:
+        with self._lock:
+            return len(self._sessions)
 
     def wait_for(self, count: int, timeout: float = 10) -> list[EmailMessage]:
         """Block until at least ``count`` messages arrived; return them all."""

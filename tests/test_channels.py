@@ -203,6 +203,53 @@ async def test_email_451_is_temporary_and_a_retry_delivers_once() -> None:
         assert sink.by_message_id() == {message_id("nudge-1"): 1}
 
 
+async def test_many_emails_share_one_smtp_session_until_it_is_ended() -> None:
+    """Opening an SMTP session costs more than a message on it: a run of sends uses one
+    session, and after end_session (the dispatch tick's last step) the next send opens another."""
+    with SMTPSink() as sink:
+        channel = email_channel(sink.port)
+        for n in range(12):
+            await channel.send(make_message(f"nudge-{n}"))
+        await channel.end_session()
+        await channel.send(make_message("nudge-after"))
+        await channel.end_session()
+        sink.wait_for(13)
+        assert sink.sessions == 2
+        assert len(sink.by_message_id()) == 13
+        assert set(sink.by_message_id().values()) == {1}
+
+
+async def test_a_session_the_server_dropped_is_reopened_and_the_message_sent_once() -> None:
+    """A server that restarts (or drops idle clients) between two messages: the second one is
+    sent over a new session, once."""
+    port = free_port()
+    with SMTPSink(port=port) as first:
+        channel = email_channel(port)
+        await channel.send(make_message("before-restart"))
+        first.wait_for(1)
+    with SMTPSink(port=port) as second:
+        await channel.send(make_message("after-restart"))
+        second.wait_for(1)
+        assert second.by_message_id() == {message_id("after-restart"): 1}
+        await channel.end_session()
+
+
+async def test_a_refused_recipient_does_not_end_the_session_for_the_others() -> None:
+    with SMTPSink(reject={"nobody@example.com"}) as sink:
+        channel = email_channel(sink.port)
+        refused = make_message("refused")
+        refused = replace(refused, recipient=replace(refused.recipient, email="nobody@example.com"))
+        await channel.send(make_message("one"))
+        with pytest.raises(DeliveryError) as failure:
+            await channel.send(refused)
+        assert failure.value.permanent
+        await channel.send(make_message("two"))
+        await channel.end_session()
+        sink.wait_for(2)
+        assert sorted(sink.by_message_id()) == sorted([message_id("one"), message_id("two")])
+        assert sink.sessions == 1
+
+
 async def test_email_unreachable_server_is_temporary() -> None:
     with pytest.raises(DeliveryError) as failure:
         await email_channel(free_port()).send(make_message())

@@ -19,11 +19,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from askhub.i18n import reader_language
 from askhub.nudges import outbox
-from askhub.nudges.channels.base import Channel, DeliveryError, Link, OutboundMessage, Recipient
+from askhub.nudges.channels.base import (
+    Channel,
+    DeliveryError,
+    Link,
+    OutboundMessage,
+    Recipient,
+    SessionChannel,
+)
 from askhub.nudges.payload import NudgePayload
 from models import Nudge, NudgeState, Person
 
@@ -81,16 +89,32 @@ async def dispatch_due(
     """Deliver what is due, one claimed batch at a time, until nothing is due."""
     cfg = settings or DispatchSettings()
     result = DispatchResult()
-    while True:
-        moment = now or datetime.now(UTC)
-        async with sessions() as session, session.begin():
-            claimed = await outbox.claim_due(
-                session, moment, cfg.batch, timedelta(seconds=cfg.lease_seconds)
-            )
-        if not claimed:
-            return result
-        for claim in claimed:
-            await _deliver(sessions, channels, cfg, claim, result, now)
+    try:
+        while True:
+            moment = now or datetime.now(UTC)
+            async with sessions() as session, session.begin():
+                claimed = await outbox.claim_due(
+                    session, moment, cfg.batch, timedelta(seconds=cfg.lease_seconds)
+                )
+                if not claimed:
+                    return result
+                # The batch's rows and recipients in one query, not two per message.
+                rows = await session.execute(
+                    select(Nudge, Person)
+                    .join(Person, Person.id == Nudge.person_id)
+                    .where(Nudge.id.in_([claim.id for claim in claimed]))
+                )
+                loaded = {nudge.id: (nudge, person) for nudge, person in rows.tuples()}
+            for claim in claimed:
+                if claim.id in loaded:
+                    nudge, person = loaded[claim.id]
+                    await _deliver(sessions, channels, cfg, claim, nudge, person, result, now)
+    finally:
+        # Many messages went over one SMTP session; end it rather than let it idle till the
+        # next tick (servers drop idle clients).
+        for channel in channels.values():
+            if isinstance(channel, SessionChannel):
+                await channel.end_session()
 
 
 async def _deliver(
@@ -98,27 +122,24 @@ async def _deliver(
     channels: Mapping[str, Channel],
     cfg: DispatchSettings,
     claim: outbox.Claim,
+    nudge: Nudge,
+    person: Person,
     result: DispatchResult,
     now: datetime | None,
 ) -> None:
     lease = timedelta(seconds=cfg.lease_seconds)
     moment = now or datetime.now(UTC)
     async with sessions() as session:
-        async with session.begin():
-            # One write less per message while the lease is young (the usual case).
-            if moment + lease / 2 > claim.until and not await outbox.renew(
-                session, claim, moment, lease
-            ):
-                log.info("nudge %s was claimed by another process before its send", claim.id)
-                result.lost += 1
-                return
-            nudge = await session.get(Nudge, claim.id)
-            person = await session.get(Person, nudge.person_id) if nudge else None
-        if nudge is None or person is None:
-            return
+        # No write at all before the send while the lease is young (the usual case).
+        if moment + lease / 2 > claim.until:
+            async with session.begin():
+                if not await outbox.renew(session, claim, moment, lease):
+                    log.info("nudge %s was claimed by another process before its send", claim.id)
+                    result.lost += 1
+                    return
         # Check a connection out (and ping it) before sending, so that between the receiver's
-        # acceptance and our record of it there is only the channel's close (SMTP QUIT), the
-        # UPDATE and its COMMIT: a crash in that window is what makes a resend.
+        # acceptance and our record of it there is only the UPDATE and its COMMIT (the SMTP
+        # session stays open): a crash in that window is what makes a resend.
         await session.connection()
         error = await _send(channels, nudge, person)
         moment = now or datetime.now(UTC)

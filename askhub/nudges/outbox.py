@@ -89,26 +89,24 @@ def _ours(claim: Claim) -> Any:
 async def claim_due(
     session: AsyncSession, now: datetime, limit: int, lease: timedelta
 ) -> list[Claim]:
-    """Claim up to ``limit`` due rows for this process; the caller commits."""
+    """Claim up to ``limit`` due rows for this process, oldest first; the caller commits."""
     query = select(Nudge.id).where(_due(now)).order_by(Nudge.next_attempt_at, Nudge.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    claimed: list[Claim] = []
-    for nudge_id in (await session.scalars(query)).all():
-        attempt = await session.scalar(
-            update(Nudge)
-            .where(Nudge.id == nudge_id, _due(now))
-            .values(
-                state=NudgeState.SENDING,
-                claimed_until=now + lease,
-                attempts=Nudge.attempts + 1,
-            )
-            .returning(Nudge.attempts)
-            .execution_options(synchronize_session=False)
-        )
-        if attempt is not None:
-            claimed.append(Claim(nudge_id, attempt, now + lease))
-    return claimed
+    due = list((await session.scalars(query)).all())
+    if not due:
+        return []
+    # One UPDATE for the batch; re-checking "due" keeps a row another process claimed since
+    # the SELECT (SQLite, where there is no SKIP LOCKED) out of ours.
+    claimed = await session.execute(
+        update(Nudge)
+        .where(Nudge.id.in_(due), _due(now))
+        .values(state=NudgeState.SENDING, claimed_until=now + lease, attempts=Nudge.attempts + 1)
+        .returning(Nudge.id, Nudge.attempts)
+        .execution_options(synchronize_session=False)
+    )
+    attempts = {nudge_id: attempt for nudge_id, attempt in claimed.all()}
+    return [Claim(n, attempts[n], now + lease) for n in due if n in attempts]
 
 
 async def _write(session: AsyncSession, statement: Any) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 
 @dataclass(frozen=True)
@@ -61,3 +61,11 @@ class Channel(Protocol):
     async def send(self, message: OutboundMessage) -> None:
         """Deliver or raise DeliveryError."""
         ...
+
+
+@runtime_checkable
+class SessionChannel(Protocol):
+    """A channel that keeps a session open between sends (SMTP); the dispatch tick ends it
+    when the outbox is empty, so no connection idles between ticks."""
+
+    async def end_session(self) -> None: ...

@@ -1,14 +1,24 @@
-"""Email channel: one SMTP delivery per message (aiosmtplib), plain text plus an HTML alternative.
+"""Email channel: plain text plus an HTML alternative over SMTP (aiosmtplib), many messages per
+SMTP session.
 
 Both bodies come from the Jinja2 templates in ``askhub/nudges/templates/``. The Message-ID is
 derived from the idempotency key, so a resend after a crash carries the same Message-ID and
 mail clients (and the test sink) can tell it is the same message.
+
+Opening an SMTP session (TCP, greeting, EHLO, maybe STARTTLS and AUTH) costs far more than one
+message on it, so the channel keeps its session open between sends and the dispatch tick closes
+it (QUIT) when the outbox is empty (:meth:`EmailChannel.end_session`). A session idle for longer than
+``IDLE_SECONDS`` is replaced rather than trusted (servers drop idle clients), one that carried
+``MAX_PER_SESSION`` messages is renewed, and a reused session the server has dropped is reopened
+and the message sent once more on the new one: the server had not accepted it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
+import time
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -105,27 +115,97 @@ def _delivery_error(exc: aiosmtplib.SMTPException) -> DeliveryError:
     return DeliveryError(f"SMTP delivery failed: {type(exc).__name__}: {exc}", permanent=False)
 
 
+IDLE_SECONDS = 20.0
+MAX_PER_SESSION = 1000
+
+
 class EmailChannel:
     name = "email"
 
     def __init__(self, settings: EmailSettings | None = None) -> None:
         self.settings = settings or EmailSettings.from_env()
+        self._client: aiosmtplib.SMTP | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+        self._sent_on_session = 0
+        self._last_used = 0.0
+        # Sessions opened so far (what the tests and the benchmark read).
+        self.sessions_opened = 0
+
+    def _session_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._loop is not loop:
+            # A session and its lock belong to one event loop; a new loop starts afresh.
+            self._lock, self._loop, self._client = asyncio.Lock(), loop, None
+        return self._lock
 
     async def send(self, message: OutboundMessage) -> None:
         email = render_email(message, sender=self.settings.sender)
+        async with self._session_lock():
+            try:
+                client, reused = await self._session()
+                try:
+                    await client.send_message(email)
+                except aiosmtplib.SMTPServerDisconnected:
+                    if not reused:
+                        raise
+                    # The server dropped a session we kept open: the message never went out.
+                    await self._discard()
+                    client, _ = await self._session()
+                    await client.send_message(email)
+            except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
+                # The server answered (and aiosmtplib reset the envelope): the session stays.
+                raise _delivery_error(exc) from exc
+            except aiosmtplib.SMTPException as exc:
+                await self._discard()
+                raise _delivery_error(exc) from exc
+            except OSError as exc:  # refused or unreachable before aiosmtplib wraps it
+                await self._discard()
+                raise DeliveryError(f"SMTP connection failed: {exc}", permanent=False) from exc
+            self._sent_on_session += 1
+            self._last_used = time.monotonic()
+
+    async def end_session(self) -> None:
+        """End the SMTP session politely (QUIT); the next send opens a new one."""
+        async with self._session_lock():
+            client, self._client = self._client, None
+            if client is not None and client.is_connected:
+                try:
+                    await client.quit()
+                except (aiosmtplib.SMTPException, OSError):
+                    client.close()
+
+    async def _session(self) -> tuple[aiosmtplib.SMTP, bool]:
+        client = self._client
+        stale = time.monotonic() - self._last_used > IDLE_SECONDS
+        fresh = not stale and self._sent_on_session < MAX_PER_SESSION
+        if client is not None and client.is_connected and fresh:
+            return client, True
+        await self._discard(polite=client is not None and not stale)
         settings = self.settings
-        try:
-            await aiosmtplib.send(
-                email,
-                hostname=settings.host,
-                port=settings.port,
-                username=settings.username,
-                password=settings.password,
-                start_tls=settings.starttls,
-                use_tls=settings.use_tls,
-                timeout=settings.timeout,
-            )
-        except aiosmtplib.SMTPException as exc:
-            raise _delivery_error(exc) from exc
-        except OSError as exc:  # refused or unreachable before aiosmtplib wraps it
-            raise DeliveryError(f"SMTP connection failed: {exc}", permanent=False) from exc
+        client = aiosmtplib.SMTP(
+            hostname=settings.host,
+            port=settings.port,
+            username=settings.username,
+            password=settings.password,
+            start_tls=settings.starttls,
+            use_tls=settings.use_tls,
+            timeout=settings.timeout,
+        )
+        await client.connect()
+        self._client, self._sent_on_session = client, 0
+        self._last_used = time.monotonic()
+        self.sessions_opened += 1
+        return client, False
+
+    async def _discard(self, polite: bool = False) -> None:
+        client, self._client = self._client, None
+        if client is None or not client.is_connected:
+            return
+        if polite:
+            try:
+                await client.quit()
+                return
+            except (aiosmtplib.SMTPException, OSError):
+                pass
+        client.close()
