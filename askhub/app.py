@@ -34,6 +34,7 @@ from askhub.nudges.registry import build_channels, close_channels
 from askhub.openapi import StrictStructSchemaPlugin
 from askhub.people.controllers import PostsController
 from askhub.privacy.controllers import PeopleController
+from askhub.referrals.controllers import SharesController
 from askhub.scheduler import build_scheduler
 from askhub.settings import Settings
 from askhub.validation import InputError, NotFound, NotPermitted
@@ -84,6 +85,7 @@ def create_app(
             PostsController,
             CallsController,
             RepliesController,
+            SharesController,
             ActionController,
             InboxController,
             TokensController,

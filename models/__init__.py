@@ -26,6 +26,15 @@ from models.entities import (
     RoutingModel,
     WebSession,
 )
+from models.referrals import (
+    Offer,
+    Referral,
+    Share,
+    ShareChannel,
+    ShareLink,
+    ShareVisits,
+    referral_of,
+)
 
 __all__ = [
     "ApiToken",
@@ -44,12 +53,19 @@ __all__ = [
     "NudgeChannel",
     "NudgeKind",
     "NudgeState",
+    "Offer",
     "Person",
     "Post",
     "PostKind",
+    "Referral",
     "Reply",
     "ReplyKind",
     "Role",
     "RoutingModel",
+    "Share",
+    "ShareChannel",
+    "ShareLink",
+    "ShareVisits",
     "WebSession",
+    "referral_of",
 ]

@@ -256,6 +256,8 @@ def workload(
                             "body": text,
                             "deadline": at + timedelta(days=3),
                             "_topic": k,
+                            # A referral shares a vacancy at its public address.
+                            **({"url": f"https://jobs.example/{k}"} if kind == "referral" else {}),
                         },
                     )
                 )

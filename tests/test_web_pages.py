@@ -445,7 +445,12 @@ async def test_people_pages_search_and_languages(org: AppContext) -> None:
             client,
             "/calls/new",
             "/calls/new",
-            {"kind": "referral", "title": "Vacature: constructeur staalbouw", "action": "post"},
+            {
+                "kind": "referral",
+                "title": "Vacature: constructeur staalbouw",
+                "url": "https://werkenbij.example/constructeur",
+                "action": "post",
+            },
         )
         found = text_of((await client.get("/search?q=vacature")).text)
         assert "Vacature: constructeur staalbouw" in found

@@ -80,6 +80,15 @@ def _action_links(settings: Settings, call: Call, person: Person) -> list[NudgeL
     ]
 
 
+def _share_links(settings: Settings, call: Call, t: Translator) -> list[NudgeLink]:
+    """A referral's first link: the page with the person's own share link and buttons."""
+    if call.kind != CallKind.REFERRAL:
+        return []
+    return [
+        NudgeLink(label=t("Share it in your network"), url=f"{call_link(settings, call)}/share")
+    ]
+
+
 async def send(
     session: AsyncSession,
     settings: Settings,
@@ -127,11 +136,16 @@ async def ask(
         )
         subject = t("Reminder: {name} asks: {title}", name=asker.name, title=call.title)
     else:
-        intro = (
-            t("{name} asks for volunteers: “{title}”.", name=asker.name, title=call.title)
-            if call.kind == CallKind.VOLUNTEERS
-            else t("{name} asks your help: “{title}”.", name=asker.name, title=call.title)
-        )
+        if call.kind == CallKind.VOLUNTEERS:
+            intro = t("{name} asks for volunteers: “{title}”.", name=asker.name, title=call.title)
+        elif call.kind == CallKind.REFERRAL:
+            intro = t(
+                "{name} asks whom you know for “{title}”: share it in your network with one click.",
+                name=asker.name,
+                title=call.title,
+            )
+        else:
+            intro = t("{name} asks your help: “{title}”.", name=asker.name, title=call.title)
         subject = t("{name} asks: {title}", name=asker.name, title=call.title)
     if call.kind == CallKind.VOLUNTEERS and call.needed:
         intro += " " + tn("{n} person needed.", "{n} people needed.", call.needed)
@@ -143,7 +157,7 @@ async def ask(
         intro=intro,
         body=call.body,
         reasons=reasons_of(match, t),
-        links=_action_links(settings, call, person),
+        links=_share_links(settings, call, t) + _action_links(settings, call, person),
     )
     return await send(
         session, settings, person, kind, f"{kind}:{call.id}:{person.id}", payload, now, call

@@ -32,6 +32,10 @@ class Audience(msgspec.Struct, forbid_unknown_fields=True):
     language: Language | None = None
 
 
+# The public address of a referral's vacancy or event (http or https; checked by the service).
+PublicUrl = Annotated[str, msgspec.Meta(max_length=2000, pattern=NO_NUL)]
+
+
 class CallCreate(msgspec.Struct, forbid_unknown_fields=True):
     kind: Literal["question", "volunteers", "referral"]
     title: CallTitle
@@ -40,6 +44,10 @@ class CallCreate(msgspec.Struct, forbid_unknown_fields=True):
     needed: Annotated[int, msgspec.Meta(ge=1, le=100_000)] | None = None
     deadline: datetime | None = None
     audience: Audience | None = None
+    # A referral shares a vacancy or an event: its public http(s) address (required for a
+    # referral, refused for other calls) and which of the two it is (default "vacancy").
+    url: PublicUrl | None = None
+    offer: Literal["vacancy", "event"] | None = None
 
     def __post_init__(self) -> None:
         check_utc(self.deadline, "deadline")
@@ -155,6 +163,13 @@ class CallPreview(msgspec.Struct):
     forecast: ForecastOut
 
 
+class ReferralOut(msgspec.Struct):
+    """What a referral call shares: a vacancy or an event at its public address."""
+
+    offer: str
+    url: str
+
+
 class CallOut(msgspec.Struct):
     id: int
     kind: str
@@ -174,6 +189,8 @@ class CallOut(msgspec.Struct):
     volunteers: int
     # Shown on a single call (GET /api/calls/{id} and the POST that created it).
     reach: ReachOut | None = None
+    # A referral call's vacancy or event (null for other calls).
+    referral: ReferralOut | None = None
 
 
 class SimilarOut(msgspec.Struct):

@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import msgspec
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
@@ -26,6 +27,7 @@ from askhub.calls.schemas import (
     MatchOut,
     ReachOut,
     Reason,
+    ReferralOut,
     ReplyCreate,
     ReplyOut,
 )
@@ -36,6 +38,7 @@ from askhub.people.service import get_by_handle, like_pattern, not_erased, perso
 from askhub.routing.audience import in_audience as person_in_audience
 from askhub.routing.audience import members
 from askhub.routing.availability import asks_in_window, held_back, open_asks
+from askhub.routing.network import Network, rank_for_referral
 from askhub.routing.service import RoutedPerson, RoutingService
 from askhub.settings import Settings
 from askhub.validation import VISIBLE, InputError, NotPermitted
@@ -47,12 +50,15 @@ from models import (
     Match,
     MatchState,
     NudgeKind,
+    Offer,
     Person,
     Post,
     PostKind,
+    Referral,
     Reply,
     ReplyKind,
     Role,
+    referral_of,
 )
 
 
@@ -114,6 +120,63 @@ def _validate(data: CallCreate) -> None:
         raise CallError("a volunteers call needs 'needed': how many people", "needed")
     if data.kind != "volunteers" and data.needed is not None:
         raise CallError("'needed' is only for volunteers calls", "needed")
+    if data.kind == "referral":
+        if not data.url:
+            raise CallError(REFERRAL_NEEDS_URL, "url")
+        public_url(data.url)
+    else:
+        if data.url is not None:
+            raise CallError("'url' is only for referral calls", "url")
+        if data.offer is not None:
+            raise CallError("'offer' is only for referral calls", "offer")
+
+
+# Messages people see; the web pages translate them (askhub/web/i18n.py).
+REFERRAL_NEEDS_URL = N_("A referral needs the web address of its vacancy or event.")
+URL_NOT_PUBLIC = N_(
+    "Give a web address that starts with http:// or https://, e.g. https://jobs.example/123."
+)
+
+
+def public_url(value: str) -> str:
+    """``value`` when it is an http(s) address with a host and nothing hidden in it (no
+    spaces or control characters, no user name or password), in ASCII (a host in its IDNA
+    form, other characters percent-encoded) so it fits a redirect's Location header; a
+    CallError naming ``url`` otherwise."""
+    value = value.strip()
+    try:
+        parts = urlsplit(value)
+        port_ok = parts.port is None or parts.port > 0
+        host = (parts.hostname or "").encode("idna").decode("ascii")
+    except (ValueError, UnicodeError):
+        raise CallError(URL_NOT_PUBLIC, "url") from None
+    if (
+        parts.scheme.lower() not in ("http", "https")
+        or not host
+        or not port_ok
+        or "@" in parts.netloc
+        or re.search(r"[\x00-\x20\x7f-\x9f\\\u2028\u2029]", value)
+    ):
+        raise CallError(URL_NOT_PUBLIC, "url")
+    netloc = (f"[{host}]" if ":" in host else host) + (
+        f":{parts.port}" if parts.port is not None else ""
+    )
+    ascii_url = urlunsplit(
+        (
+            parts.scheme.lower(),
+            netloc,
+            quote(parts.path, safe=_URL_SAFE),
+            quote(parts.query, safe=_URL_SAFE),
+            quote(parts.fragment, safe=_URL_SAFE),
+        )
+    )
+    if len(ascii_url) > 2000:
+        raise CallError(URL_NOT_PUBLIC, "url")
+    return ascii_url
+
+
+# Characters a URL may carry as they are (RFC 3986 reserved and unreserved, and % escapes).
+_URL_SAFE = "!#$%&'()*+,-./:;=?@[]_~"
 
 
 async def create_call(
@@ -143,7 +206,14 @@ async def create_call(
     )
     session.add(call)
     await session.flush()
-    routed = await _route(session, routing, settings, asker, data, audience)
+    if call.kind == CallKind.REFERRAL and data.url:
+        session.add(
+            Referral(
+                call_id=call.id, offer=Offer(data.offer or "vacancy"), url=public_url(data.url)
+            )
+        )
+        await session.flush()
+    routed = await _route(session, routing, settings, asker, data, audience, now)
     for match in routed:
         session.add(
             Match(
@@ -174,26 +244,76 @@ async def _route(
     asker: Person,
     data: CallCreate,
     audience: dict[str, str] | None,
+    now: datetime | None = None,
 ) -> list[RoutedPerson]:
     """Who a new call is routed to, best first. A question: the few above the relevance floor.
     A volunteers call is open to its whole audience: the best-fitting come first (no floor),
-    and ``reach`` asks the rest of the audience after them as the call needs."""
+    and ``reach`` asks the rest of the audience after them as the call needs. A referral: the
+    people above the floor for its topic, twice as many as a question considers, re-ranked
+    by how connected they are (``routing.network``): who knows the field and many colleagues
+    is likeliest to know a candidate."""
     k = max(settings.matches_per_call, settings.wave_size * settings.max_waves)
     sized = data.kind == "volunteers" and data.needed
     if sized:
         k = max(
             k, min(reach.RANKED_MAX, math.ceil((data.needed or 0) / reach.prior_rate(settings)))
         )
-    return await routing.route(
+    referral = data.kind == "referral"
+    routed = await routing.route(
         session,
         query_text(data.title, data.body, data.tags),
-        k=k,
+        k=2 * k if referral else k,
         exclude={asker.id},
         audience=audience,
         tags=data.tags,
         asker=asker.id,
         floor=not sized,
     )
+    if referral:
+        routed = (await connected_first(session, routed, now or datetime.now(UTC)))[:k]
+    return routed
+
+
+async def connected_first(
+    session: AsyncSession, routed: Sequence[RoutedPerson], now: datetime, explain: bool = True
+) -> list[RoutedPerson]:
+    """A referral's candidates re-ranked by evidence and network. With ``explain`` (posting)
+    each gets their network as the first reason, in their own words: they read it under *why
+    you* ("you helped 12 colleagues"). The Ask page's preview only orders them so."""
+    ranked, found = await rank_for_referral(session, routed, now)
+    if not explain:
+        return ranked
+    return [_with_network(r, found.get(r.person.id)) for r in ranked]
+
+
+def _with_network(routed: RoutedPerson, network: Network | None) -> RoutedPerson:
+    """The network as the first reason, in the words of the person it is about."""
+    if network is None:
+        return routed
+    tn = notify.plural_words(routed.person)
+    t = notify.words(routed.person)
+    parts = []
+    if network.helped:
+        parts.append(tn("you helped {n} colleague", "you helped {n} colleagues", network.helped))
+    if network.forwarded:
+        parts.append(tn("you passed {n} call on", "you passed {n} calls on", network.forwarded))
+    if network.visits:
+        parts.append(
+            tn(
+                "your shares brought {n} visitor",
+                "your shares brought {n} visitors",
+                network.visits,
+            )
+        )
+    reason = {
+        "post_id": 0,
+        "kind": "network",
+        "title": t("You know many colleagues"),
+        "snippet": t("In the past year {what}.", what=", ".join(parts)),
+        "matched_terms": [],
+        "similarity": 0.0,
+    }
+    return replace(routed, reasons=[reason, *routed.reasons])
 
 
 async def check_audience_can_hold(
@@ -482,7 +602,13 @@ def call_out(call: Call, viewer: Person) -> CallOut:
             for m in visible
         ],
         volunteers=sum(1 for r in call.replies if r.kind == ReplyKind.VOLUNTEER),
+        referral=referral_out(call),
     )
+
+
+def referral_out(call: Call) -> ReferralOut | None:
+    found = referral_of(call)
+    return ReferralOut(offer=str(found.offer), url=found.url) if found else None
 
 
 def reply_out(reply: Reply, person: Person) -> ReplyOut:

@@ -17,7 +17,18 @@ from askhub.nudges.outbox import inbox
 from askhub.nudges.schemas import item_out
 from askhub.people.expertise import hidden_topics
 from askhub.people.service import person_out, post_out
-from models import ApiToken, Call, Match, Person, Post, PostKind, Reply
+from models import (
+    ApiToken,
+    Call,
+    Match,
+    Person,
+    Post,
+    PostKind,
+    Reply,
+    Share,
+    ShareLink,
+    ShareVisits,
+)
 
 
 async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
@@ -45,6 +56,21 @@ async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
         )
     ).all()
     tokens = (await db.scalars(select(ApiToken).where(ApiToken.person_id == viewer.id))).all()
+    links = (
+        await db.execute(
+            select(ShareLink, Call.title)
+            .join(Call, Call.id == ShareLink.call_id)
+            .where(ShareLink.person_id == viewer.id)
+            .order_by(ShareLink.id)
+        )
+    ).all()
+    ids = [link.id for link, _ in links]
+    shares = (await db.scalars(select(Share).where(Share.link_id.in_(ids)))).all() if ids else []
+    visits = (
+        (await db.scalars(select(ShareVisits).where(ShareVisits.link_id.in_(ids)))).all()
+        if ids
+        else []
+    )
     return {
         "exported_at": datetime.now(UTC),
         "person": person_out(viewer, private=True),
@@ -79,6 +105,26 @@ async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
             for m in matches
         ],
         "inbox": [item_out(n) for n in await inbox(db, viewer.id, limit=100_000)],
+        # Referral links you shared: when you clicked which button, and visits per day (only
+        # counts: nothing is kept about the visitors).
+        "share_links": [
+            {
+                "call_id": link.call_id,
+                "call_title": title,
+                "created_at": link.created_at,
+                "shares": [
+                    {"channel": str(s.channel), "at": s.created_at}
+                    for s in shares
+                    if s.link_id == link.id
+                ],
+                "visits": [
+                    {"day": v.day.isoformat(), "visits": v.visits}
+                    for v in visits
+                    if v.link_id == link.id
+                ],
+            }
+            for link, title in links
+        ],
         "api_tokens": [
             {
                 "created_at": tok.created_at,

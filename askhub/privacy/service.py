@@ -7,7 +7,8 @@ What goes: the profile, every post (also answers that became posts) with its vec
 database and in this process's index (other processes rebuild theirs when they see the stored
 vectors shrink), the calls they asked (with what hung on them), where they were asked, their
 messages, tokens, web sessions (every browser is signed out), the record of the one-click
-links they used, and their password. What stays: their replies to other people's calls, because the
+links they used, their referral share links with their shares and visit counts, and their
+password. What stays: their replies to other people's calls, because the
 askers keep their answers, anonymised: the person row is scrubbed to a nameless placeholder
 that cannot sign in, be found, be asked or be named in a forward.
 """
@@ -35,6 +36,7 @@ from models import (
     Post,
     Reply,
     Role,
+    ShareLink,
     WebSession,
 )
 
@@ -90,6 +92,9 @@ async def _erase(session: AsyncSession, person: Person) -> tuple[Erasure, list[i
     # What their one-click links did (the links themselves stop: a placeholder's link resolves
     # to nobody); uses on their own calls went with the calls.
     await _delete(session, delete(LinkUse).where(LinkUse.person_id == pid))
+    # Their referral share links (with the shares and visit counts they hold) go, and the
+    # links lead nowhere from then on.
+    await _delete(session, delete(ShareLink).where(ShareLink.person_id == pid))
     # Forwards they made or received stay, without them.
     for match in await session.scalars(select(Match).where(Match.forwarded_by_id == pid)):
         match.forwarded_by_id = None

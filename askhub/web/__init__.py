@@ -24,7 +24,7 @@ from litestar.types import ControllerRouterHandler
 
 from askhub.settings import Settings
 from askhub.validation import InputError, NotFound, NotPermitted
-from askhub.web import auth, calls, home, people, posts, profile
+from askhub.web import auth, calls, home, people, posts, profile, referrals
 from askhub.web.accounts import LoginLimiter
 from askhub.web.core import (
     CSRF_COOKIE,
@@ -42,7 +42,8 @@ from askhub.web.settings import WebSettings
 EXCLUDE_FROM_BEARER = {"exclude_from_auth": True}
 # Paths with their own protection (bearer tokens, signed links) or none needed: no web session,
 # no CSRF cookie.
-NOT_WEB = [r"^/api(/|$)", r"^/act/", r"^/schema", r"^/static/"]
+# The public landing page of a referral link (/r/) sets no cookie at all.
+NOT_WEB = [r"^/api(/|$)", r"^/act/", r"^/schema", r"^/static/", r"^/r/"]
 SESSION_COOKIE = "askhub_session"
 
 # Security headers (CSP, frame and cache rules) are set on every response by askhub.headers.
@@ -93,6 +94,10 @@ PAGES: list[ControllerRouterHandler] = [
     posts.delete_post_page,
     posts.remove_post,
     people.person_page,
+    referrals.share_page,
+    referrals.record_share,
+    referrals.landing,
+    referrals.landing_head,
 ]
 
 

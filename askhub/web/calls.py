@@ -21,6 +21,7 @@ from askhub.calls.service import (
     CallError,
     add_reply,
     can_see_matches,
+    connected_first,
     create_call,
     forward_handle,
     get_call,
@@ -35,6 +36,8 @@ from askhub.calls.service import (
 )
 from askhub.context import AppContext
 from askhub.i18n import Translator, plural_translator, translator
+from askhub.referrals.service import Report, may_share
+from askhub.referrals.service import report as spread_report
 from askhub.web.core import (
     FormErrors,
     convert,
@@ -48,7 +51,7 @@ from askhub.web.core import (
     zone_of,
 )
 from askhub.web.markdown import render_markdown
-from models import Call, MatchState, Person, ReplyKind
+from models import Call, MatchState, Person, ReplyKind, referral_of
 
 CALL_FIELDS = (
     "kind",
@@ -60,6 +63,8 @@ CALL_FIELDS = (
     "department",
     "location",
     "language",
+    "url",
+    "offer",
 )
 AUDIENCE_FIELDS = ("department", "location", "language")
 REPLY_KINDS = ("answer", "volunteer", "decline", "forward")
@@ -92,6 +97,9 @@ def _call_data(raw: dict[str, str], viewer: Person) -> tuple[CallCreate | None, 
             data["needed"] = int(raw["needed"])
         except ValueError:
             errors["needed"] = "Say how many volunteers you need."
+    if raw["kind"] == "referral":
+        data["url"] = raw["url"]
+        data["offer"] = raw["offer"] if raw["offer"] in ("vacancy", "event") else "vacancy"
     if raw["deadline"]:
         deadline = local_datetime(raw["deadline"], zone_of(viewer))
         if deadline is None:
@@ -117,8 +125,9 @@ async def _preview(
     if raw["language"]:
         audience = {**(audience or {}), "language": raw["language"].strip().lower()}
     tags = word_list(raw["tags"], 20)
-    # Exactly what posting would do, with the people held back marked and why.
-    return await context.routing.preview(
+    # Exactly what posting would do, with the people held back marked and why (a referral:
+    # the connected first, as posting it ranks them).
+    found = await context.routing.preview(
         db,
         query_text(raw["title"], raw["body"], tags),
         k=8,
@@ -127,6 +136,9 @@ async def _preview(
         tags=tags,
         asker=viewer.id,
     )
+    if raw["kind"] == "referral":
+        return await connected_first(db, found, datetime.now(UTC), explain=False)
+    return found
 
 
 def too_small(t: Any, exc: AudienceTooSmall) -> str:
@@ -301,6 +313,7 @@ def call_page(
     status: int = 200,
     errors: FormErrors | None = None,
     draft: str = "",
+    spread: Report | None = None,
 ) -> Response[Any]:
     my_match = next((m for m in call.matches if m.person_id == viewer.id), None)
     can_see = can_see_matches(call, viewer)
@@ -331,6 +344,9 @@ def call_page(
         else [],
         errors=errors or {},
         draft=draft,
+        referral=referral_of(call),
+        may_share=may_share(call, viewer),
+        spread=spread,
     )
 
 
@@ -344,7 +360,13 @@ async def show_call(
 ) -> Response[Any]:
     call = await _load(db, call_id)
     await mark_seen(context.sessions, call, viewer, datetime.now(UTC))
-    return call_page(request, call, viewer, context.settings.max_waves)
+    # How a referral spread: shares and visits per sharer and per day (asker and managers).
+    spread = (
+        await spread_report(db, call, viewer)
+        if referral_of(call) is not None and control.may_steward(call, viewer)
+        else None
+    )
+    return call_page(request, call, viewer, context.settings.max_waves, spread=spread)
 
 
 @post("/calls/{call_id:int}/reply", status_code=200)

@@ -62,6 +62,10 @@
       callForm.querySelectorAll("[data-volunteers-only]").forEach(function (el) {
         el.hidden = !volunteers;
       });
+      var referral = kind && kind.value === "referral";
+      callForm.querySelectorAll("[data-referral-only]").forEach(function (el) {
+        el.hidden = !referral;
+      });
     };
     callForm.addEventListener("input", refresh);
     callForm.addEventListener("change", function () { syncKind(); refresh(); });
@@ -93,5 +97,53 @@
         .then(function (r) { return r.ok ? r.text() : ""; })
         .then(function (html) { list.innerHTML = html; });
     }, 200));
+  });
+})();
+
+// Referral share buttons: each click is recorded as a share (a small POST that survives the
+// page opening LinkedIn or the mail program); "copy" copies the personal link.
+(function () {
+  "use strict";
+  var form = document.querySelector("form[data-share-form]");
+  if (!form) { return; }
+  var callId = form.getAttribute("data-call");
+  var token = form.querySelector('input[name="_csrf_token"]');
+  var status = document.querySelector("[data-share-status]");
+  function record(channel) {
+    var params = new URLSearchParams();
+    params.set("channel", channel);
+    return fetch("/calls/" + callId + "/shares", {
+      method: "POST",
+      credentials: "same-origin",
+      keepalive: true,
+      headers: {
+        "x-csrftoken": token ? token.value : "",
+        "content-type": "application/x-www-form-urlencoded"
+      },
+      body: params.toString()
+    }).catch(function () { /* the share itself went ahead */ });
+  }
+  document.querySelectorAll("[data-share]").forEach(function (button) {
+    var channel = button.getAttribute("data-share");
+    if (channel === "copy") {
+      button.hidden = false;
+      button.addEventListener("click", function () {
+        var input = document.getElementById(button.getAttribute("data-copy-target"));
+        var done = function () {
+          if (status) { status.textContent = button.getAttribute("data-copied") || status.textContent; }
+          button.setAttribute("aria-pressed", "true");
+        };
+        if (navigator.clipboard && navigator.clipboard.writeText) {
+          navigator.clipboard.writeText(input.value).then(done, function () { input.select(); });
+        } else {
+          input.select();
+          document.execCommand("copy");
+          done();
+        }
+        record("copy");
+      });
+    } else {
+      button.addEventListener("click", function () { record(channel); });
+    }
   });
 })();
