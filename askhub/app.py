@@ -18,6 +18,7 @@ from askhub.bounds import check_request_bounds
 from askhub.calls.actions import ActionController
 from askhub.calls.controllers import CallsController, RepliesController
 from askhub.context import AppContext
+from askhub.dashboard.controllers import DashboardController
 from askhub.dependencies import provide_context, provide_me, provide_session
 from askhub.errors import (
     http_error,
@@ -89,6 +90,7 @@ def create_app(
             ActionController,
             InboxController,
             TokensController,
+            DashboardController,
             *web.route_handlers,
         ],
         dependencies={

@@ -140,6 +140,7 @@ def demo() -> None:
 @click.option("--if-empty", is_flag=True, help="Only load into a database without people.")
 def demo_load(if_empty: bool) -> None:
     """Load the demo organisation (Telenova) and index it."""
+    from askhub.demo.history import load_history
     from askhub.demo.organisation import build_demo_people
     from askhub.people.schemas import PersonIn
     from askhub.people.service import upsert_people
@@ -165,10 +166,12 @@ def demo_load(if_empty: bool) -> None:
             assert demo_person is not None
             # The demo user may see who every call went to, as a facilitator would.
             demo_person.role = Role.MANAGER
+            # Eight weeks of calls and replies, so the dashboard has a history to show.
+            calls = await load_history(session, datetime.now(UTC))
         await context.routing.embed_missing(context.sessions)
         return (
             f"askhub: demo organisation loaded: {result.created} new, {result.updated} updated, "
-            f"{result.posts_added} posts"
+            f"{result.posts_added} posts, {calls} calls"
         )
 
     click.echo(run(work))

@@ -15,6 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from askhub.calls.scheduled import TICKS, run_tick
 from askhub.context import AppContext
+from askhub.dashboard.scheduled import manager_digest_tick
 from askhub.nudges.channels.base import Channel
 from askhub.nudges.dispatch import DispatchSettings, dispatch_due
 
@@ -101,6 +102,18 @@ def build_scheduler(context: AppContext, channels: dict[str, Channel]) -> AsyncI
             seconds=context.settings.tick_seconds,
             args=args,
             id=f"askhub-{name}",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+    if context.settings.manager_digest:
+        # Once a week per manager (the outbox key says which week); checking costs one query.
+        scheduler.add_job(
+            counted(context, "manager-digest", manager_digest_tick),
+            "interval",
+            seconds=max(context.settings.tick_seconds, 300),
+            args=[context.sessions, context.settings],
+            id="askhub-manager-digest",
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(UTC),

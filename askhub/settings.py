@@ -223,6 +223,14 @@ class Settings:
     close_undated_after: int = field(
         default_factory=lambda: _int("ASKHUB_CLOSE_UNDATED_AFTER", 30 * 24 * 3600, 0, 3650 * DAY)
     )
+    # The dashboard (askhub/dashboard): the period shown when none is chosen, in days; how
+    # long a volunteers call short of its number may go without a new volunteer before it
+    # is listed as stalled; and whether managers get their department's figures weekly.
+    dashboard_days: int = field(default_factory=lambda: _int("ASKHUB_DASHBOARD_DAYS", 28, 1, 1098))
+    stalled_after: int = field(
+        default_factory=lambda: _int("ASKHUB_STALLED_AFTER", 2 * DAY, 60, 365 * DAY)
+    )
+    manager_digest: bool = field(default_factory=lambda: _bool("ASKHUB_MANAGER_DIGEST", True))
     # People with this many unanswered asks on open calls are skipped (spreads the load).
     max_open_asks: int = field(default_factory=lambda: _int("ASKHUB_MAX_OPEN_ASKS", 2, 1, 1000))
     retry_base_seconds: int = field(

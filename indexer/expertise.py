@@ -372,6 +372,25 @@ class ExpertiseIndex:
             )
         return gathered
 
+    def near(
+        self, vector: NDArray[np.float32], floor: float, kinds: Set[str]
+    ) -> dict[str, set[int]]:
+        """Per person, their documents of ``kinds`` with a passage at least ``floor`` close
+        (cosine) to the unit ``vector``: who has evidence on a topic's centre."""
+        found: dict[str, set[int]] = {}
+        if not self._docs:
+            return found
+        vector_ids, similarities = self.dense.search(vector, self.weights.dense_candidates)
+        for vector_id, similarity in zip(vector_ids.tolist(), similarities.tolist(), strict=True):
+            if similarity < floor:
+                break  # best first
+            passage = self._passages.get(vector_id)
+            state = self._docs.get(passage.doc_id) if passage is not None else None
+            if state is None or state.document.kind not in kinds:
+                continue
+            found.setdefault(state.document.person, set()).add(state.document.doc_id)
+        return found
+
     def _known_at(self, doc_id: int, moment: float) -> bool:
         """Whether the document existed before ``moment`` (profiles always count)."""
         state = self._docs.get(doc_id)

@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 
 import anyio.to_thread
 import numpy as np
+from numpy.typing import NDArray
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -511,6 +512,23 @@ class RoutingService:
         ]
         hits.sort(key=lambda item: (-item[1], item[0]))
         return hits[:k]
+
+    async def people_near(
+        self,
+        session: AsyncSession,
+        vector: NDArray[np.float32],
+        floor: float,
+        kinds: Set[str] = frozenset({"profile", "post", "answer"}),
+    ) -> dict[int, int]:
+        """People with documents of ``kinds`` at least ``floor`` close (cosine) to ``vector``
+        (a topic's centre), and how many each: who has evidence on the topic."""
+        index = await self.sync(session)
+        norm = float(np.linalg.norm(vector))
+        if norm == 0 or not len(index):
+            return {}
+        unit = (vector / norm).astype(np.float32)
+        found = await anyio.to_thread.run_sync(lambda: index.near(unit, floor, kinds))
+        return {int(person): len(docs) for person, docs in found.items()}
 
     # -- routing -----------------------------------------------------------------------------
 

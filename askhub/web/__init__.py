@@ -24,7 +24,7 @@ from litestar.types import ControllerRouterHandler
 
 from askhub.settings import Settings
 from askhub.validation import InputError, NotFound, NotPermitted
-from askhub.web import auth, calls, home, people, posts, profile, referrals
+from askhub.web import auth, calls, dashboard, home, people, posts, profile, referrals
 from askhub.web.accounts import LoginLimiter
 from askhub.web.core import (
     CSRF_COOKIE,
@@ -94,6 +94,8 @@ PAGES: list[ControllerRouterHandler] = [
     posts.delete_post_page,
     posts.remove_post,
     people.person_page,
+    dashboard.dashboard_page,
+    dashboard.dashboard_csv,
     referrals.share_page,
     referrals.record_share,
     referrals.landing,
