@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
@@ -59,7 +60,7 @@ async def seed(url: str, people: int, calls: int) -> None:
                 ],
             )
         for start in range(0, calls, 2000):
-            rows = []
+            rows: list[dict[str, Any]] = []
             for i in range(start, min(start + 2000, calls)):
                 rows.append(
                     {
@@ -72,7 +73,8 @@ async def seed(url: str, people: int, calls: int) -> None:
                     }
                 )
             await conn.execute(insert(Call), rows)
-            matches, replies = [], []
+            matches: list[dict[str, Any]] = []
+            replies: list[dict[str, Any]] = []
             for row in rows:
                 asked = rng.sample(range(1, people + 1), 5)
                 for rank, person in enumerate(asked, 1):
