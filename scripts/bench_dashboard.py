@@ -29,12 +29,6 @@ from askhub.dashboard.service import Scope
 from models import Call, Match, Person, Reply
 from models.db import create_engine, session_factory, upgrade
 
-
-def _at(value: object) -> datetime:
-    assert isinstance(value, datetime)
-    return value
-
-
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
@@ -98,7 +92,7 @@ async def seed(url: str, people: int, calls: int) -> None:
                                 "body": "",
                                 "accepted": rng.random() < 0.3,
                                 "helpful": False,
-                                "created_at": _at(row["created_at"])
+                                "created_at": row["created_at"]
                                 + timedelta(hours=rng.random() * 30),
                             }
                         )
