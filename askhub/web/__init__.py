@@ -91,6 +91,8 @@ PAGES: list[ControllerRouterHandler] = [
     posts.write_post,
     posts.edit_post_page,
     posts.edit_post,
+    posts.delete_post_page,
+    posts.remove_post,
     people.person_page,
     dashboard.dashboard_page,
     dashboard.dashboard_csv,
