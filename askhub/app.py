@@ -61,9 +61,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         app.state.context = ctx
-        # Load the model and the index before the first request, not during it.
+        # Load the model and the index before the first request, not during it, and pay what
+        # the first routed call would pay on top (see RoutingService.warm_up).
         async with ctx.sessions() as session:
             await ctx.routing.sync(session)
+            await ctx.routing.warm_up(session)
         channels = build_channels(
             email=ctx.settings.smtp_enabled, webhook=ctx.settings.webhook_enabled
         )

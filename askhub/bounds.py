@@ -8,7 +8,7 @@ from typing import Any
 from litestar import Request
 from litestar.exceptions import NotFoundException, ValidationException
 
-from askhub.validation import MAX_ID, MAX_JSON_DEPTH, json_depth_exceeds
+from askhub.validation import MAX_ID, MAX_JSON_DEPTH, NotFound, json_depth_exceeds
 
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -27,7 +27,7 @@ async def check_request_bounds(request: Request[Any, Any, Any]) -> None:
         raise NotFoundException("no such page")
     for name, value in request.path_params.items():
         if isinstance(value, int) and not 0 <= value <= MAX_ID:
-            raise NotFoundException(f"no such {name.removesuffix('_id')}: {value}")
+            raise NotFound("no such {name}: {value}", name=name.removesuffix("_id"), value=value)
         if isinstance(value, str) and "\x00" in value:
             raise NotFoundException("no such page")
     for name, value in request.query_params.multi_items():

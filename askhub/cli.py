@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from askhub.context import AppContext
-from askhub.i18n import environment_language, translator
+from askhub.i18n import environment_language, localise_error, translator
 from askhub.settings import SettingError, Settings
 from askhub.settings import load as load_settings
 from askhub.validation import InputError
@@ -32,8 +32,24 @@ def t(message: str, **values: object) -> str:
     return translator(environment_language())(message, **values)
 
 
-def fail(message: str) -> NoReturn:
-    click.echo(f"askhub: {t(message)}", err=True)
+def fail(message: str, **values: object) -> NoReturn:
+    """Exit 2 with one line on stderr: ``message`` (a message id, ``{placeholders}`` filled
+    with ``values``) in the terminal's language."""
+    click.echo(f"askhub: {t(message, **values)}", err=True)
+    sys.exit(2)
+
+
+def explain(exc: BaseException) -> str:
+    """A service's refusal in the terminal's language (its values filled in after the
+    translation), after the field it names."""
+    message = localise_error(exc, environment_language())
+    field = getattr(exc, "field", None)
+    return f"{field}: {message}" if field else message
+
+
+def refuse(exc: BaseException) -> NoReturn:
+    """Exit 2 with a service's refusal, translated (see :func:`explain`)."""
+    click.echo(f"askhub: {explain(exc)}", err=True)
     sys.exit(2)
 
 
@@ -191,7 +207,7 @@ def import_people(file: Path) -> None:
     try:
         click.echo(run(work))
     except InputError as exc:
-        fail(f"{file.name}: {exc.field + ': ' if exc.field else ''}{exc}; nothing was imported")
+        fail("{file}: {error}; nothing was imported", file=file.name, error=explain(exc))
 
 
 @main.command()
@@ -264,7 +280,7 @@ def token_create(handle: str, days: int | None) -> None:
 
     created = run(work)
     if created is None:
-        fail(t("no person with handle {handle}", handle=repr(handle)))
+        fail("no person with handle {handle}", handle=repr(handle))
     until = f", valid until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
     click.echo(
         f"askhub: token for @{handle}{until} (shown once; send as 'Authorization: Bearer …'):"
@@ -300,7 +316,7 @@ def token_list(handle: str | None) -> None:
 
     lines = run(work)
     if lines is None:
-        fail(t("no person with handle {handle}", handle=repr(handle)))
+        fail("no person with handle {handle}", handle=repr(handle))
     if not lines:
         click.echo("askhub: no API tokens")
         return
@@ -325,12 +341,14 @@ def token_revoke(ids: tuple[int, ...], all_of: str | None) -> None:
             if all_of is not None:
                 owner = await session.scalar(select(Person.id).where(Person.handle == all_of))
                 if owner is None:
-                    return f"no person with handle {all_of!r}"
+                    return t("no person with handle {handle}", handle=repr(all_of))
             if ids:
                 known = set(await session.scalars(select(ApiToken.id).where(ApiToken.id.in_(ids))))
                 unknown = sorted(set(ids) - known)
                 if unknown:
-                    return f"no token with id {', '.join(map(str, unknown))}; nothing revoked"
+                    return t(
+                        "no token with id {ids}; nothing revoked", ids=", ".join(map(str, unknown))
+                    )
             return await revoke_tokens(session, ids, all_of)
 
     revoked = run(work)
@@ -367,7 +385,7 @@ def people_erase(handle: str, yes: bool) -> None:
 
     erased = run(work)
     if erased is None:
-        fail(t("no person with handle {handle}", handle=repr(handle)))
+        fail("no person with handle {handle}", handle=repr(handle))
     click.echo(
         f"askhub: erased @{handle}: {erased.posts} posts, {erased.vectors} vectors and "
         f"{erased.calls} calls removed; {erased.replies_kept} replies kept without their name"
@@ -398,10 +416,54 @@ def user_set_password(handle: str) -> None:
     try:
         done = run(work)
     except InputError as exc:
-        fail(f"{exc.field or 'password'}: {exc}")
+        refuse(exc)
     if done is None:
-        fail(t("no person with handle {handle}", handle=repr(handle)))
+        fail("no person with handle {handle}", handle=repr(handle))
     click.echo(f"askhub: password set for @{handle}")
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+def backup_command(file: Path) -> None:
+    """Back up the database to FILE (a new file), consistent while the app runs: SQLite's
+    backup API, or pg_dump -Fc on PostgreSQL."""
+    from askhub.operations.backup import BackupError, backup
+
+    try:
+        size = backup(Settings().database_url, file)
+    except BackupError as exc:
+        fail(t(exc.message, **exc.values))
+    click.echo(f"askhub: backed up to {file} ({size:,} bytes)")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option("--force", is_flag=True, help="Replace a database that holds data.")
+def restore_command(file: Path, force: bool) -> None:
+    """Restore the database from FILE (made by `askhub backup`), then rebuild the routing
+    index from the stored vectors. Stop the server first."""
+    from askhub.operations.backup import BackupError, rebuild_index, restore
+    from models.db import MigrationRefused, upgrade
+
+    url = Settings().database_url
+    try:
+        asyncio.run(restore(url, file, force))
+    except BackupError as exc:
+        fail(t(exc.message, **exc.values))
+
+    async def work(context: AppContext) -> dict[str, object]:
+        # A backup of an older version gets this version's schema.
+        await upgrade(context.engine)
+        return await rebuild_index(context.routing, context.sessions, context.settings.index_path)
+
+    try:
+        state = run(work)
+    except MigrationRefused as exc:
+        fail(f"restored, but the database was not upgraded: {exc}")
+    click.echo(
+        f"askhub: restored from {file}; index rebuilt from stored vectors: "
+        f"{state['documents']} documents, {state['vectors']} vectors, {state['people']} people"
+    )
 
 
 @main.group()
@@ -487,7 +549,7 @@ def eval_routing(folders: tuple[Path, ...], rankings: Path | None, as_json: bool
     if rankings is not None and len(folders) != 1:
         fail("--rankings: give exactly one dump folder")
     if rankings is not None and not rankings.parent.is_dir():
-        fail(f"--rankings: folder {rankings.parent} does not exist")
+        fail("--rankings: folder {folder} does not exist", folder=rankings.parent)
     started = time.perf_counter()
     try:
         if len(folders) == 1:
@@ -520,7 +582,7 @@ def routing_fit() -> None:
         try:
             report = await context.routing.fit(context.sessions)
         except NotEnoughHistory as exc:
-            fail(str(exc))
+            refuse(exc)
         metrics = report.ranker.metrics
         return (
             f"askhub: fitted ranker v{report.model_id} on {report.ranker.questions} questions "
@@ -552,7 +614,10 @@ def _deadline_option(value: str | None) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        fail(f"--deadline: not a date and time: {value!r} (e.g. 2026-12-01T17:00+01:00)")
+        fail(
+            "--deadline: not a date and time: {value} (e.g. 2026-12-01T17:00+01:00)",
+            value=repr(value),
+        )
     if parsed.tzinfo is None:
         fail("--deadline: give a time zone, e.g. 2026-12-01T17:00+01:00")
     return parsed
@@ -569,18 +634,16 @@ def _on_call(call_id: int, handle: str, act: Callable[[Any, Any, Any, Any], Awai
         async with context.sessions() as session, session.begin():
             person = await get_by_handle(session, handle)
             if person is None:
-                fail(f"no person with handle {handle!r}")
+                fail("no person with handle {handle}", handle=repr(handle))
             found = await get_call(session, call_id)
             if found is None:
-                fail(f"no call with id {call_id}")
+                fail("no call with id {id}", id=call_id)
             return await act(context, session, found, person)
 
     try:
         return run(work)
-    except InputError as exc:
-        fail(f"call {call_id}: {exc.field + ': ' if exc.field else ''}{exc}")
-    except (NotPermitted, NotFound) as exc:
-        fail(f"call {call_id}: {exc}")
+    except (InputError, NotPermitted, NotFound) as exc:
+        fail("call {id}: {error}", id=call_id, error=explain(exc))
 
 
 @call.command("close")

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -18,6 +19,9 @@ class AppContext:
     engine: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     routing: RoutingService
+    # Rounds of each scheduler job finished in this process (``/api/health`` reports them):
+    # whether the clock runs, and something to wait on instead of sleeping.
+    rounds: Counter[str] = field(default_factory=Counter)
 
     @classmethod
     def create(cls, settings: Settings, embedder: Embedder | None = None) -> AppContext:

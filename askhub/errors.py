@@ -16,7 +16,7 @@ from litestar.status_codes import (
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
 
-from askhub.i18n import localise, reader_language
+from askhub.i18n import localise, localise_error, reader_language
 from askhub.validation import ConflictError, InputError, NotFound, NotPermitted
 from models import Person
 
@@ -75,7 +75,7 @@ def validation_error(request: Request, exc: ValidationException) -> Response[dic
 
 
 def input_error(request: Request, exc: InputError) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
-    message = localise(str(exc), _lang(request))
+    message = localise_error(exc, _lang(request))
     if exc.field:
         return _json(
             HTTP_409_CONFLICT if isinstance(exc, ConflictError) else HTTP_422_UNPROCESSABLE_ENTITY,
@@ -86,16 +86,18 @@ def input_error(request: Request, exc: InputError) -> Response[dict[str, Any]]: 
 
 
 def not_permitted(request: Request, exc: NotPermitted) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
-    return _json(HTTP_403_FORBIDDEN, str(exc))
+    return _json(HTTP_403_FORBIDDEN, localise_error(exc, _lang(request)))
 
 
 def not_found(request: Request, exc: NotFound) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
-    return _json(HTTP_404_NOT_FOUND, str(exc))
+    return _json(HTTP_404_NOT_FOUND, localise_error(exc, _lang(request)))
 
 
 def http_error(request: Request, exc: HTTPException) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
     # Headers the exception carries stay: "Allow" on 405, "WWW-Authenticate" and the like.
-    return _json(exc.status_code, exc.detail, headers=dict(exc.headers or {}))
+    return _json(
+        exc.status_code, localise(exc.detail, _lang(request)), headers=dict(exc.headers or {})
+    )
 
 
 def server_error(request: Request, exc: Exception) -> Response[dict[str, Any]]:  # type: ignore[type-arg]

@@ -40,6 +40,8 @@ async def health(context: AppContext) -> Response[dict[str, Any]]:
             "status": "ok" if ok else "degraded",
             "database": database,
             "index": context.routing.state(),
+            # Rounds of each scheduler job this process has finished (empty: no scheduler).
+            "scheduler": dict(context.rounds),
         },
         status_code=200 if ok else 503,
     )

@@ -222,6 +222,15 @@ _VALIDATION = [
         N_("Expected a date and time (2026-05-01T09:00:00Z)"),
     ),
     (re.compile(r"Invalid RFC3339 encoded date"), N_("Expected a date (2026-05-01)")),
+    # AskHub's own checks that msgspec or the request bounds report the same way.
+    (
+        re.compile(r"field `(?P<field>[^`]+)` must lie between the years 1 and 9999 in UTC"),
+        N_("The field `{field}` must lie between the years 1 and 9999 in UTC"),
+    ),
+    (
+        re.compile(r"JSON nested deeper than (?P<n>\d+) levels"),
+        N_("JSON nested deeper than {n} levels"),
+    ),
 ]
 _AT = re.compile(r" - at (`[^`]+`)$")
 
@@ -245,3 +254,14 @@ def localise(message: str, lang: str) -> str:
             where = " - " + t("at {field}", field=at.group(1)) if at else ""
             return t(template, **values) + where
     return message
+
+
+def localise_error(exc: BaseException, lang: str) -> str:
+    """An error's words in ``lang``. Errors that carry values (``Worded`` ones of
+    askhub.validation) are translated by their message id and then filled in, so a Dutch reader
+    reads "geen collega met handle 'x'"; any other error is :func:`localise`d as it reads."""
+    message_id = getattr(exc, "message_id", None)
+    values = getattr(exc, "values", None)
+    if isinstance(message_id, str) and values:
+        return translator(lang)(message_id, **values)
+    return localise(str(exc), lang)

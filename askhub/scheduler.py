@@ -7,7 +7,9 @@ against one PostgreSQL database, and a restart simply continues.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -54,37 +56,60 @@ async def refit_ranker(context: AppContext) -> None:
         )
 
 
+async def prune_index_changes(context: AppContext) -> None:
+    """Drop the index change log's rows beyond the horizon (``ASKHUB_INDEX_CHANGES_KEPT``)."""
+    try:
+        async with context.sessions() as session, session.begin():
+            pruned = await context.routing.prune_changes(session)
+    except Exception:  # the log only grows until the next round
+        log.exception("pruning the index change log failed; it runs again at the next round")
+    else:
+        if pruned:
+            log.info("pruned %s index change rows", pruned)
+
+
+def counted(
+    context: AppContext, name: str, job: Callable[..., Awaitable[Any]]
+) -> Callable[..., Awaitable[None]]:
+    """``job`` that, once a round of it has finished, counts it in ``context.rounds``."""
+
+    async def round_of(*args: Any) -> None:
+        try:
+            await job(*args)
+        finally:
+            context.rounds[name] += 1
+
+    return round_of
+
+
 def build_scheduler(context: AppContext, channels: dict[str, Channel]) -> AsyncIOScheduler:
     # APScheduler logs two INFO lines per job run (every job, every tick, in every process);
     # the ticks log their own outcomes, so keep only its warnings and errors.
     logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     scheduler = AsyncIOScheduler(timezone=UTC)
+    every_tick: list[tuple[str, Callable[..., Awaitable[Any]], list[Any]]] = [
+        (name, run_tick, [name, context.sessions, context.settings]) for name in TICKS
+    ]
+    every_tick += [
+        ("dispatch", dispatch, [context, channels]),
+        ("prune", prune_index_changes, [context]),
+    ]
     # One job per concern: a tick that fails or hangs never holds up the others.
-    for name in TICKS:
+    for name, job, args in every_tick:
         scheduler.add_job(
-            run_tick,
+            counted(context, name, job),
             "interval",
             seconds=context.settings.tick_seconds,
-            args=[name, context.sessions, context.settings],
+            args=args,
             id=f"askhub-{name}",
             max_instances=1,
             coalesce=True,
             next_run_time=datetime.now(UTC),
         )
-    scheduler.add_job(
-        dispatch,
-        "interval",
-        seconds=context.settings.tick_seconds,
-        args=[context, channels],
-        id="askhub-dispatch",
-        max_instances=1,
-        coalesce=True,
-        next_run_time=datetime.now(UTC),
-    )
     if context.settings.manager_digest:
         # Once a week per manager (the outbox key says which week); checking costs one query.
         scheduler.add_job(
-            manager_digest_tick,
+            counted(context, "manager-digest", manager_digest_tick),
             "interval",
             seconds=max(context.settings.tick_seconds, 300),
             args=[context.sessions, context.settings],
@@ -96,7 +121,7 @@ def build_scheduler(context: AppContext, channels: dict[str, Channel]) -> AsyncI
     if context.settings.refit_hours > 0:
         # The first fit waits a full period: a fresh start ranks with the stored model.
         scheduler.add_job(
-            refit_ranker,
+            counted(context, "refit", refit_ranker),
             "interval",
             hours=context.settings.refit_hours,
             args=[context],

@@ -259,6 +259,11 @@ class Settings:
     )
     # Hours between refits of the ranker by the scheduler (0: never refit automatically).
     refit_hours: int = field(default_factory=lambda: _int("ASKHUB_REFIT_HOURS", 24, 0, 8760))
+    # How many of the newest index_change rows the scheduler keeps; older ones are pruned. A
+    # process that had not replayed a pruned row rebuilds its index from the stored vectors.
+    index_changes_kept: int = field(
+        default_factory=lambda: _int("ASKHUB_INDEX_CHANGES_KEPT", 20_000, 1, 100_000_000)
+    )
     # Email is sent only when an SMTP host is configured (see askhub/nudges/channels/email.py).
     smtp_enabled: bool = field(default_factory=lambda: bool(_raw("ASKHUB_SMTP_HOST")))
     # What the trusted sign-in header (ASKHUB_AUTH_HEADER) carries: a handle or an email
@@ -278,10 +283,20 @@ class Settings:
             return self.secret_key
         path = self.data_dir / "secret.key"
         if not path.exists():
+            # Several processes may start at once on a fresh data dir: the key is written to a
+            # file of this process's own, then linked into place, which fails if another
+            # process was first (its key is used). Nobody ever reads a half-written key.
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            mine = path.with_name(f".secret.key.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(mine, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))
+            try:
+                os.link(mine, path)
+            except FileExistsError:
+                pass
+            finally:
+                mine.unlink()
         return path.read_text().strip()
 
     @property

@@ -4,6 +4,7 @@ that every input must keep to be storable at all."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 # The largest id a row can have on every database AskHub runs on (PostgreSQL ``integer``); a
 # larger number in a path or query names nothing and must never reach the driver.
@@ -33,11 +34,28 @@ def check_utc(value: object, field: str) -> None:
             ) from None
 
 
-class InputError(ValueError):
-    """Becomes HTTP 422 naming ``field`` (or 409 when no field is to blame) and CLI exit 2."""
+class Worded:
+    """An error whose words are a catalogue message id with ``{placeholders}`` and the values
+    that fill them: ``str(exc)`` is the English text (logs, tests), and the error handlers of
+    the API, the pages and the CLI translate ``message_id`` for the reader, then fill in
+    ``values`` (:func:`askhub.i18n.localise_error`). Values are names, numbers and the like,
+    never words to translate."""
 
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
+    message_id: str
+    values: dict[str, Any]
+
+    def _word(self, message: str, values: dict[str, Any]) -> str:
+        self.message_id = message
+        self.values = values
+        return message.format(**values) if values else message
+
+
+class InputError(Worded, ValueError):
+    """Becomes HTTP 422 naming ``field`` (or 409 when no field is to blame) and CLI exit 2.
+    ``InputError("no colleague with handle '{handle}'", "forward_to", handle=h)``."""
+
+    def __init__(self, message: str, field: str | None = None, **values: Any) -> None:
+        super().__init__(self._word(message, values))
         self.field = field
 
 
@@ -46,13 +64,19 @@ class ConflictError(InputError):
     409, naming ``field`` when one is to blame."""
 
 
-class NotPermitted(PermissionError):
+class NotPermitted(Worded, PermissionError):
     """The person may not do this (HTTP 403, a web page's 403, CLI exit 2). Services raise it
     from their guards, so no handler checks permissions itself."""
 
+    def __init__(self, message: str, **values: Any) -> None:
+        super().__init__(self._word(message, values))
 
-class NotFound(LookupError):
+
+class NotFound(Worded, LookupError):
     """A thing named inside a request does not exist (HTTP 404, CLI exit 2)."""
+
+    def __init__(self, message: str, **values: Any) -> None:
+        super().__init__(self._word(message, values))
 
 
 def refuse_nul(value: str, field: str) -> str:

@@ -338,7 +338,8 @@ class ExpertiseIndex:
             # Replaying the past: the best lexical match is the best one known then, so a
             # replayed question's scores are scaled as a live one's are (else they shrink
             # whenever a later post matches better, and a fitted model learns the shrinkage).
-            doc_lexical = {d: v for d, v in doc_lexical.items() if self._known_at(d, before)}
+            known = self._known_at
+            doc_lexical = {d: v for d, v in doc_lexical.items() if known(d, before)}
             best = max(doc_lexical.values(), default=0.0)
             if best > 0:
                 doc_lexical = {d: v / best for d, v in doc_lexical.items()}
@@ -350,7 +351,13 @@ class ExpertiseIndex:
             state = self._docs.get(doc_id)
             if state is None:
                 continue
-            if before is not None and not self._known_at(doc_id, before):
+            # Replaying the past: only what existed then (``_known_at``, inlined: a fit
+            # replays a thousand questions of a thousand documents each).
+            if (
+                before is not None
+                and state.dates_activity
+                and (state.stamp is None or state.stamp >= before)
+            ):
                 continue
             person = state.document.person
             if person in exclude or (only is not None and person not in only):

@@ -16,8 +16,11 @@ import asyncio
 import random
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
@@ -51,7 +54,7 @@ async def seed(url: str, people: int, calls: int) -> None:
                 ],
             )
         for start in range(0, calls, 2000):
-            rows = []
+            rows: list[dict[str, Any]] = []
             for i in range(start, min(start + 2000, calls)):
                 rows.append(
                     {
@@ -64,7 +67,8 @@ async def seed(url: str, people: int, calls: int) -> None:
                     }
                 )
             await conn.execute(insert(Call), rows)
-            matches, replies = [], []
+            matches: list[dict[str, Any]] = []
+            replies: list[dict[str, Any]] = []
             for row in rows:
                 asked = rng.sample(range(1, people + 1), 5)
                 for rank, person in enumerate(asked, 1):
@@ -112,12 +116,12 @@ async def measure(url: str) -> None:
             ("organisation", Scope(NOW - timedelta(days=28), NOW)),
             ("one department", Scope(NOW - timedelta(days=28), NOW, department="D7")),
         ):
-            figures = {
-                "summary": lambda s=scope: service.summary(session, s),
-                "waiting": lambda s=scope: service.waiting(session, s, NOW, 2 * 86400),
-                "connectors": lambda s=scope: service.connectors(session, s),
-                "who helps whom": lambda s=scope: service.who_helps_whom(session, s),
-                "adoption": lambda s=scope: service.adoption(session, s),
+            figures: dict[str, Callable[[], Awaitable[object]]] = {
+                "summary": partial(service.summary, session, scope),
+                "waiting": partial(service.waiting, session, scope, NOW, 2 * 86400),
+                "connectors": partial(service.connectors, session, scope),
+                "who helps whom": partial(service.who_helps_whom, session, scope),
+                "adoption": partial(service.adoption, session, scope),
             }
             for name, run in figures.items():
                 started = time.perf_counter()

@@ -384,3 +384,32 @@ async def test_the_reading_language_is_set_through_the_api_apart_from_languages_
     assert bad.json()["errors"][0]["message"].startswith("Verwacht tekst")
     refused = await client.put("/api/people/me", json={"ui_language": "fr"}, headers=auth)
     assert refused.status_code == 422 and "ui_language" in refused.text
+
+
+async def test_errors_that_carry_values_are_in_the_readers_language_with_the_values_kept(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    dutch = await token_for(org, "asker")  # speaks Dutch first
+    english = await token_for(org, "mark.jones")
+    call = (await client.post("/api/calls", json=STAALBOUW, headers=dutch)).json()
+    forward = {"kind": "forward", "forward_to": "niemand.hier", "body": "Kijk jij even?"}
+    nl = await client.post(f"/api/calls/{call['id']}/replies", json=forward, headers=dutch)
+    assert nl.status_code == 422, nl.text
+    assert nl.json()["errors"] == [
+        {
+            "field": "forward_to",
+            "source": "body",
+            "message": "geen collega met gebruikersnaam 'niemand.hier'",
+        }
+    ]
+    missing_nl = await client.get("/api/calls/987654", headers=dutch)
+    missing_en = await client.get("/api/calls/987654", headers=english)
+    assert missing_nl.status_code == missing_en.status_code == 404
+    assert missing_nl.json()["detail"] == "geen oproep met id 987654"
+    assert missing_en.json()["detail"] == "no call with id 987654"
+    zone = await client.put("/api/people/me", json={"timezone": "Mars/Olympus"}, headers=dutch)
+    assert zone.status_code == 422
+    assert zone.json()["errors"][0]["message"] == "onbekende tijdzone 'Mars/Olympus'"
+    # A stranger without a token's person: the browser's language decides.
+    person = await client.get("/api/people/nobody", headers={**english, "Accept-Language": "nl"})
+    assert person.json()["detail"] == "no person with handle 'nobody'"  # the person reads English

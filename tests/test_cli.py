@@ -30,6 +30,19 @@ def askhub(
     )
 
 
+def askhub_here(
+    env: dict[str, str], *args: str, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """The same command run inside this process, without a new interpreter's start-up (seconds
+    under load): for checks of what it says, where a real process would add nothing."""
+    from click.testing import CliRunner
+
+    from askhub.cli import main
+
+    result = CliRunner().invoke(main, list(args), input=stdin, env=env)
+    return subprocess.CompletedProcess(list(args), result.exit_code, result.stdout, result.stderr)
+
+
 def test_import_route_and_token(cli_env: dict[str, str], tmp_path: Path) -> None:
     first = askhub(cli_env, "import", "people", str(ORG))
     assert first.returncode == 0, first.stderr
@@ -133,6 +146,14 @@ def test_set_a_web_password_from_stdin(cli_env: dict[str, str]) -> None:
     assert ok.returncode == 0 and "password set for @amy.chen" in ok.stdout
     short = askhub(cli_env, "user", "set-password", "amy.chen", stdin="abc\n")
     assert short.returncode == 2 and "password" in short.stderr and "Traceback" not in short.stderr
+    assert "a password needs at least 8 characters" in short.stderr
+    # A Dutch terminal reads the refusal in Dutch, with the number still filled in.
+    dutch = {**cli_env, "ASKHUB_LANG": "nl"}
+    short_nl = askhub_here(dutch, "user", "set-password", "amy.chen", stdin="abc\n")
+    assert short_nl.returncode == 2
+    assert (
+        short_nl.stderr.strip() == "askhub: password: een wachtwoord heeft minstens 8 tekens nodig"
+    )
     unknown = askhub(cli_env, "user", "set-password", "nobody", stdin="long enough pass\n")
     assert unknown.returncode == 2 and "nobody" in unknown.stderr
 

@@ -3,6 +3,7 @@ as the API and the pages; refusals are one line on stderr and exit code 2."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 
@@ -13,7 +14,7 @@ from askhub.calls.schemas import CallCreate, ReplyCreate
 from askhub.context import AppContext
 from askhub.people.service import get_by_handle
 from models import CallStatus, Nudge
-from tests.test_cli import askhub
+from tests.test_cli import askhub, askhub_here
 
 
 async def test_close_reopen_export_and_message_from_the_command_line(
@@ -55,6 +56,20 @@ async def test_close_reopen_export_and_message_from_the_command_line(
     assert reopened.returncode == 0, reopened.stderr
     missing = askhub(cli_env, "call", "withdraw", "999999", "--as", "asker")
     assert missing.returncode == 2 and "no call with id 999999" in missing.stderr
+    # A Dutch terminal: the same refusals in Dutch, with the call's number kept.
+    dutch = {**cli_env, "ASKHUB_LANG": "nl"}
+    missing_nl = await asyncio.to_thread(
+        askhub_here, dutch, "call", "withdraw", "999999", "--as", "asker"
+    )
+    assert missing_nl.returncode == 2
+    assert missing_nl.stderr.strip() == "askhub: geen oproep met id 999999"
+    refused_nl = await asyncio.to_thread(
+        askhub_here, dutch, "call", "close", call_id, "--as", "bram.devries"
+    )
+    assert refused_nl.returncode == 2
+    assert refused_nl.stderr.strip() == (
+        f"askhub: oproep {call_id}: Alleen de vrager of een manager mag dit doen."
+    )
 
     async with org.sessions() as session:
         stored = await service.get_call(session, int(call_id))

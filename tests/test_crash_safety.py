@@ -167,6 +167,21 @@ def all_healthy(servers: list[Server]) -> Callable[[], Awaitable[bool]]:
     return check
 
 
+async def dispatch_rounds(servers: list[Server]) -> dict[int, int]:
+    """The dispatch rounds each server has finished, by port (its ``/api/health``)."""
+    rounds = {}
+    async with httpx.AsyncClient(timeout=5) as client:
+        for server in servers:
+            health = await client.get(f"http://127.0.0.1:{server.port}/api/health")
+            rounds[server.port] = int(health.json()["scheduler"].get("dispatch", 0))
+    return rounds
+
+
+async def rounds_past(servers: list[Server], goal: dict[int, int]) -> bool:
+    now = await dispatch_rounds(servers)
+    return all(now[port] >= n for port, n in goal.items())
+
+
 def app_env(cli_env: dict[str, str], sink: SMTPSink, **extra: str) -> dict[str, str]:
     return {
         **cli_env,
@@ -245,8 +260,17 @@ async def test_two_processes_deliver_each_nudge_exactly_once(
         await wait_until(
             all_delivered(sink, expected), DELIVERY_TIMEOUT, f"all {TOTAL} emails", servers, 0.2
         )
-        # Give both another tick: a double send would show up now.
-        await asyncio.sleep(2.5)
+        # Let each process finish a whole dispatch round that began after the last email
+        # arrived: a double send (a row claimed again) would show up now. A round counted
+        # after this read may have begun before it; the one after that began after it.
+        start = await dispatch_rounds(servers)
+        await wait_until(
+            lambda: rounds_past(servers, {p: n + 2 for p, n in start.items()}),
+            DELIVERY_TIMEOUT,
+            "another dispatch round in each process",
+            servers,
+            0.2,
+        )
         counts = sink.by_message_id()
         senders = Counter(str(message["From"].addresses[0].username) for message in sink.messages)
 

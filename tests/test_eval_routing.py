@@ -23,7 +23,7 @@ from askhub.context import AppContext
 from askhub.evaluation.routing import SYSTEMS, evaluate_routing, format_table
 from askhub.imports.stackexchange import EvalSplit, read_dump, split_for_evaluation
 from askhub.imports.stackexchange_import import import_stackexchange
-from indexer.embedders import Embedder, load_embedder
+from indexer.embedders import Embedder
 from indexer.expertise import Document, ExpertiseIndex, Passage
 
 CARDANO = Path(__file__).resolve().parents[2] / "shared/data/cardano.stackexchange.com"
@@ -48,11 +48,13 @@ def split() -> EvalSplit:
 
 
 @pytest.fixture(scope="module")
-def one_thread_embedder() -> Embedder:
-    # The default model with one BLAS thread: embedding the history is most of this module's
-    # time, and when the other core is busy (another test run, a benchmark) the second BLAS
-    # thread makes USE 3-4x slower instead of faster (measured: 7k vs 2k tokens/s).
-    return load_embedder(threads=1)
+def one_thread_embedder(embedder: Embedder) -> Embedder:
+    # The default model with one BLAS thread (load_embedder's default): embedding the history
+    # is most of this module's time, and when the other core is busy the second BLAS thread
+    # makes USE 3-4x slower instead of faster (measured: 7k vs 2k tokens/s). It is the
+    # session's model, which remembers vectors: a dump another module (or the fitted-ranker
+    # test below) already embedded is not embedded again.
+    return embedder
 
 
 @pytest.fixture(scope="module")

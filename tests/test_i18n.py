@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from askhub.i18n import plural_translator, reader_language, translator
+from askhub.i18n import localise, plural_translator, reader_language, translator
 from askhub.tools.i18n import extract, load, missing, untranslated
 from models import Person
 
@@ -45,4 +45,15 @@ def test_the_reader_language_is_its_own_setting_then_the_first_language_spoken()
     assert reader_language(None, "nl", choice="xx") == "nl"
     assert translator("nl")("{name} asks: {title}", name="Demo Gebruiker", title="x") == (
         "Demo Gebruiker vraagt: x"
+    )
+
+
+def test_askhubs_own_validation_messages_with_values_are_translated_with_the_values_kept() -> None:
+    utc = "field `deadline` must lie between the years 1 and 9999 in UTC - at `$.deadline`"
+    assert localise(utc, "nl") == (
+        "Het veld `deadline` moet in UTC tussen de jaren 1 en 9999 liggen - bij `$.deadline`"
+    )
+    assert localise(utc, "en") == utc
+    assert (
+        localise("JSON nested deeper than 32 levels", "nl") == "JSON dieper genest dan 32 niveaus"
     )

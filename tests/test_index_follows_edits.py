@@ -7,6 +7,7 @@ posts change through its API and the calls routed afterwards must see the new wo
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from askhub.context import AppContext
 from askhub.people.schemas import PostCreate
 from askhub.people.service import create_post, get_by_handle, update_post
 from askhub.routing.service import RoutingService
+from askhub.scheduler import build_scheduler, prune_index_changes
 from models import IndexChange, Post
 from tests.test_api import token_for
 
@@ -134,3 +136,71 @@ async def test_the_export_is_reachable_through_the_api(
     assert OLD_WORDS in [p["title"] for p in exported["posts"]]
     assert "password" not in response.text and "token_hash" not in response.text
     assert (await client.get("/api/people/me/export")).status_code == 401
+
+
+async def test_the_prune_tick_keeps_the_newest_changes_and_a_process_that_missed_some_rebuilds(
+    org: AppContext,
+) -> None:
+    """The scheduler's prune round deletes all but the newest ``index_changes_kept`` rows of the
+    change log. A process that had replayed them all goes on replaying in place; one whose
+    watermark lies before the pruned rows cannot replay the edit it missed and must rebuild
+    from the stored vectors: it finds the post's new words, never the old ones."""
+    kept = 3
+    pruning = AppContext(
+        settings=replace(org.settings, index_changes_kept=kept),
+        engine=org.engine,
+        sessions=org.sessions,
+        routing=RoutingService(
+            replace(org.settings, index_changes_kept=kept), org.routing.embedder
+        ),
+    )
+    assert build_scheduler(pruning, {}).get_job("askhub-prune") is not None
+    async with org.sessions() as session, session.begin():
+        tom = await get_by_handle(session, "tom.bakker")
+        amy = await get_by_handle(session, "amy.chen")
+        assert tom and amy
+        edited = await create_post(
+            session, org.routing, tom, PostCreate(title=OLD_WORDS, body=OLD_WORDS)
+        )
+        churned = await create_post(
+            session, org.routing, amy, PostCreate(title="Koffie", body="Koffie zetten")
+        )
+    lagging = RoutingService(org.settings, org.routing.embedder)
+    async with org.sessions() as session:
+        await lagging.sync(session)  # sees the old words, then stops following for a while
+    async with org.sessions() as session, session.begin():
+        stored = await session.get(Post, edited.id)
+        assert stored
+        # Same length, so one passage before and after: the vector count does not change.
+        await update_post(session, org.routing, stored, PostCreate(title=NEW_WORDS, body=NEW_WORDS))
+    for round_ in range(kept + 1):  # more changes than the horizon keeps, on another post
+        async with org.sessions() as session, session.begin():
+            other = await session.get(Post, churned.id)
+            assert other
+            words = f"Koffie zetten, ronde {round_}"
+            await update_post(session, org.routing, other, PostCreate(title="Koffie", body=words))
+    async with org.sessions() as session:
+        first = await pruning.routing.sync(session)  # a process that has replayed everything
+        before = list(await session.scalars(select(IndexChange.id).order_by(IndexChange.id)))
+    assert len(before) > kept + 1
+
+    await prune_index_changes(pruning)
+
+    async with org.sessions() as session:
+        after = list(await session.scalars(select(IndexChange.post_id)))
+        ids = sorted(row for row in await session.scalars(select(IndexChange.id)))
+    # Ids are handed out one after another here (nothing rolled back), so the newest row and the
+    # ``kept`` before it stay: the head never moves back.
+    assert ids == before[-(kept + 1) :]
+    assert edited.id not in set(after)  # the edit's own rows are gone
+    async with org.sessions() as session:
+        found = await lagging.route(session, NEW_WORDS, k=1)
+        assert found and found[0].person.handle == "tom.bakker"
+        assert found[0].reasons[0]["post_id"] == edited.id
+        old = await lagging.route(session, OLD_WORDS, k=3)
+        assert all(edited.id not in {r["post_id"] for r in m.reasons} for m in old)
+        # The process that had replayed everything keeps its index object.
+        assert await pruning.routing.sync(session) is first
+    await prune_index_changes(pruning)  # nothing beyond the horizon any more: nothing goes
+    async with org.sessions() as session:
+        assert sorted(await session.scalars(select(IndexChange.id))) == ids

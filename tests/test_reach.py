@@ -85,15 +85,20 @@ async def bearer(ctx: AppContext, handle: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {await create_token(session, person)}"}
 
 
+# Volunteers the modem call needs. At the test's 50% yes-rate it asks twice as many at once:
+# 40 of the 2,011 people, enough to show the sizing (neither one small wave nor everyone) at a
+# fifth of the mail and link clicks of the 100 the simulator's figures use.
+NEEDED = 20
+ASKED_AT_ONCE = NEEDED * 2  # needed / 50%
 MODEM: dict[str, Any] = {
     "kind": "volunteers",
     "title": "Testers gezocht voor het nieuwe modem",
     "body": "Wie test twee weken het nieuwe modem en de firmware thuis?",
-    "needed": 100,
+    "needed": NEEDED,
 }
 
 
-async def test_a_volunteers_call_for_100_asks_enough_at_once_fills_and_stops(big: Loop) -> None:
+async def test_a_volunteers_call_asks_enough_at_once_fills_and_stops(big: Loop) -> None:
     t0 = datetime.now(UTC)
     app = create_app(settings=big.ctx.settings, embedder=big.ctx.routing.embedder)
     deadline = (t0 + timedelta(days=14)).isoformat()
@@ -106,45 +111,47 @@ async def test_a_volunteers_call_for_100_asks_enough_at_once_fills_and_stops(big
         assert preview.status_code == 200, preview.text
         forecast = preview.json()["forecast"]
         assert forecast["audience"] == GENERATED + 11
-        assert forecast["ask_now"] == 200 and forecast["expected"] >= 99.5
+        assert forecast["ask_now"] == ASKED_AT_ONCE and forecast["expected"] >= NEEDED - 0.5
         assert forecast["warnings"] == []
         created = await client.post(
             "/api/calls", json={**MODEM, "deadline": deadline}, headers=headers
         )
         assert created.status_code == 201, created.text
         call = created.json()
-        assert call["reach"]["asked"] == 200 and call["reach"]["expected"] >= 99.5
+        assert call["reach"]["asked"] == ASKED_AT_ONCE
+        assert call["reach"]["expected"] >= NEEDED - 0.5
 
     wave1 = await big.deliver()
     asked = asks(wave1)
-    # 100 / 50% = 200 people at once, each once; the two with modem evidence first.
-    assert len(asked) == 200 and len(set(asked)) == 200
+    # needed / 50% people at once, each once; the two with modem evidence first.
+    assert len(asked) == ASKED_AT_ONCE and len(set(asked)) == ASKED_AT_ONCE
     assert {"amy@example.com", "joost@example.com"} <= set(asked)
     assert "anna@example.com" not in asked
 
-    # While the 200 asked are expected to fill it, later ticks ask nobody else.
+    # While those asked are expected to fill it, later ticks ask nobody else.
     assert asks(await big.tick(t0 + timedelta(hours=5))) == []
 
-    # 100 of them volunteer through the link in their email, without signing in.
+    # ``NEEDED`` of them volunteer through the link in their email, without signing in.
     by_person = {
         str(m["To"]).split("<")[-1].rstrip(">"): m
         for m in wave1
         if str(m["To"]).split("<")[-1].rstrip(">") in set(asked)
     }
-    volunteers = sorted(by_person)[:100]
+    volunteers = sorted(by_person)[:NEEDED]
     async with AsyncTestClient(app=app) as client:
         for address in volunteers:
             url = link(by_person[address], "I'll volunteer")
             done = await client.post(url, data={"body": ""})
             assert done.status_code == 200, done.text
-        late = await client.post(link(by_person[sorted(by_person)[100]], "I'll volunteer"), data={})
+        late_one = sorted(by_person)[NEEDED]
+        late = await client.post(link(by_person[late_one], "I'll volunteer"), data={})
         # (the page speaks the person's language: Dutch for most generated colleagues)
         assert late.status_code == 409
         assert "is full" in late.text or "is vol" in late.text
         status = await client.get(
             f"/api/calls/{call['id']}", headers=await bearer(big.ctx, "asker")
         )
-        assert status.json()["status"] == "filled" and status.json()["volunteers"] == 100
+        assert status.json()["status"] == "filled" and status.json()["volunteers"] == NEEDED
 
     after = await big.deliver()
     to_asker = [m for m in after if "anna@example.com" in str(m["To"])]
@@ -157,13 +164,13 @@ async def test_a_volunteers_call_for_100_asks_enough_at_once_fills_and_stops(big
             if str(m["Subject"]) == words(m)("Full, thank you: {title}", title=MODEM["title"])
         ]
     )
-    assert told == set(asked) - set(volunteers)  # the other 100: no longer needed
+    assert told == set(asked) - set(volunteers)  # the others: no longer needed
 
     # No ask goes out after it filled, however long the clock runs.
     for hours in (10, 30, 24 * 7):
         assert asks(await big.tick(t0 + timedelta(hours=hours))) == []
     sent = Counter(asks(big.sink.messages))
-    assert max(sent.values()) == 1 and sum(sent.values()) == 200
+    assert max(sent.values()) == 1 and sum(sent.values()) == ASKED_AT_ONCE
 
 
 async def test_a_question_in_the_same_organisation_asks_one_small_wave(big: Loop) -> None:

@@ -212,12 +212,14 @@ async def test_whitespace_only_title_is_422_naming_title(
     assert (await client.get("/api/calls", params={"mine": "true"}, headers=auth)).json() == []
 
 
+@pytest.mark.sqlite_only
 async def test_wrong_method_is_405_with_an_allow_header(client: AsyncTestClient[Any]) -> None:
     response = await client.request("PATCH", "/api/health")
     assert response.status_code == 405
     assert "GET" in response.headers["allow"].split(", ")
 
 
+@pytest.mark.sqlite_only
 async def test_openapi_documents_public_health_errors_and_limits(
     client: AsyncTestClient[Any],
 ) -> None:
@@ -253,6 +255,7 @@ def assert_protected(response: Any, personal: bool = True) -> None:
         assert headers["cache-control"] == "no-store"
 
 
+@pytest.mark.sqlite_only
 async def test_one_click_link_pages_send_csp_frame_and_cache_headers(
     client: AsyncTestClient[Any], org: AppContext
 ) -> None:
@@ -268,6 +271,7 @@ async def test_one_click_link_pages_send_csp_frame_and_cache_headers(
     assert_protected(invalid)
 
 
+@pytest.mark.sqlite_only
 async def test_error_pages_and_api_answers_send_security_headers(
     client: AsyncTestClient[Any], org: AppContext
 ) -> None:
@@ -303,6 +307,7 @@ INTERNAL_URLS = [
 ]
 
 
+@pytest.mark.sqlite_only  # the URL is refused before anything is stored
 @pytest.mark.parametrize("url", INTERNAL_URLS)
 async def test_webhook_to_internal_or_metadata_address_is_refused_on_save(
     client: AsyncTestClient[Any], org: AppContext, url: str
@@ -315,6 +320,7 @@ async def test_webhook_to_internal_or_metadata_address_is_refused_on_save(
     assert me["preferences"]["webhook_url"] is None
 
 
+@pytest.mark.sqlite_only
 async def test_plain_http_webhook_is_refused_on_save(
     client: AsyncTestClient[Any], org: AppContext
 ) -> None:
@@ -479,6 +485,7 @@ def test_import_file_with_a_utf8_byte_order_mark_is_read(tmp_path: Path) -> None
     assert [r.handle for r in records] == [json.loads(line)["handle"] for line in lines]
 
 
+@pytest.mark.sqlite_only  # the file is refused while it is read, before any row is written
 def test_import_with_bad_utf8_names_the_line_and_exits_2(
     cli_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import pytest
 
 from askhub.settings import EmailSettings, SettingError, Settings, WebSettings, load
 from tests.test_cli import askhub
 
 
+@pytest.mark.sqlite_only  # the settings are read before any database is opened
 @pytest.mark.parametrize(
     ("name", "value", "accepts"),
     [
@@ -47,3 +51,30 @@ def test_smtp_settings_are_checked_when_email_is_on(monkeypatch: pytest.MonkeyPa
         load()
     monkeypatch.setenv("ASKHUB_SMTP_TIMEOUT", "2.5")
     assert EmailSettings.from_env().timeout == 2.5
+
+
+def test_processes_starting_at_once_on_a_fresh_data_dir_share_one_signing_key(
+    tmp_path: Path,
+) -> None:
+    """Two servers started together (as the crash-safety test does) both create the key when
+    none exists: neither may fail on the other's file, nor read it half-written."""
+    settings = Settings(database_url="sqlite+aiosqlite://", data_dir=tmp_path / "var")
+    start = threading.Barrier(16)
+    keys: list[str] = []
+    failures: list[BaseException] = []
+
+    def read_key() -> None:
+        start.wait()
+        try:
+            keys.append(settings.signing_key())
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=read_key) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    assert len(keys) == 16 and len(set(keys)) == 1 and len(keys[0]) >= 32
+    assert [p.name for p in (tmp_path / "var").iterdir()] == ["secret.key"]

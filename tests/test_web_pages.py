@@ -377,6 +377,46 @@ async def test_posts_count_as_expertise_at_once_and_edits_are_re_embedded(
         assert all(m.person.handle != "eva.brown" for m in old) or not old
 
 
+async def test_a_post_is_deleted_from_my_posts_after_a_confirm_step_and_stops_counting(
+    org: AppContext,
+) -> None:
+    await with_passwords(org, ["asker", "eva.brown"])
+    words = "Luchtschiphaven dakgoten"
+    async with web_client(org) as client, web_client(org) as other:
+        await sign_in(client, "asker")  # reads Dutch
+        await sign_in(other, "eva.brown")
+        written = await submit(client, "/posts", "/posts", {"title": words, "body": words})
+        assert written.status_code == 303
+        async with org.sessions() as session:
+            post = await session.scalar(select(Post).where(Post.title == words))
+            assert post is not None
+        listed = await client.get("/posts")
+        assert f'href="/posts/{post.id}/delete"' in listed.text
+        assert "Verwijderen" in text_of(listed.text)
+        confirm = await client.get(f"/posts/{post.id}/delete")
+        assert confirm.status_code == 200
+        assert "Dit bericht verwijderen?" in text_of(confirm.text) and words in confirm.text
+        # Only its author may: anyone else finds nothing to delete.
+        assert (await other.get(f"/posts/{post.id}/delete")).status_code == 404
+        refused = await submit(other, "/posts", f"/posts/{post.id}/delete")
+        assert refused.status_code == 404
+        async with org.sessions() as session:
+            assert await session.get(Post, post.id) is not None  # asking to confirm deletes nothing
+            routing = RoutingService(org.settings, org.routing.embedder)
+            found = await routing.route(session, words, k=1)
+            assert found and found[0].person.handle == "asker"
+        deleted = await submit(client, f"/posts/{post.id}/delete", f"/posts/{post.id}/delete")
+        assert deleted.status_code == 303 and deleted.headers["location"] == "/posts"
+        after = await client.get("/posts")
+        assert "Verwijderd." in text_of(after.text) and words not in after.text
+    async with org.sessions() as session:
+        assert await session.get(Post, post.id) is None
+        vectors = select(func.count()).where(Embedding.post_id == post.id)
+        assert await session.scalar(vectors) == 0
+        gone = await RoutingService(org.settings, org.routing.embedder).route(session, words, k=3)
+        assert all(post.id not in {r["post_id"] for r in m.reasons} for m in gone)
+
+
 async def test_people_pages_search_and_languages(org: AppContext) -> None:
     await with_passwords(org, ["liam.obrien", "sanne.visser"])
     async with web_client(org) as client:

@@ -40,9 +40,11 @@ def hash_password(password: str) -> str:
 
 def check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InputError(f"a password needs at least {MIN_PASSWORD_LENGTH} characters", "password")
+        raise InputError(
+            "a password needs at least {n} characters", "password", n=MIN_PASSWORD_LENGTH
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        raise InputError(f"a password has at most {MAX_PASSWORD_LENGTH} characters", "password")
+        raise InputError("a password has at most {n} characters", "password", n=MAX_PASSWORD_LENGTH)
 
 
 def _verify(stored: str, password: str) -> bool:

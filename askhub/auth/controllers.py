@@ -6,11 +6,11 @@ from datetime import datetime
 
 import msgspec
 from litestar import Controller, delete, get
-from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.auth.service import list_tokens, revoke_own_token
 from askhub.openapi import BEARER, Id, errors
+from askhub.validation import NotFound
 from models import Person
 
 
@@ -39,4 +39,4 @@ class TokensController(Controller):
     async def revoke(self, db: AsyncSession, me: Person, token_id: Id) -> None:
         """Revoke one of your tokens; it is refused from the next request on."""
         if not await revoke_own_token(db, me, token_id):
-            raise NotFoundException(f"no token {token_id} of yours")
+            raise NotFound("no token {id} of yours", id=token_id)

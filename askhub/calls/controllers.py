@@ -8,7 +8,6 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import ResponseHeader
-from litestar.exceptions import NotFoundException
 from litestar.params import Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -33,6 +32,7 @@ from askhub.calls.schemas import (
 from askhub.context import AppContext
 from askhub.openapi import BEARER, Id, Limit, Offset, errors
 from askhub.people.service import person_brief
+from askhub.validation import NotFound
 from models import Call, Person, Reply
 
 Status = Literal["open", "answered", "filled", "closed", "expired", "withdrawn"]
@@ -44,7 +44,7 @@ TOTAL = "X-Total-Count"
 async def _call(db: AsyncSession, call_id: int) -> Call:
     call = await service.get_call(db, call_id)
     if call is None:
-        raise NotFoundException(f"no call with id {call_id}")
+        raise NotFound("no call with id {id}", id=call_id)
     return call
 
 
@@ -298,6 +298,6 @@ class RepliesController(Controller):
         """The asker thanks someone for their reply; they are told once."""
         call = await service.call_of_reply(db, reply_id)
         if call is None:
-            raise NotFoundException(f"no reply with id {reply_id}")
+            raise NotFound("no reply with id {id}", id=reply_id)
         reply: Reply = await control.thank(db, context.settings, call, reply_id, me)
         return service.reply_out(reply, reply.person)

@@ -71,9 +71,13 @@ class AudienceTooSmall(CallError):
 
     def __init__(self, needed: int, size: int) -> None:
         super().__init__(
-            f"needs {needed} volunteers but the audience has only {size} people besides you: "
-            "lower 'needed' or widen the audience",
+            N_(
+                "needs {needed} volunteers but the audience has only {size} people besides "
+                "you: lower 'needed' or widen the audience"
+            ),
             "needed",
+            needed=needed,
+            size=size,
         )
         self.needed = needed
         self.size = size
@@ -832,7 +836,7 @@ async def _forward_target(
         raise CallError("say who to forward to: 'forward_to' is a colleague's handle", "forward_to")
     target = await get_by_handle(session, handle)
     if target is None:
-        raise CallError(f"no colleague with handle {handle!r}", "forward_to")
+        raise CallError("no colleague with handle '{handle}'", "forward_to", handle=handle)
     if target.id in (person.id, call.asker_id):
         raise CallError("forward to someone other than yourself or the asker", "forward_to")
     return target

@@ -199,7 +199,7 @@ async def table_csv(
     stalled_after: int,
 ) -> str:
     if name not in TABLES:
-        raise NotFound(f"no dashboard table {name!r}")
+        raise NotFound("no dashboard table '{name}'", name=name)
     return as_csv(await TABLES[name]((session, routing, scope, now, stalled_after)))
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Controller, get, post
-from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.nudges import outbox
 from askhub.nudges.schemas import InboxItem, item_out
 from askhub.openapi import BEARER, Id, Limit, Offset, errors
+from askhub.validation import NotFound
 from models import Nudge, Person
 
 
@@ -33,7 +33,7 @@ class InboxController(Controller):
     async def mark_seen(self, db: AsyncSession, me: Person, nudge_id: Id) -> InboxItem:
         nudge = await db.get(Nudge, nudge_id)
         if nudge is None or nudge.person_id != me.id:
-            raise NotFoundException(f"no inbox item {nudge_id}")
+            raise NotFound("no inbox item {id}", id=nudge_id)
         if nudge.seen_at is None:
             nudge.seen_at = datetime.now(UTC)
         return item_out(nudge)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post, put
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +20,7 @@ from askhub.people.schemas import (
     PostUpdate,
     ProfileUpdate,
 )
-from askhub.validation import NO_NUL
+from askhub.validation import NO_NUL, NotFound, NotPermitted
 from models import Person, Post, Role
 
 # A filter or search term, as stored text: NUL never matches anything.
@@ -30,7 +30,7 @@ Term = Annotated[str, Parameter(max_length=200, pattern=NO_NUL)]
 async def _person(db: AsyncSession, handle: str) -> Person:
     person = await service.get_by_handle(db, handle)
     if person is None:
-        raise NotFoundException(f"no person with handle {handle!r}")
+        raise NotFound("no person with handle '{handle}'", handle=handle)
     return person
 
 
@@ -76,7 +76,7 @@ class PeopleController(Controller):
                 "only admins create people; update yours at /api/people/me"
             )
         if await service.get_by_handle(db, data.handle) is not None:
-            raise PermissionDeniedException(f"handle {data.handle!r} is taken")
+            raise NotPermitted("handle '{handle}' is taken", handle=data.handle)
         await service.upsert_people(db, [data])
         return service.person_out(await _person(db, data.handle))
 
@@ -125,5 +125,5 @@ class PostsController(Controller):
 async def _own_post(db: AsyncSession, me: Person, post_id: int) -> Post:
     item = await service.own_post(db, me, post_id)
     if item is None:
-        raise NotFoundException(f"no post {post_id} of yours to change")
+        raise NotFound("no post {id} of yours to change", id=post_id)
     return item

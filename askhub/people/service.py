@@ -89,7 +89,7 @@ def set_reader_language(person: Person, lang: str) -> None:
     """The language AskHub writes to ``person`` in (pages and nudges), apart from the
     languages they speak (which route calls)."""
     if lang not in LANGUAGES:
-        raise InputError(f"choose one of: {', '.join(LANGUAGES)}", "lang")
+        raise InputError("choose one of: {choices}", "lang", choices=", ".join(LANGUAGES))
     person.ui_language = lang
 
 
@@ -372,9 +372,11 @@ async def _check_import_emails(
         address = record.email.strip().lower()
         if address in claimed:
             raise ConflictError(
-                f"@{record.handle} and @{claimed[address]} have the same email address "
-                f"{record.email!r}",
+                "@{handle} and @{other} have the same email address '{email}'",
                 "email",
+                handle=record.handle,
+                other=claimed[address],
+                email=record.email,
             )
         claimed[address] = record.handle
     if not claimed:
@@ -387,8 +389,11 @@ async def _check_import_emails(
         if holder.id not in ours:
             address = (holder.email or "").lower()
             raise ConflictError(
-                f"@{claimed[address]}'s email address {address!r} belongs to @{holder.handle}",
+                "@{handle}'s email address '{email}' belongs to @{holder}",
                 "email",
+                handle=claimed[address],
+                email=address,
+                holder=holder.handle,
             )
 
 
@@ -411,7 +416,9 @@ async def update_profile(
         try:
             ZoneInfo(changes["timezone"])
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise InputError(f"unknown time zone {changes['timezone']!r}", "timezone") from exc
+            raise InputError(
+                "unknown time zone '{zone}'", "timezone", zone=changes["timezone"]
+            ) from exc
     away_until = changes.get("away_until")
     if away_until is not None and away_until.tzinfo is None:
         raise InputError("away_until needs a time zone, e.g. +01:00", "away_until")

@@ -16,6 +16,7 @@ from askhub.people import controllers as people
 from askhub.privacy import service as privacy
 from askhub.privacy.export import export_of
 from askhub.privacy.service import Erasure
+from askhub.validation import NotFound
 from models import Person, Role
 
 
@@ -59,5 +60,5 @@ class PeopleController(people.PeopleController):
         """Admins: erase someone, as they could themselves."""
         erased = await privacy.erase_by_handle(context.sessions, context.routing, handle)
         if erased is None:
-            raise NotFoundException(f"no person with handle {handle!r}")
+            raise NotFound("no person with handle '{handle}'", handle=handle)
         return erased

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from litestar import Controller, get, post
-from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls.service import get_call
@@ -22,13 +21,14 @@ from askhub.referrals.schemas import (
     SharesOut,
 )
 from askhub.settings import Settings
+from askhub.validation import NotFound
 from models import Call, Person, ShareLink
 
 
 async def _call(db: AsyncSession, call_id: int) -> Call:
     call = await get_call(db, call_id)
     if call is None:
-        raise NotFoundException(f"no call with id {call_id}")
+        raise NotFound("no call with id {id}", id=call_id)
     return call
 
 

@@ -209,9 +209,11 @@ async def training_data(
         answered = await answered_questions(session)
         if answered < min_questions:
             raise NotEnoughHistory(
-                f"only {answered} earlier questions have an answer; fitting needs "
-                f"{min_questions} (ASKHUB_MIN_FIT_QUESTIONS). The hand-set weights keep ranking.",
+                "only {answered} earlier questions have an answer; fitting needs "
+                "{needed} (ASKHUB_MIN_FIT_QUESTIONS). The hand-set weights keep ranking.",
                 "history",
+                answered=answered,
+                needed=min_questions,
             )
         history = await build_history(session, index)
         questions = await training_questions(session, index, embedder)

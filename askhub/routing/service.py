@@ -33,6 +33,8 @@ from models import Availability, Embedding, IndexChange, Person, Post, PostKind,
 EMBED_BATCH = 256
 # Replaying more changed posts than this (and a quarter of the index) rebuilds instead.
 REPLAY_LIMIT = 2000
+# What the start routes once to warm up (its answer is thrown away).
+WARM_UP_TEXT = "Who knows about this? Wie weet hier meer van?"
 
 
 @dataclass(frozen=True)
@@ -233,19 +235,24 @@ class RoutingService:
         async with self._lock:
             model_id = self.model_id
             # One statement, one snapshot: the count belongs to the changes up to ``head``.
-            head, count = (
+            head, oldest, count = (
                 await session.execute(
                     select(
                         select(func.coalesce(func.max(IndexChange.id), 0)).scalar_subquery(),
+                        select(func.coalesce(func.min(IndexChange.id), 0)).scalar_subquery(),
                         select(func.count())
                         .where(Embedding.model_id == model_id)
                         .scalar_subquery(),
                     )
                 )
             ).one()
-            head, count = int(head), int(count)
+            head, oldest, count = int(head), int(oldest), int(count)
             await self._follow_model(session)
             index = self._index
+            if index is not None and oldest > self._watermark + 1:
+                # Rows after the watermark may have been pruned (prune_changes): the changes
+                # cannot be replayed, so the index is rebuilt from the stored vectors.
+                index = None
             if index is not None and head == self._watermark:
                 if count == len(index.dense):
                     return index
@@ -276,6 +283,30 @@ class RoutingService:
             index.set_priors(await self._priors(session))
             self._index = index
             return index
+
+    async def prune_changes(self, session: AsyncSession) -> int:
+        """Delete the ``index_change`` rows older than the newest ``index_changes_kept``;
+        returns how many went.
+
+        Which rows every process has replayed is not recorded anywhere, so the horizon is a
+        count of rows, and it is made safe by :meth:`sync`: the oldest row kept always existed
+        (it is a real change, never a gap), so a process whose watermark lies before it knows
+        it may have missed pruned changes and rebuilds from the stored vectors. The newest row
+        is never pruned, so the head never moves back. A process that lags by more changes
+        than ``REPLAY_LIMIT`` rebuilds anyway, so keeping more rows than that gains little.
+        """
+        head = await session.scalar(select(func.max(IndexChange.id)))
+        if head is None:
+            return 0
+        floor = await session.scalar(
+            select(func.max(IndexChange.id)).where(
+                IndexChange.id <= head - self.settings.index_changes_kept
+            )
+        )
+        if floor is None:
+            return 0
+        result = await session.execute(delete(IndexChange).where(IndexChange.id < floor))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def _follow_model(self, session: AsyncSession) -> None:
         newest = await learning.newest_model_id(session)
@@ -502,6 +533,13 @@ class RoutingService:
         return {int(person): len(docs) for person, docs in found.items()}
 
     # -- routing -----------------------------------------------------------------------------
+
+    async def warm_up(self, session: AsyncSession) -> None:
+        """Route one short text and throw the answer away, so the first real call after a
+        start costs what the others do: the model's first encode (its graph is set up then:
+        over a second on the demo), the lexical index's build, the fitted ranker's history, the
+        first compilation of the routing queries. Reads only."""
+        await self.route(session, WARM_UP_TEXT, k=1)
 
     async def route(
         self,

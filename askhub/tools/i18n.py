@@ -27,6 +27,12 @@ KEYWORDS = {
     "CallError": None,
     "LinkError": None,
     "PermissionError": None,
+    "NotPermitted": None,
+    "NotFound": None,
+    "NotEnoughHistory": None,
+    "AudienceTooSmall": None,
+    # The CLI's one line on stderr before exit 2: fail("no call with id {id}", id=...).
+    "fail": None,
     "N_": None,
     "t": None,
     "tn": (1, 2),

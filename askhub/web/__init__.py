@@ -91,6 +91,8 @@ PAGES: list[ControllerRouterHandler] = [
     posts.write_post,
     posts.edit_post_page,
     posts.edit_post,
+    posts.delete_post_page,
+    posts.remove_post,
     people.person_page,
     connect.introduce_to_call,
     connect.introduce_people,

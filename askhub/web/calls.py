@@ -41,6 +41,7 @@ from askhub.people.ambassadors import may_facilitate
 from askhub.referrals.service import Report, may_share
 from askhub.referrals.service import report as spread_report
 from askhub.web.core import (
+    FormErrors,
     convert,
     flash,
     local_datetime,
@@ -85,8 +86,8 @@ def _call_form(form: FormMultiDict | None) -> dict[str, str]:
     return raw
 
 
-def _call_data(raw: dict[str, str], viewer: Person) -> tuple[CallCreate | None, dict[str, str]]:
-    errors: dict[str, str] = {}
+def _call_data(raw: dict[str, str], viewer: Person) -> tuple[CallCreate | None, FormErrors]:
+    errors: FormErrors = {}
     data: dict[str, Any] = {
         "kind": raw["kind"],
         "title": raw["title"],
@@ -248,7 +249,7 @@ async def post_call(
         except AudienceTooSmall as exc:
             errors = {"needed": too_small(_t(request, viewer), exc)}
         except CallError as exc:
-            errors = {exc.field or "form": str(exc)}
+            errors = {exc.field or "form": exc}
     if errors or data is None:
         return page(
             request,
@@ -315,7 +316,7 @@ def call_page(
     max_waves: int,
     *,
     status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
     draft: str = "",
     introductions_left: int | None = None,
     introduce_note: str = "",
@@ -413,7 +414,7 @@ async def reply(
             async with db.begin_nested():
                 created = await add_reply(db, context.settings, call, viewer, data)
         except CallError as exc:
-            errors = {exc.field or "form": str(exc)}
+            errors = {exc.field or "form": exc}
             status = 422 if exc.field else 409
     if errors or data is None:
         call = await _load(db, call_id)
@@ -466,7 +467,7 @@ async def _acted(
             viewer,
             context.settings.max_waves,
             status=422 if exc.field else 409,
-            errors={exc.field or "form": str(exc)},
+            errors={exc.field or "form": exc},
         )
     flash(request, _t(request, viewer)(done, **values))
     return redirect(f"/calls/{call.id}{anchor}")
@@ -717,7 +718,7 @@ async def edit_call(
             async with db.begin_nested():
                 await control.edit(db, context.routing, call, viewer, data)
         except CallError as exc:
-            errors = {exc.field or "form": str(exc)}
+            errors = {exc.field or "form": exc}
     if errors or data is None:
         return page(
             request, viewer, "call_edit.html", status=422, call=call, form=raw, errors=errors

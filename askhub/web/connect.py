@@ -38,12 +38,12 @@ async def _introduce(
     context: AppContext,
     viewer: Person,
     fields: dict[str, Any],
-) -> tuple[str | None, dict[str, str], int]:
+) -> tuple[str | None, dict[str, str | Exception], int]:
     """Make the introduction; the note to flash, or the errors keyed by form field and the
     page's status (409 when the state refuses it: spent budget, someone unreachable)."""
-    data, errors = convert(fields, IntroductionIn)
+    data, invalid = convert(fields, IntroductionIn)
     if data is None:
-        return None, {f"introduce_{name}": message for name, message in errors.items()}, 422
+        return None, {f"introduce_{name}": message for name, message in invalid.items()}, 422
     t = _t(request, viewer)
     try:
         async with db.begin_nested():

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from askhub.auth.service import person_by_identity, person_for_session
 from askhub.i18n import (
     localise,
+    localise_error,
     plural_translator,
     reader_language,
     supported,
@@ -211,8 +212,11 @@ def page(
     t, tn = translator(lang), plural_translator(lang)
     catalogue = translations(lang)
     # Field errors are message ids too (service messages stay as they are when not translated).
+    # A service's error may be passed as it is: its words and values are translated here.
     errors = {
-        name: localise(message, lang)
+        name: localise_error(message, lang)
+        if isinstance(message, Exception)
+        else localise(message, lang)
         for name, message in (context.pop("errors", None) or {}).items()
     }
     return Template(
@@ -262,9 +266,11 @@ def local_path(value: str | None, default: str = "/") -> str:
 # -- forms ------------------------------------------------------------------------------------
 
 _FIELD = re.compile(r"at `\$\.([A-Za-z_]+)")
+# A form's errors by field: a message id, or a service's error (translated with its values).
+FormErrors = dict[str, str | Exception]
 
 
-def convert(data: dict[str, Any], kind: type[Any]) -> tuple[Any, dict[str, str]]:
+def convert(data: dict[str, Any], kind: type[Any]) -> tuple[Any, FormErrors]:
     """``data`` as ``kind`` (a msgspec struct), or None and {field: message}."""
     try:
         return msgspec.convert(data, kind, strict=False), {}
@@ -321,12 +327,12 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
             request, 403, "AskHub does not know you yet. Ask your AskHub admin to add you."
         )
     if isinstance(exc, NotPermitted):
-        return _render_error(request, 403, str(exc))
+        return _render_error(request, 403, exc)
     if isinstance(exc, NotFound):
         return _render_error(request, 404, _ERROR_KEYS[404])
     if isinstance(exc, InputError):
         conflict = isinstance(exc, ConflictError) or not exc.field
-        return _render_error(request, 409 if conflict else 422, str(exc))
+        return _render_error(request, 409 if conflict else 422, exc)
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status == 500:
         from askhub.errors import log
@@ -350,9 +356,10 @@ _ERROR_KEYS = {
 def _render_error(
     request: Request[Any, Any, Any],
     status: int,
-    key: str,
+    key: str | Exception,
     headers: dict[str, str] | None = None,
 ) -> Response[Any]:
+    # ``key`` is a message id, or an error whose words (and values) are translated here.
     # The viewer's language when the viewer was known (set by provide_viewer), else the one
     # remembered from the last page, else the request's.
     remembered = request.session.get("lang") if "session" in request.scope else None
@@ -377,7 +384,9 @@ def _render_error(
             flash=None,
             header_mode=False,
             status=status,
-            message=localise(key, lang),
+            message=localise_error(key, lang)
+            if isinstance(key, Exception)
+            else localise(key, lang),
             errors={},
         )
     )

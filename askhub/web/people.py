@@ -27,7 +27,7 @@ async def person_page_for(
     handle: str,
     *,
     status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: dict[str, str | Exception] | None = None,
     note: str = "",
 ) -> Response[Any]:
     person = await get_by_handle(db, handle)

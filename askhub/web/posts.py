@@ -1,4 +1,5 @@
-"""My posts: write one (it is expertise at once), list them, edit the ones written here."""
+"""My posts: write one (it is expertise at once), list them, edit or delete the ones written
+here."""
 
 from __future__ import annotations
 
@@ -9,9 +10,17 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.context import AppContext
+from askhub.i18n import N_
 from askhub.people.schemas import PostCreate
-from askhub.people.service import create_post, editable, own_post, posts_of, update_post
-from askhub.web.core import convert, flash, page, redirect, text, word_list
+from askhub.people.service import (
+    create_post,
+    delete_post,
+    editable,
+    own_post,
+    posts_of,
+    update_post,
+)
+from askhub.web.core import FormErrors, convert, flash, page, redirect, text, word_list
 from askhub.web.i18n import language_for, translator
 from models import Person, Post
 
@@ -20,7 +29,7 @@ def _form(form: Any) -> dict[str, str]:
     return {name: text(form, name) if form else "" for name in ("title", "body", "tags")}
 
 
-def _data(raw: dict[str, str]) -> tuple[PostCreate | None, dict[str, str]]:
+def _data(raw: dict[str, str]) -> tuple[PostCreate | None, FormErrors]:
     return convert(
         {"title": raw["title"], "body": raw["body"], "tags": word_list(raw["tags"], 20)},
         PostCreate,
@@ -32,7 +41,7 @@ async def _list(
     db: AsyncSession,
     viewer: Person,
     raw: dict[str, str],
-    errors: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
     status: int = 200,
 ) -> Response[Any]:
     return page(
@@ -87,7 +96,7 @@ def _edit_page(
     viewer: Person,
     item: Post,
     raw: dict[str, str],
-    errors: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
     status: int = 200,
 ) -> Response[Any]:
     return page(
@@ -127,4 +136,23 @@ async def edit_post(
         return _edit_page(request, viewer, item, raw, errors, 422)
     await update_post(db, context.routing, item, data)
     _saved(request, viewer, "Saved.")
+    return redirect("/posts")
+
+
+@get("/posts/{post_id:int}/delete")
+async def delete_post_page(
+    request: Request[Any, Any, Any], db: AsyncSession, viewer: Person, post_id: int
+) -> Response[Any]:
+    """The confirm step: what goes, and that it cannot be undone (works without script)."""
+    item = await _mine(db, viewer, post_id)
+    return page(request, viewer, "post_delete.html", post=item)
+
+
+@post("/posts/{post_id:int}/delete", status_code=200)
+async def remove_post(
+    request: Request[Any, Any, Any], db: AsyncSession, viewer: Person, post_id: int
+) -> Response[Any]:
+    """Delete it, as ``DELETE /api/posts/{id}`` does: it stops counting as expertise."""
+    await delete_post(db, await _mine(db, viewer, post_id))
+    _saved(request, viewer, N_("Deleted. It no longer counts as your expertise."))
     return redirect("/posts")

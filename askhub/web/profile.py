@@ -33,6 +33,7 @@ from askhub.privacy.service import erase
 from askhub.validation import InputError
 from askhub.web.accounts import authenticate, set_password
 from askhub.web.core import (
+    FormErrors,
     bind_csrf,
     convert,
     flash,
@@ -54,7 +55,7 @@ async def profile_page(
     viewer: Person,
     *,
     status: int = 200,
-    errors: dict[str, str] | None = None,
+    errors: FormErrors | None = None,
 ) -> Response[Any]:
     mine = await ambassador_of(db, viewer)
     base_url = request.app.state.context.settings.base_url
@@ -92,7 +93,7 @@ async def _update(
             async with db.begin_nested():
                 await update_profile(db, context.routing, viewer, update)
         except InputError as exc:
-            errors = {exc.field or "form": str(exc)}
+            errors = {exc.field or "form": exc}
             await db.refresh(viewer)
     if errors:
         return await profile_page(request, db, viewer, status=422, errors=errors)
@@ -138,7 +139,7 @@ async def save_preferences(
     availability = text(form, "availability", 20) or "available"
     away_raw = text(form, "away_until", 40)
     away_until: datetime | None = None
-    errors: dict[str, str] = {}
+    errors: FormErrors = {}
     if availability == "away":
         try:
             day = datetime.fromisoformat(away_raw) if away_raw else None
@@ -226,7 +227,7 @@ async def change_password(
     try:
         await set_password(db, viewer, new)
     except InputError as exc:
-        return await profile_page(request, db, viewer, status=422, errors={"password": str(exc)})
+        return await profile_page(request, db, viewer, status=422, errors={"password": exc})
     # Every session ended with the old password; this browser goes on in a fresh one.
     sid = await start_session(db, viewer, web.settings.session_max_age)
     request.set_session({"sid": sid})

@@ -2,6 +2,10 @@
 this process, so the embedding model is loaded once), one browser, a fresh browser context per
 person and viewport.
 
+They run on SQLite only (no ``db`` mark): what they prove is what a browser shows and does;
+the same pages' database work runs on PostgreSQL too in the HTTP-level tests
+(``tests/test_web_*.py``, marked ``db`` through their ``org`` fixture).
+
 Chromium is Debian's (``apt-get install chromium``) driven by Playwright for Python; without it
 the tests are skipped, except in CI (``CI=true``), where that is a failure.
 """

@@ -7,16 +7,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-
 from askhub.calls import control, service
 from askhub.calls.schemas import CallCreate, ReplyCreate
 from askhub.context import AppContext
 from askhub.people.service import get_by_handle
 from indexer.embedders import Embedder
 from tests.browser.conftest import PASSWORD, VIEWPORTS, Server
-
-pytestmark = pytest.mark.db
 
 STEEL = "Wie weet iets van innovatie in staalbouw?"
 MODEM = "Testers gezocht voor het nieuwe modem"

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import pytest
 
 from askhub.context import AppContext
 from askhub.demo.history import load_history
@@ -19,8 +18,6 @@ from askhub.people.service import get_by_handle
 from indexer.embedders import Embedder
 from models import Role
 from tests.browser.conftest import PASSWORD, VIEWPORTS, Server
-
-pytestmark = pytest.mark.db
 
 
 async def _seed(server: Server, embedder: Embedder) -> int:

@@ -16,8 +16,6 @@ import pytest
 
 from tests.browser.conftest import PASSWORD, VIEWPORTS, Server
 
-pytestmark = pytest.mark.db
-
 Shot = Callable[[Any, str], Coroutine[Any, Any, None]]
 
 

@@ -17,8 +17,6 @@ import pytest
 from askhub.tools.i18n import load
 from tests.browser.conftest import PASSWORD, VIEWPORTS, Server
 
-pytestmark = pytest.mark.db
-
 # Where people's own words appear; the check skips these.
 USER_TEXT = ".md, .snippet, .reasons, .best-reason, .tag, h1, .card a, .cards a, .match-line a, input, textarea"
 # Where single words of ours appear (a single English word elsewhere may be someone's text).

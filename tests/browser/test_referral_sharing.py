@@ -21,8 +21,6 @@ from indexer.embedders import Embedder
 from models import Share, ShareLink, ShareVisits
 from tests.browser.conftest import PASSWORD, VIEWPORTS, Server
 
-pytestmark = pytest.mark.db
-
 TITLE = "Vacature: constructeur staalbouw"
 
 

@@ -1,0 +1,1 @@
+"""Running AskHub: backups of the database and putting one back."""
