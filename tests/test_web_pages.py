@@ -546,3 +546,35 @@ async def test_someone_asked_finds_the_reply_box_first_and_can_say_later(
         sanne_id = (await _person(org, "sanne.visser")).id
         subjects = [n.payload["subject"] for n in await inbox(session, sanne_id)]
     assert any(s.startswith("Herinnering: Anna Asker vraagt:") for s in subjects), subjects
+
+
+async def test_a_preview_answered_after_the_post_does_not_wipe_the_posts_note(
+    org: AppContext,
+) -> None:
+    """The Ask page's live preview is a fetch that can still be in flight when the asker
+    posts. Its answer comes with the session as it was before the post; had it set the session
+    cookie, it would replace the post's and the note "sent to N colleagues" would never show.
+    A request that changes nothing in the session sends no session cookie."""
+    from askhub.web import SESSION_COOKIE
+    from tests.test_web_support import csrf_of
+
+    form = {"kind": "question", "title": STEEL_TITLE, "tags": "staalbouw"}
+    await with_passwords(org, ["asker"])
+    async with web_client(org) as asker, web_client(org) as late_tab:
+        await sign_in(asker, "asker")
+        ask_page = await asker.get("/calls/new")
+        token = csrf_of(ask_page.text)
+        # The preview's request left with the cookies the browser had before the post.
+        for name, value in asker.cookies.items():
+            late_tab.cookies.set(name, value)
+        posted = await asker.post(
+            "/calls/new",
+            data={**form, "action": "post", "_csrf_token": token},
+            follow_redirects=False,
+        )
+        assert posted.status_code == 303
+        late = await late_tab.post("/calls/preview", data=form, headers={"x-csrftoken": token})
+        assert late.status_code == 200 and "Sanne Visser" in late.text
+        assert SESSION_COOKIE not in late.headers.get("set-cookie", "")
+        shown = text_of((await asker.get(posted.headers["location"])).text)
+    assert re.search(r"sent to \d+ colleagues|naar \d+ collega's gestuurd", shown)

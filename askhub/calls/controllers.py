@@ -30,6 +30,7 @@ from askhub.calls.schemas import (
     VolunteerOut,
 )
 from askhub.context import AppContext
+from askhub.i18n import reader_language, translator
 from askhub.openapi import BEARER, Id, Limit, Offset, errors
 from askhub.people.service import person_brief
 from askhub.validation import NotFound
@@ -72,7 +73,7 @@ class CallsController(Controller):
         warnings when its audience cannot plausibly give what it needs. Refused (422) where
         posting it would be."""
         found = await service.preview_call(db, context.routing, context.settings, me, data)
-        return CallPreview(forecast=service.forecast_out(found))
+        return CallPreview(forecast=service.forecast_out(found, translator(reader_language(me))))
 
     @post("/similar", status_code=200, responses=errors(413))
     async def similar(

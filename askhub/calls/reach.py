@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from askhub.calls import notify
-from askhub.i18n import N_
+from askhub.i18n import N_, Translator
 from askhub.routing.audience import Member, members
 from askhub.routing.availability import BUDGET_WINDOW
 from askhub.settings import Settings
@@ -414,16 +414,22 @@ class Forecast:
     too_late: bool  # the deadline leaves too little time for asks to be answered
     short: bool  # even the whole audience cannot plausibly meet ``needed``
 
-    def warnings(self) -> list[str]:
+    def warnings(self, t: Translator) -> list[str]:
+        """What stands in the way, in the reader's words (the Ask page and the API say the same)."""
         out = []
         if self.short and self.needed:
             out.append(
-                f"the audience cannot plausibly meet 'needed': about {self.at_most:.0f} of "
-                f"{self.needed} volunteers expected by the deadline even if all "
-                f"{self.may_ask_now} people who may be asked now are asked"
+                t(
+                    "This audience is unlikely to give {needed} volunteers: even asking everyone "
+                    "who may be asked now ({n}), about {e} are expected. Widen the audience, ask "
+                    "for fewer or allow more time.",
+                    needed=self.needed,
+                    n=self.may_ask_now,
+                    e=f"{self.at_most:.0f}",
+                )
             )
         if self.too_late:
-            out.append("the deadline is too close for most people asked to reply in time")
+            out.append(t("The deadline is too close for most colleagues to reply in time."))
         return out
 
 

@@ -32,7 +32,7 @@ from askhub.calls.schemas import (
     ReplyOut,
 )
 from askhub.calls.waves import start_next_wave, tell_exhausted
-from askhub.i18n import N_
+from askhub.i18n import N_, Translator
 from askhub.nudges.payload import NudgePayload
 from askhub.people.service import get_by_handle, like_pattern, not_erased, person_brief
 from askhub.routing.audience import in_audience as person_in_audience
@@ -354,7 +354,7 @@ async def preview_call(
     )
 
 
-def forecast_out(forecast: reach.Forecast) -> ForecastOut:
+def forecast_out(forecast: reach.Forecast, t: Translator) -> ForecastOut:
     return ForecastOut(
         audience=forecast.audience,
         may_ask_now=forecast.may_ask_now,
@@ -364,7 +364,7 @@ def forecast_out(forecast: reach.Forecast) -> ForecastOut:
         at_most=forecast.at_most,
         rate=forecast.rate,
         needed=forecast.needed,
-        warnings=forecast.warnings(),
+        warnings=forecast.warnings(t),
     )
 
 

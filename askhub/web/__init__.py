@@ -13,14 +13,18 @@ from typing import Any
 
 from litestar import Router
 from litestar.config.csrf import CSRFConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import CacheControlHeader
 from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.middleware.session.client_side import (
+    ClientSideSessionBackend,
+    CookieBackendConfig,
+)
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
-from litestar.types import ControllerRouterHandler
+from litestar.types import ControllerRouterHandler, Message, ScopeSession
 
 from askhub.settings import Settings
 from askhub.validation import InputError, NotFound, NotPermitted
@@ -112,11 +116,47 @@ def _derive(settings: Settings, purpose: str) -> bytes:
     return hmac.new(settings.signing_key().encode(), purpose.encode(), hashlib.sha256).digest()
 
 
+_LOADED = "askhub.session_as_loaded"
+
+
+class ChangedSessionBackend(ClientSideSessionBackend):
+    """Sends the session cookie only when the request changed the session.
+
+    Litestar's backend re-sends it with every response. The pages' own fetches (the live
+    preview, the forecast) then race a form post: a preview answered after the post's redirect
+    wrote its older copy of the session over the post's, and the note "Your call is posted"
+    was lost on the next page. Sign-in sessions end at a fixed time (``WebSession.expires_at``),
+    so re-sending an unchanged cookie extended nothing.
+    """
+
+    async def load_from_connection(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> dict[str, Any]:
+        data = await super().load_from_connection(connection)
+        connection.scope[_LOADED] = dict(data)  # type: ignore[literal-required]
+        return data
+
+    async def store_in_message(
+        self,
+        scope_session: ScopeSession,
+        message: Message,
+        connection: ASGIConnection[Any, Any, Any, Any],
+    ) -> None:
+        if scope_session and scope_session == connection.scope.get(_LOADED):
+            return
+        await super().store_in_message(scope_session, message, connection)
+
+
+@dataclass
+class ChangedSessionConfig(CookieBackendConfig):
+    _backend_class = ChangedSessionBackend
+
+
 @dataclass
 class WebApp:
     route_handlers: list[ControllerRouterHandler]
     csrf_config: CSRFConfig
-    session_config: CookieBackendConfig
+    session_config: ChangedSessionConfig
     template_config: TemplateConfig[Any]
     settings: WebSettings = field(default_factory=WebSettings)
 
@@ -162,7 +202,7 @@ def build(settings: Settings) -> WebApp:
             cookie_samesite="lax",
             exclude=NOT_WEB,
         ),
-        session_config=CookieBackendConfig(
+        session_config=ChangedSessionConfig(
             secret=_derive(settings, "askhub.web.session.v1"),
             key=SESSION_COOKIE,
             max_age=web.session_max_age,
