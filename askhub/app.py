@@ -16,6 +16,7 @@ from askhub.auth.controllers import TokensController
 from askhub.auth.middleware import BearerTokenMiddleware
 from askhub.bounds import check_request_bounds
 from askhub.calls.actions import ActionController
+from askhub.calls.connect_controllers import ConnectController
 from askhub.calls.controllers import CallsController, RepliesController
 from askhub.context import AppContext
 from askhub.dashboard.controllers import DashboardController
@@ -92,6 +93,7 @@ def create_app(
             ActionController,
             InboxController,
             TokensController,
+            ConnectController,
             DashboardController,
             *web.route_handlers,
         ],

@@ -738,5 +738,119 @@ def call_message(call_id: int, text: str, handle: str) -> None:
     click.echo(_on_call(call_id, handle, act))
 
 
+# -- facilitation: introductions and ambassadors --------------------------------------------------
+
+
+def _introduce(handle: str, fields: dict[str, Any]) -> str:
+    """Make an introduction as ``handle`` (a manager or admin); one line on success, one line
+    on stderr and exit 2 on a refusal or bad input."""
+    from askhub.calls.introductions import BudgetSpent, IntroductionIn, introduce
+    from askhub.people.service import get_by_handle
+    from askhub.validation import NotPermitted
+
+    try:
+        data = msgspec.convert(fields, IntroductionIn)
+    except msgspec.ValidationError as exc:
+        fail(str(exc))
+
+    async def work(context: AppContext) -> str:
+        async with context.sessions() as session, session.begin():
+            person = await get_by_handle(session, handle)
+            if person is None:
+                fail(t("no person with handle {handle}", handle=repr(handle)))
+            made = await introduce(
+                session, context.settings, person, data, t=translator(environment_language())
+            )
+            return t(
+                "introduced; {n} introductions left this week for {handle}",
+                n=made.left_this_week,
+                handle=handle,
+            )
+
+    try:
+        return "askhub: " + run(work)
+    except BudgetSpent as exc:
+        fail(str(exc))
+    except InputError as exc:
+        fail(f"{exc.field + ': ' if exc.field else ''}{exc}")
+    except NotPermitted as exc:
+        fail(str(exc))
+
+
+@call.command("introduce")
+@click.argument("call_id", type=click.IntRange(1, 2**31 - 1))
+@click.argument("person")
+@click.option("--note", required=True, help="Why them: they read this.")
+@AS_OPTION
+def call_introduce(call_id: int, person: str, note: str, handle: str) -> None:
+    """Introduce PERSON (a handle) to CALL_ID: they are asked at once, with your name and note,
+    outside their weekly budget (it counts against yours)."""
+    click.echo(_introduce(handle, {"call_id": call_id, "person": person, "note": note}))
+
+
+@people.command("introduce")
+@click.argument("person")
+@click.argument("other")
+@click.option("--note", required=True, help="Why they should meet: both read this.")
+@AS_OPTION
+def people_introduce(person: str, other: str, note: str, handle: str) -> None:
+    """Introduce PERSON and OTHER (handles) to each other; both hear who did and why."""
+    click.echo(_introduce(handle, {"person": person, "other": other, "note": note}))
+
+
+@people.command("ambassador")
+@click.argument("person")
+@click.option("--off", is_flag=True, help="No longer an ambassador (their link stops).")
+@AS_OPTION
+def people_ambassador(person: str, off: bool, handle: str) -> None:
+    """Make PERSON an ambassador and print their invitation link (or, with --off, stop)."""
+    from askhub.people import ambassadors
+    from askhub.people.service import get_by_handle
+    from askhub.validation import NotPermitted
+
+    async def work(context: AppContext) -> str:
+        async with context.sessions() as session, session.begin():
+            by = await get_by_handle(session, handle)
+            who = await get_by_handle(session, person)
+            if by is None or who is None:
+                missing = handle if by is None else person
+                fail(t("no person with handle {handle}", handle=repr(missing)))
+            if off:
+                await ambassadors.dismiss(session, by, who)
+                return f"askhub: @{person} is no longer an ambassador"
+            made = await ambassadors.appoint(session, by, who)
+            return ambassadors.link_of(context.settings.base_url, made)
+
+    try:
+        click.echo(run(work))
+    except NotPermitted as exc:
+        fail(str(exc))
+
+
+@people.command("ambassadors")
+@AS_OPTION
+def people_ambassadors(handle: str) -> None:
+    """Every ambassador: colleagues who came through their link, and how many of those
+    completed their profile (tab-separated: handle, invited, completed, link)."""
+    from askhub.people import ambassadors
+    from askhub.people.service import get_by_handle
+    from askhub.validation import NotPermitted
+
+    async def work(context: AppContext) -> list[str]:
+        async with context.sessions() as session:
+            by = await get_by_handle(session, handle)
+            if by is None:
+                fail(t("no person with handle {handle}", handle=repr(handle)))
+            found = await ambassadors.all_ambassadors(session, context.settings.base_url, by)
+        return [f"{a.person.handle}\t{a.invited}\t{a.completed}\t{a.link}" for a in found]
+
+    try:
+        lines = run(work)
+    except NotPermitted as exc:
+        fail(str(exc))
+    for line in lines:
+        click.echo(line)
+
+
 if __name__ == "__main__":
     main()

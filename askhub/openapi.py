@@ -41,6 +41,7 @@ DESCRIPTIONS = {
         " volunteering, an email address someone else uses."
     ),
     413: "The body is larger than ASKHUB_MAX_BODY_BYTES.",
+    429: "A budget is spent (a manager's introductions of the week); `Retry-After` says when.",
     422: "Invalid input; `errors` names each field (too deep JSON is reported on `body`).",
 }
 

@@ -223,6 +223,11 @@ class Settings:
     close_undated_after: int = field(
         default_factory=lambda: _int("ASKHUB_CLOSE_UNDATED_AFTER", 30 * 24 * 3600, 0, 3650 * DAY)
     )
+    # Introductions a manager (or admin) may make in any 7 days (askhub/calls/introductions.py);
+    # they count against this budget only, never the weekly budget of the people introduced.
+    introductions_per_week: int = field(
+        default_factory=lambda: _int("ASKHUB_INTRODUCTIONS_PER_WEEK", 10, 0, 1000)
+    )
     # The dashboard (askhub/dashboard): the period shown when none is chosen, in days; how
     # long a volunteers call short of its number may go without a new volunteer before it
     # is listed as stalled; and whether managers get their department's figures weekly.

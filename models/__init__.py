@@ -1,5 +1,6 @@
 """AskHub's data: typed SQLAlchemy 2 models, the engine/session helpers and the migrations."""
 
+from models.connect import Ambassador, Introduction, Invitation
 from models.entities import (
     ApiToken,
     Availability,
@@ -37,6 +38,7 @@ from models.referrals import (
 )
 
 __all__ = [
+    "Ambassador",
     "ApiToken",
     "Availability",
     "Base",
@@ -46,6 +48,8 @@ __all__ = [
     "Deflection",
     "Embedding",
     "IndexChange",
+    "Introduction",
+    "Invitation",
     "LinkUse",
     "Match",
     "MatchState",

@@ -315,6 +315,9 @@ class Match(Base):
     forwarded_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("person.id", ondelete="SET NULL")
     )
+    # Asked because a manager introduced the call to this person (``models.connect``): such an
+    # ask counts against the manager's introduction budget, never the person's weekly budget.
+    introduced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     call: Mapped[Call] = relationship(back_populates="matches")
     person: Mapped[Person] = relationship(foreign_keys=[person_id])

@@ -80,6 +80,13 @@ def _action_links(settings: Settings, call: Call, person: Person) -> list[NudgeL
     ]
 
 
+def action_links(settings: Settings, call: Call, person: Person) -> list[NudgeLink]:
+    """The links of an ask: a referral's share page first, then the one-click actions (answer
+    or volunteer, forward, later, not me) signed for ``person``. The waves' asks and a
+    manager's introductions carry the same."""
+    return _share_links(settings, call, words(person)) + _action_links(settings, call, person)
+
+
 def _share_links(settings: Settings, call: Call, t: Translator) -> list[NudgeLink]:
     """A referral's first link: the page with the person's own share link and buttons."""
     if call.kind != CallKind.REFERRAL:
@@ -157,7 +164,7 @@ async def ask(
         intro=intro,
         body=call.body,
         reasons=reasons_of(match, t),
-        links=_share_links(settings, call, t) + _action_links(settings, call, person),
+        links=action_links(settings, call, person),
     )
     return await send(
         session, settings, person, kind, f"{kind}:{call.id}:{person.id}", payload, now, call

@@ -209,7 +209,8 @@ async def asks_this_week(session: AsyncSession, now: datetime) -> dict[int, int]
     grouped query, however large the audience)."""
     rows = await session.execute(
         select(Match.person_id, func.count())
-        .where(Match.nudged_at >= now - BUDGET_WINDOW)
+        # Asks made by an introduction count against the introducing manager's budget only.
+        .where(Match.nudged_at >= now - BUDGET_WINDOW, Match.introduced.is_(False))
         .group_by(Match.person_id)
     )
     return {pid: int(n) for pid, n in rows}

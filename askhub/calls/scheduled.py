@@ -25,8 +25,9 @@ from askhub.calls.waves import (
     tell_exhausted,
     useful_replies,
 )
-from askhub.i18n import N_
+from askhub.i18n import N_, Translator
 from askhub.nudges.payload import NudgePayload
+from askhub.people.completeness import Completeness, completeness, prompt
 from askhub.routing.audience import in_audience
 from askhub.settings import Settings
 from models import (
@@ -318,6 +319,8 @@ async def send_digests(
                         len(pending),
                     ),
                     intro=t("Colleagues asked these; AskHub thought of you for each."),
+                    # A gentle word when the profile is incomplete (nothing when it is not).
+                    body=_profile_prompt(t, await completeness(session, person), settings),
                     items=[
                         f"{m.call.title} — {notify.call_link(settings, m.call)}" for m in pending
                     ]
@@ -332,6 +335,11 @@ async def send_digests(
             result.digests += 1
 
         await _each(session, "digest", people, one)
+
+
+def _profile_prompt(t: Translator, found: Completeness, settings: Settings) -> str:
+    said = prompt(t, found)
+    return f"{said} {settings.base_url}/profile#completeness" if said else ""
 
 
 Tick = Callable[[async_sessionmaker[AsyncSession], Settings, datetime, TickResult], Awaitable[None]]

@@ -149,6 +149,24 @@ class DashboardController(Controller):
         service.require_steward(me)
         return await service.adoption(db, _scope(context, start, end, department, location))
 
+    @get("/ambassadors", responses=errors(403))
+    async def ambassadors(
+        self,
+        db: AsyncSession,
+        context: AppContext,
+        me: Person,
+        start: Day = None,
+        end: Until = None,
+        department: Filter = None,
+        location: Filter = None,
+    ) -> list[service.AmbassadorReach]:
+        """The ambassadors' reach: per ambassador (in the filters), colleagues who came
+        through their link in the period and how many of those completed their profile."""
+        service.require_steward(me)
+        return await service.ambassadors_reach(
+            db, _scope(context, start, end, department, location)
+        )
+
     @get("/export/{table:str}", responses=errors(403, 404), media_type="text/csv")
     async def table_csv(
         self,
@@ -162,7 +180,7 @@ class DashboardController(Controller):
         location: Filter = None,
     ) -> Response[str]:
         """Any dashboard table as CSV: summary, weeks, waves, waiting, gaps, connectors,
-        departments, adoption, activity."""
+        departments, adoption, activity, ambassadors."""
         service.require_steward(me)
         scope = _scope(context, start, end, department, location)
         body = await tables.table_csv(

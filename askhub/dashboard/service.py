@@ -25,9 +25,13 @@ from sqlalchemy import ColumnElement, Select, and_, case, func, literal, or_, se
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from askhub.calls import introductions
 from askhub.i18n import N_
+from askhub.people.ambassadors import reach_of
+from askhub.people.completeness import complete_clause
 from askhub.validation import InputError, NotPermitted
 from models import (
+    Ambassador,
     Availability,
     Call,
     CallKind,
@@ -494,15 +498,21 @@ def _forwards_answered(scope: Scope) -> Select[int, int]:
     )
 
 
+def _introductions(scope: Scope) -> Select[int, int]:
+    """Introductions a manager made in the period (``calls.introductions``, one rule)."""
+    return introductions.made_query(scope.start, scope.end)
+
+
 # What counts as connecting people: each source is one aggregate query of (person_id, n) over
-# the period. Introductions (issue 12) add themselves here as one more source.
+# the period.
 CONNECTOR_SOURCES: dict[str, Callable[[Scope], Select[int, int]]] = {
     "answers": _answers,
     "accepted": _accepted,
     "forwards_answered": _forwards_answered,
+    "introductions": _introductions,
 }
 # Accepted answers are also answers: the total counts each help once.
-COUNTED_IN_TOTAL = ("answers", "forwards_answered")
+COUNTED_IN_TOTAL = ("answers", "forwards_answered", "introductions")
 
 
 class Connector(msgspec.Struct):
@@ -608,16 +618,55 @@ async def who_helps_whom(session: AsyncSession, scope: Scope) -> list[HelpFlow]:
     return [HelpFlow(helper_department=h, asker_department=a, replies=int(n)) for h, a, n in rows]
 
 
+# -- ambassadors' reach -----------------------------------------------------------------------
+
+
+class AmbassadorReach(msgspec.Struct):
+    handle: str
+    name: str
+    department: str | None
+    # Colleagues who came through the ambassador's link in the period, and how many of those
+    # have a complete profile now (``people.completeness``).
+    invited: int
+    completed: int
+
+
+async def ambassadors_reach(session: AsyncSession, scope: Scope) -> list[AmbassadorReach]:
+    """Every ambassador in the filters with the colleagues they brought in during the period,
+    most first (``people.ambassadors.reach_of``, one rule with their own page)."""
+    people = (
+        (
+            await session.execute(
+                select(Person)
+                .join(Ambassador, Ambassador.person_id == Person.id)
+                .where(*people_in(scope))
+                .order_by(Person.name)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    reach = await reach_of(session, [p.id for p in people], scope.start, scope.end)
+    found = [
+        AmbassadorReach(
+            handle=p.handle,
+            name=p.name,
+            department=p.department,
+            invited=reach[p.id].invited,
+            completed=reach[p.id].completed,
+        )
+        for p in people
+    ]
+    return sorted(found, key=lambda a: (-a.invited, -a.completed, a.name))
+
+
 # -- adoption ---------------------------------------------------------------------------------
 
 
 def profile_complete() -> ColumnElement[bool]:
-    """A profile says who one is and what one knows: a bio, skills and languages."""
-    return and_(
-        func.length(func.trim(Person.bio)) > 0,
-        func.json_array_length(Person.skills) > 0,
-        func.json_array_length(Person.languages) > 0,
-    )
+    """A complete profile: a bio, skills, languages and a post of one's own, the rule of the
+    profile page and the ambassadors' figures (``people.completeness``)."""
+    return complete_clause()
 
 
 def _activity(scope: Scope) -> Any:

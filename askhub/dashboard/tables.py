@@ -140,6 +140,13 @@ async def _connectors(ctx: Context) -> Rows:
     ]
 
 
+async def _ambassadors(ctx: Context) -> Rows:
+    found = await service.ambassadors_reach(ctx[0], ctx[2])
+    return ["handle", "name", "department", "invited", "completed"], [
+        [a.handle, a.name, a.department, a.invited, a.completed] for a in found
+    ]
+
+
 async def _departments(ctx: Context) -> Rows:
     flows = await service.who_helps_whom(ctx[0], ctx[2])
     return ["helper_department", "asker_department", "useful_replies"], [
@@ -179,6 +186,7 @@ TABLES: dict[str, Callable[[Context], Awaitable[Rows]]] = {
     "departments": _departments,
     "adoption": _adoption,
     "activity": _activity,
+    "ambassadors": _ambassadors,
 }
 
 
@@ -206,6 +214,7 @@ class Overview:
     connectors: list[service.Connector]
     flows: list[service.HelpFlow]
     adoption: service.Adoption
+    ambassadors: list[service.AmbassadorReach]
 
 
 async def overview(
@@ -219,4 +228,5 @@ async def overview(
         connectors=await service.connectors(session, scope),
         flows=await service.who_helps_whom(session, scope),
         adoption=await service.adoption(session, scope),
+        ambassadors=await service.ambassadors_reach(session, scope),
     )

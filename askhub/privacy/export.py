@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -18,8 +18,11 @@ from askhub.nudges.schemas import item_out
 from askhub.people.expertise import hidden_topics
 from askhub.people.service import person_out, post_out
 from models import (
+    Ambassador,
     ApiToken,
     Call,
+    Introduction,
+    Invitation,
     Match,
     Person,
     Post,
@@ -56,6 +59,25 @@ async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
         )
     ).all()
     tokens = (await db.scalars(select(ApiToken).where(ApiToken.person_id == viewer.id))).all()
+    introductions = (
+        await db.scalars(
+            select(Introduction)
+            .where(
+                or_(
+                    Introduction.introducer_id == viewer.id,
+                    Introduction.person_id == viewer.id,
+                    Introduction.other_id == viewer.id,
+                )
+            )
+            .order_by(Introduction.id)
+        )
+    ).all()
+    ambassador = await db.get(Ambassador, viewer.id)
+    invited_by = await db.scalar(
+        select(Person.handle)
+        .join(Invitation, Invitation.ambassador_id == Person.id)
+        .where(Invitation.colleague_id == viewer.id)
+    )
     links = (
         await db.execute(
             select(ShareLink, Call.title)
@@ -105,6 +127,20 @@ async def export_of(db: AsyncSession, viewer: Person) -> dict[str, Any]:
             for m in matches
         ],
         "inbox": [item_out(n) for n in await inbox(db, viewer.id, limit=100_000)],
+        "introductions": [
+            {
+                "introducer_id": i.introducer_id,
+                "made_by_me": i.introducer_id == viewer.id,
+                "call_id": i.call_id,
+                "person_id": i.person_id,
+                "other_id": i.other_id,
+                "note": i.note,
+                "created_at": i.created_at,
+            }
+            for i in introductions
+        ],
+        "ambassador_since": ambassador.created_at if ambassador is not None else None,
+        "invited_by": invited_by,
         # Referral links you shared: when you clicked which button, and visits per day (only
         # counts: nothing is kept about the visitors).
         "share_links": [

@@ -19,16 +19,19 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from askhub.people.service import ERASED_HANDLE_PREFIX, ERASED_NAME, get_by_handle
 from askhub.routing.service import RoutingService
 from models import (
+    Ambassador,
     ApiToken,
     Availability,
     Call,
     Embedding,
+    Introduction,
+    Invitation,
     LinkUse,
     Match,
     Nudge,
@@ -107,10 +110,51 @@ async def _erase(session: AsyncSession, person: Person) -> tuple[Erasure, list[i
             select(Nudge).where(Nudge.call_id.in_(touched), Nudge.person_id != pid)
         ):
             nudge.payload = _without_name(nudge.payload, name)
+    await _erase_facilitation(session, pid, name)
     kept = len(list(await session.scalars(select(Reply.id).where(Reply.person_id == pid))))
     _scrub(person)
     await session.flush()
     return Erasure(len(post_ids), vectors, len(call_ids), kept), post_ids
+
+
+async def _erase_facilitation(session: AsyncSession, pid: int, name: str) -> None:
+    """Introductions they made or received go (their notes name people); what those
+    introductions told others keeps no name of theirs. Their ambassador link stops, and the
+    record of whom they invited or who invited them goes."""
+    made = (
+        await session.execute(
+            select(Introduction.id, Introduction.call_id, Introduction.person_id).where(
+                Introduction.introducer_id == pid
+            )
+        )
+    ).all()
+    for intro_id, call_id, person_id in made:
+        if call_id is not None:
+            for match in await session.scalars(
+                select(Match).where(Match.call_id == call_id, Match.person_id == person_id)
+            ):
+                match.evidence = _without_name(match.evidence, name)
+        for nudge in await session.scalars(
+            select(Nudge).where(Nudge.idempotency_key.like(f"intro:{intro_id}:%"))
+        ):
+            nudge.payload = _without_name(nudge.payload, name)
+    await _delete(
+        session,
+        delete(Introduction).where(
+            or_(
+                Introduction.introducer_id == pid,
+                Introduction.person_id == pid,
+                Introduction.other_id == pid,
+            )
+        ),
+    )
+    await _delete(session, delete(Ambassador).where(Ambassador.person_id == pid))
+    await _delete(
+        session,
+        delete(Invitation).where(
+            or_(Invitation.colleague_id == pid, Invitation.ambassador_id == pid)
+        ),
+    )
 
 
 async def _delete(session: AsyncSession, statement: Any) -> int:

@@ -71,13 +71,18 @@ def quiet_until(person: Person, now: datetime) -> datetime | None:
 async def asks_in_window(
     session: AsyncSession, person_ids: Iterable[int], now: datetime
 ) -> dict[int, int]:
-    """Calls each person was asked in the budget window (a call counts once, however sent)."""
+    """Calls each person was asked in the budget window (a call counts once, however sent).
+    Asks made by a manager's introduction count against the manager's budget, not here."""
     ids = list(person_ids)
     if not ids:
         return {}
     rows = await session.execute(
         select(Match.person_id, func.count())
-        .where(Match.person_id.in_(ids), Match.nudged_at >= now - BUDGET_WINDOW)
+        .where(
+            Match.person_id.in_(ids),
+            Match.nudged_at >= now - BUDGET_WINDOW,
+            Match.introduced.is_(False),
+        )
         .group_by(Match.person_id)
     )
     return {pid: int(n) for pid, n in rows}

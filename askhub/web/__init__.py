@@ -28,7 +28,7 @@ from litestar.types import ControllerRouterHandler, Message, ScopeSession
 
 from askhub.settings import Settings
 from askhub.validation import InputError, NotFound, NotPermitted
-from askhub.web import auth, calls, dashboard, home, people, posts, profile, referrals
+from askhub.web import auth, calls, connect, dashboard, home, people, posts, profile, referrals
 from askhub.web.accounts import LoginLimiter
 from askhub.web.core import (
     CSRF_COOKIE,
@@ -98,6 +98,10 @@ PAGES: list[ControllerRouterHandler] = [
     posts.delete_post_page,
     posts.remove_post,
     people.person_page,
+    connect.introduce_to_call,
+    connect.introduce_people,
+    connect.toggle_ambassador,
+    connect.join,
     dashboard.dashboard_page,
     dashboard.dashboard_csv,
     referrals.share_page,

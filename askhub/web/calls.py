@@ -13,6 +13,7 @@ from litestar.exceptions import NotFoundException
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls import control, similar
+from askhub.calls.introductions import introductions_left
 from askhub.calls.reach import Forecast
 from askhub.calls.schemas import CallCreate, CallEdit, ReplyCreate
 from askhub.calls.service import (
@@ -36,6 +37,7 @@ from askhub.calls.service import (
 )
 from askhub.context import AppContext
 from askhub.i18n import Translator, plural_translator, translator
+from askhub.people.ambassadors import may_facilitate
 from askhub.referrals.service import Report, may_share
 from askhub.referrals.service import report as spread_report
 from askhub.web.core import (
@@ -304,6 +306,9 @@ async def _load(db: AsyncSession, call_id: int) -> Call:
     return call
 
 
+load_call = _load
+
+
 def call_page(
     request: Request[Any, Any, Any],
     call: Call,
@@ -313,8 +318,12 @@ def call_page(
     status: int = 200,
     errors: FormErrors | None = None,
     draft: str = "",
+    introductions_left: int | None = None,
+    introduce_note: str = "",
     spread: Report | None = None,
 ) -> Response[Any]:
+    """The call page. ``introductions_left``: for managers and admins, how many
+    introductions they may still make this week (None: the introduce form is not shown)."""
     my_match = next((m for m in call.matches if m.person_id == viewer.id), None)
     can_see = can_see_matches(call, viewer)
     asked = [m for m in call.matches if m.nudged_at is not None or m.state != MatchState.PROPOSED]
@@ -344,6 +353,9 @@ def call_page(
         else [],
         errors=errors or {},
         draft=draft,
+        may_introduce=introductions_left is not None and call.status not in FINISHED,
+        introductions_left=introductions_left or 0,
+        introduce_note=introduce_note,
         referral=referral_of(call),
         may_share=may_share(call, viewer),
         spread=spread,
@@ -366,7 +378,12 @@ async def show_call(
         if referral_of(call) is not None and control.may_steward(call, viewer)
         else None
     )
-    return call_page(request, call, viewer, context.settings.max_waves, spread=spread)
+    left = (
+        await introductions_left(db, context.settings, viewer) if may_facilitate(viewer) else None
+    )
+    return call_page(
+        request, call, viewer, context.settings.max_waves, spread=spread, introductions_left=left
+    )
 
 
 @post("/calls/{call_id:int}/reply", status_code=200)

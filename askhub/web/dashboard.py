@@ -67,6 +67,7 @@ async def dashboard_page(
         "answers": t("Answers"),
         "accepted": t("Accepted answers"),
         "forwards_answered": t("Forwards answered"),
+        "introductions": t("Introductions"),
     }
     active = view.adoption.active_per_week
     return page(

@@ -9,10 +9,12 @@ from litestar import Request, Response, get
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls.service import CallFilter, board, in_audience, list_calls, search_calls
+from askhub.i18n import translator
 from askhub.nudges.outbox import inbox
+from askhub.people.completeness import completeness, prompt
 from askhub.people.expertise import visible_skills
 from askhub.people.service import search_people
-from askhub.web.core import page
+from askhub.web.core import page, request_language
 from models import Call, CallKind, CallStatus, Match, Person, ReplyKind
 
 LIVE = (CallStatus.OPEN, CallStatus.ANSWERED, CallStatus.FILLED)
@@ -51,6 +53,9 @@ async def home(request: Request[Any, Any, Any], db: AsyncSession, viewer: Person
         mine=await list_calls(db, viewer, mine=True, limit=20),
         joinable=await joinable(db, viewer),
         inbox=list(await inbox(db, viewer.id, limit=8)),
+        profile_prompt=prompt(
+            translator(request_language(request, viewer)), await completeness(db, viewer)
+        ),
     )
 
 

@@ -15,6 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.auth.service import end_sessions, start_session
 from askhub.context import AppContext
+from askhub.people.ambassadors import ambassador_of, ambassador_out
+from askhub.people.completeness import LABELS as COMPLETENESS_LABELS
+from askhub.people.completeness import completeness
 from askhub.people.expertise import (
     hidden_topics,
     inferred_topics,
@@ -54,12 +57,17 @@ async def profile_page(
     status: int = 200,
     errors: FormErrors | None = None,
 ) -> Response[Any]:
+    mine = await ambassador_of(db, viewer)
+    base_url = request.app.state.context.settings.base_url
     return page(
         request,
         viewer,
         "profile.html",
         status=status,
         errors=errors or {},
+        completeness=await completeness(db, viewer),
+        completeness_labels=COMPLETENESS_LABELS,
+        ambassador=await ambassador_out(db, base_url, mine) if mine is not None else None,
         skills=visible_skills(viewer),
         topics=await inferred_topics(db, viewer),
         hidden=hidden_topics(viewer),
