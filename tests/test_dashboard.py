@@ -27,6 +27,7 @@ from models import (
     Call,
     CallKind,
     CallStatus,
+    Introduction,
     Match,
     MatchState,
     Person,
@@ -87,6 +88,8 @@ class Seed:
     people: dict[int, P]
     calls: list[C]
     posts: list[tuple[int, datetime]]
+    # (introducer, when): a manager's introductions, a connector source of their own.
+    introductions: list[tuple[int, datetime]] = field(default_factory=list)
 
 
 def _history(rng: random.Random, people: dict[int, P]) -> list[C]:
@@ -233,7 +236,27 @@ async def _seed(ctx: AppContext) -> Seed:
             session.add(Post(author_id=author, kind=kind, title="x", body="y", created_at=at))
             if kind != PostKind.PROFILE:
                 posts.append((author, at))
-    return Seed(people, calls, posts)
+        # Six managers introduce colleagues to calls now and then over the weeks.
+        introductions: list[tuple[int, datetime]] = []
+        introducers = rng.sample(list(people), 6)
+        for _ in range(60):
+            c = rng.choice(calls)
+            introducer = rng.choice(introducers)
+            person = rng.choice([i for i in people if i not in (introducer, c.asker)])
+            at = c.created + timedelta(minutes=rng.randint(10, 5000))
+            if at >= NOW:
+                continue
+            session.add(
+                Introduction(
+                    introducer_id=introducer,
+                    call_id=c.id,
+                    person_id=person,
+                    note="Zij weet hier alles van.",
+                    created_at=at,
+                )
+            )
+            introductions.append((introducer, at))
+    return Seed(people, calls, posts, introductions)
 
 
 @pytest.fixture
@@ -392,10 +415,11 @@ async def test_connectors_and_who_helps_whom(context: AppContext, seeded: Seed, 
                     scope.location is None or scope.location in (helper.location, asker.location)
                 ):
                     flows[(helper.department, asker.department)] += 1
+    introduced = Counter(p for p, at in seeded.introductions if scope.start <= at < scope.end)
     totals = {
-        p: answers[p] + forwards[p]
-        for p in set(answers) | set(forwards)
-        if helper_in(p) and answers[p] + forwards[p] > 0
+        p: answers[p] + forwards[p] + introduced[p]
+        for p in set(answers) | set(forwards) | set(introduced)
+        if helper_in(p) and answers[p] + forwards[p] + introduced[p] > 0
     }
     top = sorted(totals, key=lambda p: (-totals[p], p))[: service.TOP_CONNECTORS]
     async with context.sessions() as session:
@@ -404,14 +428,14 @@ async def test_connectors_and_who_helps_whom(context: AppContext, seeded: Seed, 
     assert [c.handle for c in got] == [seeded.people[p].handle for p in top]
     for row, p in zip(got, top, strict=True):
         assert row.total == totals[p]
-        # The seeded history has no introductions (tests/test_ambassadors.py counts those).
         assert row.figures == {
             "answers": answers[p],
             "accepted": accepted[p],
             "forwards_answered": forwards[p],
-            "introductions": 0,
+            "introductions": introduced[p],
         }
     assert sum(forwards.values()) > 0 and sum(accepted.values()) > 0
+    assert sum(introduced.values()) > 0
     assert {
         (f.helper_department.lower(), f.asker_department.lower()): f.replies for f in pairs
     } == (dict(flows))
