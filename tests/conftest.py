@@ -74,8 +74,15 @@ class Remembering:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> Embedder:
+def real_embedder() -> Embedder:
+    """The model, loaded once. The database templates embed with it whatever ``embedder`` a
+    module swaps in (a function-scoped override would not even be reachable from them)."""
     return Remembering(load_embedder())
+
+
+@pytest.fixture(scope="session")
+def embedder(real_embedder: Embedder) -> Embedder:
+    return real_embedder
 
 
 async def _reset_postgres() -> None:
@@ -138,7 +145,9 @@ async def _import_org(url: str, data_dir: Path, embedder: Embedder) -> None:
 
 
 @pytest.fixture(scope="session")
-async def templates(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> dict[str, str]:
+async def templates(
+    tmp_path_factory: pytest.TempPathFactory, real_embedder: Embedder
+) -> dict[str, str]:
     """The "migrated" and "org" templates: SQLite file paths or PostgreSQL database names."""
     found: dict[str, str] = {}
     root = tmp_path_factory.mktemp("templates")
@@ -153,7 +162,7 @@ async def templates(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
         await upgrade(engine)
         await engine.dispose()
         if kind == "org":
-            await _import_org(url, root / "var", embedder)
+            await _import_org(url, root / "var", real_embedder)
     return found
 
 

@@ -104,7 +104,7 @@ async def dispatch_due(
                     .join(Person, Person.id == Nudge.person_id)
                     .where(Nudge.id.in_([claim.id for claim in claimed]))
                 )
-                loaded = {nudge.id: (nudge, person) for nudge, person in rows.tuples()}
+                loaded = {nudge.id: (nudge, person) for nudge, person in rows}
             for claim in claimed:
                 if claim.id in loaded:
                     nudge, person = loaded[claim.id]
