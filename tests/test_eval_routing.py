@@ -204,8 +204,14 @@ def test_cli_prints_json_and_writes_rankings(tmp_path: Path) -> None:
         env={**os.environ, "ASKHUB_EMBED_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr
+    # stdout is the JSON alone; the progress went to stderr (not a terminal: plain lines).
     report = json.loads(result.stdout)
     assert report["questions"] == 2 and set(report["systems"]) == set(SYSTEMS)
+    progress = result.stderr.splitlines()
+    # Two test questions, ranked once (the default setting), and the four baselines.
+    assert any(line.startswith("askhub: ranked 2/2 test questions, ") for line in progress)
+    assert any(line.startswith("askhub: ran 4/4 baselines, ") for line in progress)
+    assert any(line.startswith("askhub: embedded ") for line in progress), progress
     lines = [json.loads(line) for line in rankings.read_text().splitlines()]
     # Questions 9 and 10 (ids 17 and 19) are after the cutoff; their askers are users 1 and 2.
     assert [line["question_id"] for line in lines] == ["17", "19"]
