@@ -57,6 +57,10 @@ def one_thread_embedder(embedder: Embedder) -> Embedder:
     return embedder
 
 
+# What the evaluation reported of its progress: (stage, done, total) in order.
+PROGRESS: list[tuple[str, int, int]] = []
+
+
 @pytest.fixture(scope="module")
 def run(
     split: EvalSplit, one_thread_embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
@@ -69,7 +73,14 @@ def run(
     before = os.environ.get("ASKHUB_DATABASE_URL")
     os.environ["ASKHUB_DATABASE_URL"] = f"sqlite+aiosqlite:///{users_db}"
     try:
-        report = asyncio.run(evaluate_routing(CARDANO, rankings, one_thread_embedder))
+        report = asyncio.run(
+            evaluate_routing(
+                CARDANO,
+                rankings,
+                one_thread_embedder,
+                progress=lambda *step: PROGRESS.append(step),
+            )
+        )
     finally:
         if before is None:
             del os.environ["ASKHUB_DATABASE_URL"]
@@ -94,6 +105,23 @@ def test_protocol_figures(run: tuple[dict[str, object], Path, Path]) -> None:
         assert 0.0 <= figures["hit@1"] <= figures["hit@5"] <= figures["hit@10"] <= 1.0
         assert figures["build_seconds"] >= 0 and figures["ms_per_question"] > 0
     assert not users_db.exists()
+
+
+def test_every_stage_reports_progress_to_its_end(
+    run: tuple[dict[str, object], Path, Path], split: EvalSplit
+) -> None:
+    report = run[0]
+    stages = {stage for stage, _, _ in PROGRESS}
+    assert {"embed", "features", "rank", "baselines"} <= stages
+    for stage in stages:
+        steps = [(done, total) for s, done, total in PROGRESS if s == stage]
+        dones = [done for done, _ in steps]
+        assert dones == sorted(dones), stage  # never backwards
+        assert steps[-1][0] == steps[-1][1], stage  # and it ends
+    # The ranking stage counts each test question once (one fit setting), the baselines four.
+    assert [t for s, _, t in PROGRESS if s == "rank"][-1] == len(split.test_questions)
+    assert report["questions"] == len(split.test_questions)
+    assert [t for s, _, t in PROGRESS if s == "baselines"][-1] == 4
 
 
 def test_askhub_beats_every_baseline(run: tuple[dict[str, object], Path, Path]) -> None:
