@@ -31,6 +31,7 @@ from askhub.errors import (
 )
 from askhub.headers import add_security_headers
 from askhub.health import health
+from askhub.logs import request_log
 from askhub.nudges.controllers import InboxController
 from askhub.nudges.registry import build_channels, close_channels
 from askhub.openapi import StrictStructSchemaPlugin
@@ -82,7 +83,7 @@ def create_app(
             if context is None:
                 await ctx.close()
 
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             health,
             PeopleController,
@@ -135,3 +136,7 @@ def create_app(
             ),
         ),
     )
+    # Outside routing and the exception handlers, so every request (a 404 too) is one line
+    # with the status the client got.
+    app.asgi_handler = request_log(app.asgi_handler)
+    return app

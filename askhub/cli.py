@@ -100,10 +100,13 @@ def serve(host: str | None, port: int | None) -> None:
     import uvicorn
 
     from askhub.app import create_app
+    from askhub.logs import configure
 
     settings = Settings()
     app = create_app(settings=settings)
-    uvicorn.Server(server_config(app, host or settings.host, port or settings.port)).run()
+    config = server_config(app, host or settings.host, port or settings.port, settings.log_level)
+    configure(settings.log_level)
+    uvicorn.Server(config).run()
 
 
 def server_config(
@@ -112,10 +115,19 @@ def server_config(
     """How ``askhub serve`` runs uvicorn. Its proxy-header handling stays off: by default it
     believes X-Forwarded-For from loopback, which let anyone on the machine (or behind a
     local proxy that passes the header on) pick the address the sign-in limit counts. AskHub
-    reads the header itself, from ASKHUB_TRUSTED_PROXIES only."""
+    reads the header itself, from ASKHUB_TRUSTED_PROXIES only. Its access log stays off too:
+    it writes the raw path and query string (a one-click link's token); AskHub logs one line
+    per request itself (askhub.logs)."""
     import uvicorn
 
-    return uvicorn.Config(app, host=host, port=port, log_level=log_level, proxy_headers=False)
+    return uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        proxy_headers=False,
+        access_log=False,
+    )
 
 
 @main.group()

@@ -17,6 +17,7 @@ from litestar.status_codes import (
 )
 
 from askhub.i18n import localise, localise_error, reader_language
+from askhub.logs import request_id, route_of
 from askhub.validation import ConflictError, InputError, NotFound, NotPermitted
 from models import Person
 
@@ -101,5 +102,12 @@ def http_error(request: Request, exc: HTTPException) -> Response[dict[str, Any]]
 
 
 def server_error(request: Request, exc: Exception) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    # The route template, not the path: a one-click link's path is its signed token.
+    log.exception(
+        "unhandled error on %s %s (request %s)",
+        request.method,
+        route_of(request.scope),
+        request_id.get(),
+        exc_info=exc,
+    )
     return _json(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; it has been logged")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +17,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from askhub.calls.scheduled import TICKS, run_tick
 from askhub.context import AppContext
 from askhub.dashboard.scheduled import manager_digest_tick
+from askhub.logs import tick_outcome
 from askhub.nudges.channels.base import Channel
 from askhub.nudges.dispatch import DispatchSettings, dispatch_due
-
-log = logging.getLogger("askhub.scheduler")
 
 
 def dispatch_settings(context: AppContext) -> DispatchSettings:
@@ -31,41 +31,32 @@ def dispatch_settings(context: AppContext) -> DispatchSettings:
 
 
 async def dispatch(context: AppContext, channels: dict[str, Channel]) -> None:
-    try:
-        await dispatch_due(context.sessions, channels, dispatch_settings(context))
-    except Exception:  # a failed round must not stop the clock; the next round retries
-        log.exception("the dispatch tick failed; it runs again at the next round")
+    # A failed round must not stop the clock; the next round retries.
+    with tick_outcome("dispatch") as outcome:
+        result = await dispatch_due(context.sessions, channels, dispatch_settings(context))
+        outcome.update(asdict(result))
 
 
 async def refit_ranker(context: AppContext) -> None:
-    """Refit the ranker on the history as it stands; too little history is no error."""
+    """Refit the ranker on the history as it stands; too little history is no error, and a
+    failed fit keeps the previous model ranking."""
     from askhub.routing.learning import NotEnoughHistory
 
-    try:
-        report = await context.routing.fit(context.sessions)
-    except NotEnoughHistory as exc:
-        log.info("ranker not refitted: %s", exc)
-    except Exception:  # a failed fit keeps the previous model ranking
-        log.exception("ranker refit failed")
-    else:
-        log.info(
-            "ranker v%s fitted on %s questions in %.1f s",
-            report.model_id,
-            report.ranker.questions,
-            report.seconds,
-        )
+    with tick_outcome("refit") as outcome:
+        try:
+            report = await context.routing.fit(context.sessions)
+        except NotEnoughHistory as exc:
+            outcome.update(outcome="skipped", reason=str(exc))
+        else:
+            outcome.update(model=report.model_id, questions=report.ranker.questions)
 
 
 async def prune_index_changes(context: AppContext) -> None:
-    """Drop the index change log's rows beyond the horizon (``ASKHUB_INDEX_CHANGES_KEPT``)."""
-    try:
+    """Drop the index change log's rows beyond the horizon (``ASKHUB_INDEX_CHANGES_KEPT``);
+    if that fails, the log only grows until the next round."""
+    with tick_outcome("prune") as outcome:
         async with context.sessions() as session, session.begin():
-            pruned = await context.routing.prune_changes(session)
-    except Exception:  # the log only grows until the next round
-        log.exception("pruning the index change log failed; it runs again at the next round")
-    else:
-        if pruned:
-            log.info("pruned %s index change rows", pruned)
+            outcome["pruned"] = await context.routing.prune_changes(session)
 
 
 def counted(

@@ -167,6 +167,13 @@ class Settings:
     embed_threads: int = field(default_factory=lambda: _int("ASKHUB_EMBED_THREADS", 1, 1, 64))
     host: str = field(default_factory=lambda: _text("ASKHUB_HOST", "127.0.0.1"))
     port: int = field(default_factory=lambda: _int("ASKHUB_PORT", 8000, 1, 65535))
+    # AskHub's own log lines (logfmt on stderr): ``info`` has a line per request and per tick
+    # that did something; ``debug`` adds the idle ticks; ``warning`` keeps only problems.
+    log_level: str = field(
+        default_factory=lambda: _choice(
+            "ASKHUB_LOG_LEVEL", "info", ("debug", "info", "warning", "error")
+        )
+    )
     # Larger request bodies get 413: calls and posts are text, not uploads.
     max_body_bytes: int = field(
         default_factory=lambda: _int("ASKHUB_MAX_BODY_BYTES", 256 * 1024, 1024, 100 * 1024 * 1024)

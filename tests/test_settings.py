@@ -19,6 +19,7 @@ from tests.test_cli import askhub
         ("ASKHUB_TICK_SECONDS", "0", "from 1 to 86400"),
         ("ASKHUB_MAX_WAVES", "many", "whole number"),
         ("ASKHUB_SCHEDULER", "perhaps", "true or false"),
+        ("ASKHUB_LOG_LEVEL", "loud", "debug, info, warning, error"),
         ("ASKHUB_LOGIN_WINDOW", "0", "from 1 to 86400"),
         ("ASKHUB_TRUSTED_PROXIES", "10.0.0.1, nonsense", "'nonsense' is not an IP"),
     ],

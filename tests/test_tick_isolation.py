@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from askhub.calls import service
+from askhub.calls import scheduled, service
 from askhub.calls.scheduled import lifecycle_tick
 from askhub.calls.schemas import CallCreate
 from askhub.context import AppContext
 from askhub.nudges.channels.inapp import InAppChannel
 from askhub.nudges.dispatch import DispatchSettings, dispatch_due
 from askhub.people.service import get_by_handle
+from askhub.scheduler import dispatch
 from models import Call, Match, Nudge, NudgeKind, NudgeState
 
 
@@ -75,3 +76,48 @@ async def test_a_broken_call_does_not_stop_the_other_calls_reminders_and_waves(
             )
         )
     assert states == {NudgeState.SENT}
+
+
+def _tick_lines(caplog: pytest.LogCaptureFixture) -> dict[str, dict[str, str]]:
+    lines: dict[str, dict[str, str]] = {}
+    for record in caplog.records:
+        if record.name == "askhub.ticks":
+            found = dict(pair.split("=", 1) for pair in record.getMessage().split())
+            assert found["tick"] not in lines, "one line per tick round"
+            lines[found["tick"]] = {**found, "level": record.levelname}
+    return lines
+
+
+async def test_a_failing_tick_logs_one_failed_line_and_the_other_ticks_still_run(
+    org: AppContext, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ctx = replace(org, settings=replace(org.settings, reminder_after=60))
+    await _post(ctx, "Modem firmware updates", "Who knows modem firmware rollouts?")
+
+    async def database_away(*args: object) -> None:
+        raise ConnectionError("the database is away")
+
+    def no_session() -> None:
+        raise ConnectionError("the database is away")
+
+    monkeypatch.setitem(scheduled.TICKS, "escalate", database_away)
+    later = datetime.now(UTC) + timedelta(hours=1)
+    with caplog.at_level(logging.DEBUG, logger="askhub.ticks"):
+        await lifecycle_tick(ctx.sessions, ctx.settings, later)
+        await dispatch(replace(ctx, sessions=no_session), {})  # type: ignore[arg-type]
+
+    lines = _tick_lines(caplog)
+    assert set(lines) == {"close", "escalate", "remind", "digests", "dispatch"}
+    failed = {name for name, line in lines.items() if line["outcome"] == "failed"}
+    assert failed == {"escalate", "dispatch"}
+    assert {lines[name]["level"] for name in failed} == {"ERROR"}
+    assert "the database is away" in caplog.text  # the traceback comes with the failed line
+    # The ticks after the failed one ran, and their lines count what they did.
+    async with ctx.sessions() as session:
+        reminders = len(
+            (await session.scalars(select(Nudge).where(Nudge.kind == NudgeKind.REMINDER))).all()
+        )
+    assert reminders >= 1
+    assert lines["remind"]["outcome"] == "ok" and lines["remind"]["reminders"] == str(reminders)
+    assert lines["remind"]["level"] == "INFO" and lines["close"]["level"] == "DEBUG"
+    assert all(float(line["duration_ms"]) >= 0 for line in lines.values())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -26,6 +26,7 @@ from askhub.calls.waves import (
     useful_replies,
 )
 from askhub.i18n import N_, Translator
+from askhub.logs import tick_outcome
 from askhub.nudges.payload import NudgePayload
 from askhub.people.completeness import Completeness, completeness, prompt
 from askhub.routing.audience import in_audience
@@ -362,10 +363,11 @@ async def run_tick(
     """One lifecycle tick; if it fails as a whole (the database is away), that is logged and
     the other ticks are not affected."""
     result = result or TickResult()
-    try:
+    # ``lifecycle_tick`` shares one result between the ticks: this tick's line counts its own.
+    before = asdict(result)
+    with tick_outcome(name) as outcome:
         await TICKS[name](sessions, settings, now or datetime.now(UTC), result)
-    except Exception:
-        log.exception("the %s tick failed; it runs again at the next round", name)
+        outcome.update({k: v - before[k] for k, v in asdict(result).items()})
     return result
 
 

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from askhub.calls import notify
 from askhub.dashboard import service
 from askhub.dashboard.service import Scope, monday_of
+from askhub.logs import tick_outcome
 from askhub.nudges.payload import NudgeLink, NudgePayload
 from askhub.settings import Settings
 from models import Nudge, NudgeKind, Person, Role
@@ -122,7 +123,6 @@ async def send_manager_digests(
 async def manager_digest_tick(
     sessions: async_sessionmaker[AsyncSession], settings: Settings
 ) -> None:
-    try:
-        await send_manager_digests(sessions, settings)
-    except Exception:  # the database is away: the next round tries again
-        log.exception("the manager digest tick failed; it runs again at the next round")
+    # If the database is away, the next round tries again.
+    with tick_outcome("manager-digest") as outcome:
+        outcome["digests"] = await send_manager_digests(sessions, settings)
