@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from askhub.context import AppContext
 from askhub.i18n import environment_language, localise_error, translator
+from askhub.progress import TerminalProgress
 from askhub.settings import SettingError, Settings
 from askhub.settings import load as load_settings
 from askhub.validation import InputError
@@ -51,6 +52,12 @@ def refuse(exc: BaseException) -> NoReturn:
     """Exit 2 with a service's refusal, translated (see :func:`explain`)."""
     click.echo(f"askhub: {explain(exc)}", err=True)
     sys.exit(2)
+
+
+def shown_progress() -> TerminalProgress:
+    """Progress of long work on stderr (a bar on a terminal, else a line per few seconds);
+    stdout keeps the result alone."""
+    return TerminalProgress(sys.stderr)
 
 
 def run(work: Callable[[AppContext], Awaitable[T]]) -> T:
@@ -180,7 +187,8 @@ def demo_load(if_empty: bool) -> None:
             demo_person.role = Role.MANAGER
             # Eight weeks of calls and replies, so the dashboard has a history to show.
             calls = await load_history(session, datetime.now(UTC))
-        await context.routing.embed_missing(context.sessions)
+        with shown_progress() as progress:
+            await context.routing.embed_missing(context.sessions, progress)
         return (
             f"askhub: demo organisation loaded: {result.created} new, {result.updated} updated, "
             f"{result.posts_added} posts, {calls} calls"
@@ -209,7 +217,8 @@ def import_people(file: Path) -> None:
     async def work(context: AppContext) -> str:
         async with context.sessions() as session, session.begin():
             result = await upsert_people(session, records)
-        embedded = await context.routing.embed_missing(context.sessions)
+        with shown_progress() as progress:
+            embedded = await context.routing.embed_missing(context.sessions, progress)
         return (
             f"askhub: imported {len(records)} people ({result.created} new, {result.updated} "
             f"updated), {result.posts_added} posts added, {result.posts_removed} removed, "
@@ -488,7 +497,8 @@ def index_build() -> None:
     """Embed posts that have no vector yet and write the index to the data dir."""
 
     async def work(context: AppContext) -> str:
-        embedded = await context.routing.embed_missing(context.sessions, progress=True)
+        with shown_progress() as progress:
+            embedded = await context.routing.embed_missing(context.sessions, progress)
         async with context.sessions() as session:
             await context.routing.sync(session)
         context.routing.save()
@@ -509,7 +519,8 @@ def index_rebuild() -> None:
         async with context.sessions() as session, session.begin():
             dropped = await context.routing.drop_other_models(session)
         context.settings.index_path.unlink(missing_ok=True)
-        embedded = await context.routing.embed_missing(context.sessions, progress=True)
+        with shown_progress() as progress:
+            embedded = await context.routing.embed_missing(context.sessions, progress)
         async with context.sessions() as session:
             await context.routing.sync(session)
         context.routing.save()
@@ -527,7 +538,8 @@ def import_stackexchange_command(folder: Path) -> None:
 
     # The whole dump is read and checked before the database is touched.
     try:
-        summary = run(lambda context: import_stackexchange(context, folder))
+        with shown_progress() as progress:
+            summary = run(lambda context: import_stackexchange(context, folder, progress))
     except DumpError as exc:
         fail(f"{folder}: {exc}; nothing was imported")
     click.echo(summary)
@@ -564,10 +576,11 @@ def eval_routing(folders: tuple[Path, ...], rankings: Path | None, as_json: bool
         fail("--rankings: folder {folder} does not exist", folder=rankings.parent)
     started = time.perf_counter()
     try:
-        if len(folders) == 1:
-            report = asyncio.run(evaluate_routing(folders[0], rankings))
-        else:
-            report = asyncio.run(evaluate_sites(folders))
+        with shown_progress() as progress:
+            if len(folders) == 1:
+                report = asyncio.run(evaluate_routing(folders[0], rankings, progress=progress))
+            else:
+                report = asyncio.run(evaluate_sites(folders, progress=progress))
     except (DumpError, EvaluationError) as exc:
         # One dump: name it (as before); several: the error names the dump itself.
         fail(f"{folders[0]}: {exc}" if len(folders) == 1 else str(exc))
@@ -592,7 +605,8 @@ def routing_fit() -> None:
 
     async def work(context: AppContext) -> str:
         try:
-            report = await context.routing.fit(context.sessions)
+            with shown_progress() as progress:
+                report = await context.routing.fit(context.sessions, progress)
         except NotEnoughHistory as exc:
             refuse(exc)
         metrics = report.ranker.metrics

@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from indexer.expertise import ASKED, ExpertiseIndex, Gathered
 from indexer.lexical import tokenize
+from indexer.progress import Progress, silent
 
 DAY = 86400.0
 # People most active in the weeks before a question who join the candidates (see module doc).
@@ -691,9 +692,11 @@ def training_set(
     questions: Sequence[TrainingQuestion],
     warmup_share: float = WARMUP_SHARE,
     limit: int = FIT_QUESTIONS,
+    progress: Progress = silent,
 ) -> TrainingSet:
     """Rows for the earlier questions (time order), each computed as of that question: all
-    but the first ``warmup_share`` of them, and the latest ``limit`` at most."""
+    but the first ``warmup_share`` of them, and the latest ``limit`` at most. ``progress``
+    hears of each question (stage ``"features"``)."""
     blocks: list[NDArray[np.float64]] = []
     labels: list[NDArray[np.int8]] = []
     groups: list[NDArray[np.int64]] = []
@@ -703,7 +706,9 @@ def training_set(
     first = max(int(len(ordered) * warmup_share), len(ordered) - limit)
     ordered = ordered[first:]
     used = 0
-    for question in ordered:
+    progress("features", 0, len(ordered))
+    for position, question in enumerate(ordered, 1):
+        progress("features", position, len(ordered))
         at = question.query.at
         if at is None:
             continue

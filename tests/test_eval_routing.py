@@ -57,6 +57,10 @@ def one_thread_embedder(embedder: Embedder) -> Embedder:
     return embedder
 
 
+# What the evaluation reported of its progress: (stage, done, total) in order.
+PROGRESS: list[tuple[str, int, int]] = []
+
+
 @pytest.fixture(scope="module")
 def run(
     split: EvalSplit, one_thread_embedder: Embedder, tmp_path_factory: pytest.TempPathFactory
@@ -69,7 +73,14 @@ def run(
     before = os.environ.get("ASKHUB_DATABASE_URL")
     os.environ["ASKHUB_DATABASE_URL"] = f"sqlite+aiosqlite:///{users_db}"
     try:
-        report = asyncio.run(evaluate_routing(CARDANO, rankings, one_thread_embedder))
+        report = asyncio.run(
+            evaluate_routing(
+                CARDANO,
+                rankings,
+                one_thread_embedder,
+                progress=lambda *step: PROGRESS.append(step),
+            )
+        )
     finally:
         if before is None:
             del os.environ["ASKHUB_DATABASE_URL"]
@@ -94,6 +105,23 @@ def test_protocol_figures(run: tuple[dict[str, object], Path, Path]) -> None:
         assert 0.0 <= figures["hit@1"] <= figures["hit@5"] <= figures["hit@10"] <= 1.0
         assert figures["build_seconds"] >= 0 and figures["ms_per_question"] > 0
     assert not users_db.exists()
+
+
+def test_every_stage_reports_progress_to_its_end(
+    run: tuple[dict[str, object], Path, Path], split: EvalSplit
+) -> None:
+    report = run[0]
+    stages = {stage for stage, _, _ in PROGRESS}
+    assert {"embed", "features", "rank", "baselines"} <= stages
+    for stage in stages:
+        steps = [(done, total) for s, done, total in PROGRESS if s == stage]
+        dones = [done for done, _ in steps]
+        assert dones == sorted(dones), stage  # never backwards
+        assert steps[-1][0] == steps[-1][1], stage  # and it ends
+    # The ranking stage counts each test question once (one fit setting), the baselines four.
+    assert [t for s, _, t in PROGRESS if s == "rank"][-1] == len(split.test_questions)
+    assert report["questions"] == len(split.test_questions)
+    assert [t for s, _, t in PROGRESS if s == "baselines"][-1] == 4
 
 
 def test_askhub_beats_every_baseline(run: tuple[dict[str, object], Path, Path]) -> None:
@@ -204,8 +232,14 @@ def test_cli_prints_json_and_writes_rankings(tmp_path: Path) -> None:
         env={**os.environ, "ASKHUB_EMBED_THREADS": "1"},
     )
     assert result.returncode == 0, result.stderr
+    # stdout is the JSON alone; the progress went to stderr (not a terminal: plain lines).
     report = json.loads(result.stdout)
     assert report["questions"] == 2 and set(report["systems"]) == set(SYSTEMS)
+    progress = result.stderr.splitlines()
+    # Two test questions, ranked once (the default setting), and the four baselines.
+    assert any(line.startswith("askhub: ranked 2/2 test questions, ") for line in progress)
+    assert any(line.startswith("askhub: ran 4/4 baselines, ") for line in progress)
+    assert any(line.startswith("askhub: embedded ") for line in progress), progress
     lines = [json.loads(line) for line in rankings.read_text().splitlines()]
     # Questions 9 and 10 (ids 17 and 19) are after the cutoff; their askers are users 1 and 2.
     assert [line["question_id"] for line in lines] == ["17", "19"]

@@ -47,6 +47,7 @@ from indexer.baselines import (
 )
 from indexer.embedders import Embedder
 from indexer.metrics import summarise
+from indexer.progress import Progress, silent
 from indexer.ranker import FitSettings, FittedRanker, Query, calibration_report
 from models import Person
 from models.db import upgrade
@@ -124,7 +125,11 @@ class _AskHubRun:
 
 
 async def _rank_with_askhub(
-    split: EvalSplit, dump: SEDump, embedder: Embedder | None, grid: Sequence[str] = ("default",)
+    split: EvalSplit,
+    dump: SEDump,
+    embedder: Embedder | None,
+    grid: Sequence[str] = ("default",),
+    progress: Progress = silent,
 ) -> _AskHubRun:
     """AskHub's top-100 UserIds per test question for each fit setting in ``grid``, with
     build and ranking seconds (of the default setting)."""
@@ -138,7 +143,9 @@ async def _rank_with_askhub(
             await upgrade(context.engine)
             started = time.perf_counter()
             # Only the history: nothing created at or after the cutoff reaches the index.
-            await import_records(context, person_records(history_people(dump, split.history)))
+            await import_records(
+                context, person_records(history_people(dump, split.history)), progress
+            )
             async with context.sessions() as session:
                 index = await context.routing.sync(session)
                 history = await context.routing.history(session, index)
@@ -151,7 +158,11 @@ async def _rank_with_askhub(
             fitted: dict[str, object]
             try:
                 data = await learning.training_data(
-                    context.sessions, index, context.routing.embedder, settings.min_fit_questions
+                    context.sessions,
+                    index,
+                    context.routing.embedder,
+                    settings.min_fit_questions,
+                    progress,
                 )
                 for label in grid:
                     rankers[label] = learning.fit_on(data, GRID[label])
@@ -169,6 +180,9 @@ async def _rank_with_askhub(
             now = index.reference_time()
             rankings: dict[str, list[list[str]]] = {}
             rank_seconds = 0.0
+            # Every test question once per fit setting.
+            to_rank = len(split.test_questions) * len(rankers)
+            progress("rank", 0, to_rank)
             for label, ranker in rankers.items():
                 context.routing.use_ranker(ranker)
                 started = time.perf_counter()
@@ -189,6 +203,7 @@ async def _rank_with_askhub(
                         floor=False,
                     )
                     ranked_all.append([user_of[m.person] for m in ranked])
+                    progress("rank", sum(map(len, rankings.values())) + len(ranked_all), to_rank)
                     for m in ranked:
                         if m.p_answer is not None:
                             p_answer.append(m.p_answer)
@@ -212,6 +227,7 @@ async def evaluate_routing(
     rankings: Path | None,
     embedder: Embedder | None = None,
     grid: Sequence[str] = ("default",),
+    progress: Progress = silent,
 ) -> dict[str, object]:
     """Run the routing evaluation on the dump in ``folder``; raises DumpError/EvaluationError.
 
@@ -248,7 +264,7 @@ async def evaluate_routing(
         figures["ms_per_question"] = round(1000 * rank / len(questions), 3)
         systems[name] = figures
 
-    run = await _rank_with_askhub(split, dump, embedder, grid)
+    run = await _rank_with_askhub(split, dump, embedder, grid, progress)
     askhub_rankings = run.rankings[grid[0]]
     model_id, fitted = run.model_id, run.fitted
     record("askhub", askhub_rankings, run.build_seconds, run.rank_seconds)
@@ -262,12 +278,14 @@ async def evaluate_routing(
         "bm25_posts": lambda: BM25PostsBaseline(docs),
         "bm25_profile": lambda: BM25ProfileBaseline(docs),
     }
-    for name, make in makers.items():
+    progress("baselines", 0, len(makers))
+    for done, (name, make) in enumerate(makers.items(), 1):
         started = time.perf_counter()
         ranker = make()
         built = time.perf_counter() - started
         ranked, seconds = _run_ranker(ranker, questions)
         record(name, ranked, built, seconds)
+        progress("baselines", done, len(makers))
 
     if rankings is not None:
         with rankings.open("w", encoding="utf-8") as out:
@@ -322,14 +340,14 @@ def format_table(report: dict[str, object]) -> str:
 
 
 async def evaluate_sites(
-    folders: Sequence[Path], embedder: Embedder | None = None
+    folders: Sequence[Path], embedder: Embedder | None = None, progress: Progress = silent
 ) -> dict[str, object]:
     """Evaluate several dumps in one run: each site's report, and figures pooled over sites
     (weighted by test questions), with AskHub's ratio to the best baseline per site."""
     reports = []
     for folder in folders:
         try:
-            reports.append(await evaluate_routing(folder, None, embedder, tuple(GRID)))
+            reports.append(await evaluate_routing(folder, None, embedder, tuple(GRID), progress))
         except (DumpError, EvaluationError) as exc:
             raise EvaluationError(f"{folder}: {exc}") from None
     total = sum(int(r["questions"]) for r in reports)  # type: ignore[call-overload]

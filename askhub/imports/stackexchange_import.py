@@ -25,6 +25,7 @@ from askhub.imports.stackexchange import (
 )
 from askhub.people.schemas import PersonIn
 from askhub.people.service import upsert_people
+from indexer.progress import Progress, silent
 
 SOURCE = "stackexchange"
 
@@ -92,11 +93,13 @@ def dump_records(dump: SEDump, posts: Sequence[SEPost] | None = None) -> list[Pe
     return person_records(history_people(dump, owned_posts(dump) if posts is None else posts))
 
 
-async def import_records(context: AppContext, records: Sequence[PersonIn]) -> tuple[str, int]:
+async def import_records(
+    context: AppContext, records: Sequence[PersonIn], progress: Progress = silent
+) -> tuple[str, int]:
     """Write people and posts in one transaction, then embed what has no vector yet."""
     async with context.sessions() as session, session.begin():
         result = await upsert_people(session, records, source=SOURCE)
-    embedded = await context.routing.embed_missing(context.sessions)
+    embedded = await context.routing.embed_missing(context.sessions, progress)
     posts = sum(len(r.posts) for r in records)
     return (
         f"{len(records)} people ({result.created} new, {result.updated} updated), {posts} posts "
@@ -104,9 +107,11 @@ async def import_records(context: AppContext, records: Sequence[PersonIn]) -> tu
     ), embedded
 
 
-async def import_stackexchange(context: AppContext, folder: Path) -> str:
+async def import_stackexchange(
+    context: AppContext, folder: Path, progress: Progress = silent
+) -> str:
     """Import a Stack Exchange dump folder; raises DumpError (nothing written) when malformed."""
     dump = read_dump(folder)
     records = dump_records(dump)
-    summary, _ = await import_records(context, records)
+    summary, _ = await import_records(context, records, progress)
     return f"askhub: imported {folder.name}: {summary}"

@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 from askhub.validation import InputError
 from indexer.embedders import Embedder
 from indexer.expertise import ExpertiseIndex
+from indexer.progress import Progress, silent
 from indexer.ranker import (
     FitSettings,
     FittedRanker,
@@ -200,6 +201,7 @@ async def training_data(
     index: ExpertiseIndex,
     embedder: Embedder,
     min_questions: int,
+    progress: Progress = silent,
 ) -> TrainingSet:
     """Feature rows of every earlier question, each as of its own time.
 
@@ -217,7 +219,9 @@ async def training_data(
             )
         history = await build_history(session, index)
         questions = await training_questions(session, index, embedder)
-    return await anyio.to_thread.run_sync(lambda: training_set(index, history, questions))
+    return await anyio.to_thread.run_sync(
+        lambda: training_set(index, history, questions, progress=progress)
+    )
 
 
 def fit_on(data: TrainingSet, settings: FitSettings | None = None) -> FittedRanker:
@@ -234,13 +238,14 @@ async def fit(
     embedder: Embedder,
     min_questions: int,
     settings: FitSettings | None = None,
+    progress: Progress = silent,
 ) -> FitReport:
     """Fit a ranker on the history and store it as the newest model.
 
     Raises NotEnoughHistory below ``min_questions`` answered questions.
     """
     started = time.perf_counter()
-    data = await training_data(sessions, index, embedder, min_questions)
+    data = await training_data(sessions, index, embedder, min_questions, progress)
     ranker = await anyio.to_thread.run_sync(lambda: fit_on(data, settings))
     async with sessions() as session, session.begin():
         row = RoutingModel(

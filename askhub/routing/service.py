@@ -27,6 +27,7 @@ from askhub.settings import Settings
 from indexer.dense import DenseIndex
 from indexer.embedders import Embedder, load_embedder
 from indexer.expertise import Document, Evidence, ExpertiseIndex, Passage, PersonMatch
+from indexer.progress import Progress, silent
 from indexer.ranker import FittedRanker, History, Query, candidate_features
 from models import Availability, Embedding, IndexChange, Person, Post, PostKind, Reply, ReplyKind
 
@@ -194,15 +195,25 @@ class RoutingService:
         return len(rows)
 
     async def embed_missing(
-        self, sessions: async_sessionmaker[AsyncSession], progress: bool = False
+        self, sessions: async_sessionmaker[AsyncSession], progress: Progress = silent
     ) -> int:
         """Embed every post that has no vector for the current model, a batch per transaction,
-        so an interrupted run resumes where it stopped."""
+        so an interrupted run resumes where it stopped. ``progress`` hears of each batch
+        (stage ``"embed"``, in posts)."""
         model_id = self.model_id
+        has_vector = select(Embedding.post_id).where(Embedding.model_id == model_id)
+        async with sessions() as session:
+            total = int(
+                await session.scalar(
+                    select(func.count()).select_from(Post).where(Post.id.not_in(has_vector))
+                )
+                or 0
+            )
+        if total:
+            progress("embed", 0, total)
         done = 0
         while True:
             async with sessions() as session, session.begin():
-                has_vector = select(Embedding.post_id).where(Embedding.model_id == model_id)
                 posts = (
                     await session.scalars(
                         select(Post)
@@ -212,11 +223,14 @@ class RoutingService:
                     )
                 ).all()
                 if not posts:
+                    if done < total:
+                        progress("embed", done, done)  # posts removed meanwhile
                     return done
                 await self.embed_posts(session, posts)
                 done += len(posts)
-            if progress:
-                print(f"askhub: embedded {done} posts", flush=True)
+            # Posts added meanwhile may take the count past the first total.
+            total = max(total, done)
+            progress("embed", done, total)
 
     async def drop_other_models(self, session: AsyncSession) -> int:
         result = await session.execute(delete(Embedding).where(Embedding.model_id != self.model_id))
@@ -321,11 +335,15 @@ class RoutingService:
             self._history = await learning.build_history(session, index)
         return self._history
 
-    async def fit(self, sessions: async_sessionmaker[AsyncSession]) -> learning.FitReport:
+    async def fit(
+        self, sessions: async_sessionmaker[AsyncSession], progress: Progress = silent
+    ) -> learning.FitReport:
         """Fit a ranker on the history in the database; it ranks from the next call on."""
         async with sessions() as session:
             index = await self.sync(session)
-        report = await learning.fit(sessions, index, self.embedder, self.settings.min_fit_questions)
+        report = await learning.fit(
+            sessions, index, self.embedder, self.settings.min_fit_questions, progress=progress
+        )
         async with sessions() as session:
             await self.sync(session)
         return report
