@@ -85,14 +85,15 @@ def embedder(real_embedder: Embedder) -> Embedder:
     return real_embedder
 
 
-async def _reset_postgres() -> None:
-    engine = create_async_engine(POSTGRES_URL)
+async def _reset_postgres(url: str = POSTGRES_URL) -> None:
+    """Empty the database at ``url`` (by default the configured one): no tables at all."""
+    engine = create_async_engine(url)
     try:
         async with engine.begin() as conn:
             await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
             await conn.execute(text("CREATE SCHEMA public"))
     except OSError as exc:  # connection refused: say so, never skip silently
-        pytest.fail(f"PostgreSQL at {POSTGRES_URL} is not reachable: {exc}")
+        pytest.fail(f"PostgreSQL at {url} is not reachable: {exc}")
     finally:
         await engine.dispose()
 

@@ -103,8 +103,8 @@ async def test_restore_into_an_empty_database_needs_no_force(
     file = tmp_path / "askhub.backup"
     backup(settings.database_url, file)
     if ON_POSTGRES:
-        await _reset_postgres()  # no tables at all
-        url = settings.database_url
+        url = settings.database_url  # this test's own copy of the template
+        await _reset_postgres(url)  # no tables at all
     else:
         url = f"sqlite+aiosqlite:///{tmp_path / 'new' / 'askhub.db'}"  # not even the file
     await restore(url, file)
