@@ -129,8 +129,6 @@ class EmailChannel:
         self._lock: asyncio.Lock | None = None
         self._sent_on_session = 0
         self._last_used = 0.0
-        # Sessions opened so far (what the tests and the benchmark read).
-        self.sessions_opened = 0
 
     def _session_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -195,7 +193,6 @@ class EmailChannel:
         await client.connect()
         self._client, self._sent_on_session = client, 0
         self._last_used = time.monotonic()
-        self.sessions_opened += 1
         return client, False
 
     async def _discard(self, polite: bool = False) -> None:
