@@ -6,7 +6,7 @@ import hashlib
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,6 @@ from askhub.imports.stackexchange_import import (
     import_stackexchange,
     person_records,
 )
-from askhub.settings import Settings
 from models import Embedding, Person, Post, PostKind
 
 CARDANO = Path(__file__).resolve().parents[2] / "shared/data/cardano.stackexchange.com"
@@ -47,16 +46,9 @@ class HashEmbedder:
         return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
-# The stand-in serves this module's context only: the session's database templates (conftest)
-# are built with the session's real embedder, and overriding ``embedder`` itself here made
-# pytest refuse them (a function-scoped fixture under a session-scoped one).
 @pytest.fixture
-async def context(settings: Settings) -> AsyncIterator[AppContext]:
-    ctx = AppContext.create(settings, HashEmbedder())
-    try:
-        yield ctx
-    finally:
-        await ctx.close()
+def embedder() -> HashEmbedder:
+    return HashEmbedder()
 
 
 @pytest.fixture(scope="module")
