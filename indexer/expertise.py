@@ -21,7 +21,7 @@ without matching evidence are never ranked.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -164,6 +164,9 @@ class ExpertiseIndex:
         self._docs: dict[int, _DocState] = {}
         self._passages: dict[int, Passage] = {}
         self._priors: dict[str, float] = {}
+        # Documents per person, kept as documents come and go: ``people`` (in /api/health)
+        # counted a set over every document, 0.1 s a call at a million.
+        self._per_person: Counter[str] = Counter()
         # The newest activity date (epoch seconds) that recency counts back from; None when
         # unknown, recomputed only after that document itself is removed.
         self._newest: float | None = None
@@ -180,7 +183,12 @@ class ExpertiseIndex:
 
     @property
     def people(self) -> int:
-        return len({state.document.person for state in self._docs.values()})
+        return len(self._per_person)
+
+    def _forget_person(self, person: str) -> None:
+        self._per_person[person] -= 1
+        if self._per_person[person] <= 0:
+            del self._per_person[person]
 
     @staticmethod
     def chunks(document: Document) -> list[str]:
@@ -235,6 +243,7 @@ class ExpertiseIndex:
         for doc_id in doc_ids:
             state = self._docs.pop(doc_id, None)
             if state is not None:
+                self._forget_person(state.document.person)
                 removed.append(doc_id)
                 vector_ids.extend(state.vector_ids)
                 if state.dates_activity and state.stamp is not None and state.stamp == self._newest:
@@ -249,7 +258,11 @@ class ExpertiseIndex:
     def _register(self, documents: Sequence[Document]) -> None:
         for document in documents:
             state = _state(document)
+            replaced = self._docs.get(document.doc_id)
+            if replaced is not None:
+                self._forget_person(replaced.document.person)
             self._docs[document.doc_id] = state
+            self._per_person[document.person] += 1
             if state.dates_activity and state.stamp is not None:
                 self._newest = (
                     state.stamp if self._newest is None else max(self._newest, state.stamp)

@@ -105,7 +105,9 @@ class RoundRobin:
             if k.lower() not in HOP_BY_HOP
         ]
         headers.append((UPSTREAM_HEADER, upstream.encode()))
-        await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+        await send(
+            {"type": "http.response.start", "status": response.status_code, "headers": headers}
+        )
         async for chunk in response.aiter_raw():
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})

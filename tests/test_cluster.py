@@ -3,6 +3,7 @@ operator would, answer through the proxy's one address, and stop together on Ctr
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -12,7 +13,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from askhub.auth.service import create_token
@@ -63,7 +63,7 @@ async def test_two_processes_answer_through_the_proxy_and_stop_on_ctrl_c(
         ASKHUB_LANG="en",
     )
     env.pop("ASKHUB_DATABASE_URL", None)
-    cluster = subprocess.Popen(
+    cluster = subprocess.Popen(  # noqa: ASYNC220 (returns at once; the script runs apart)
         [str(ROOT / "scripts" / "cluster"), database_url],
         env=env,
         stdout=subprocess.PIPE,
@@ -105,7 +105,7 @@ async def test_two_processes_answer_through_the_proxy_and_stop_on_ctrl_c(
         deadline = time.monotonic() + DEADLINE
         while not all(refused(port) for port in (base, base + 1, base + 2)):
             assert time.monotonic() < deadline, "a process still listens after Ctrl-C"
-            time.sleep(0.2)
+            await asyncio.sleep(0.2)
     finally:
         if cluster.poll() is None:
             os.killpg(cluster.pid, signal.SIGKILL)

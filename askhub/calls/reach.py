@@ -26,10 +26,12 @@ its deadline passes. The model, kept simple so that a person can check it:
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -37,7 +39,7 @@ from sqlalchemy.orm import aliased
 
 from askhub.calls import notify
 from askhub.i18n import N_, Translator
-from askhub.routing.audience import Member, members
+from askhub.routing.audience import Member, audience_size, members
 from askhub.routing.availability import BUDGET_WINDOW
 from askhub.settings import Settings
 from models import Call, CallKind, CallStatus, Match, MatchState, Person, Reply, ReplyKind
@@ -500,11 +502,31 @@ class Reach:
     audience: int
 
 
-async def reach_of(session: AsyncSession, settings: Settings, call: Call, now: datetime) -> Reach:
+# A call's page shows its reach on every read, and the yes-rates behind it join every finished
+# call's asks: at scale that cost more than the rest of the read. They move only when a call
+# finishes, so reading a call may use rates up to RATES_MAX_AGE seconds old (per process and
+# database); deciding whom to ask (the waves, the preview) always computes them afresh.
+RATES_MAX_AGE = 30.0
+_recent_rates: WeakKeyDictionary[Any, tuple[float, tuple[int, int], Rates]] = WeakKeyDictionary()
+
+
+async def recent_rates(session: AsyncSession, settings: Settings) -> Rates:
+    engine = session.sync_session.get_bind()
+    priors = (settings.volunteer_rate_bp, settings.answer_rate_bp)
+    known = _recent_rates.get(engine)
+    now = time.monotonic()
+    if known is not None and known[1] == priors and now - known[0] < RATES_MAX_AGE:
+        return known[2]
     rates = await learned_rates(session, settings)
+    _recent_rates[engine] = (now, priors, rates)
+    return rates
+
+
+async def reach_of(session: AsyncSession, settings: Settings, call: Call, now: datetime) -> Reach:
+    rates = await recent_rates(session, settings)
     have, outstanding = expected_from_asked(call, rates, settings, now)
     asked = sum(1 for m in call.matches if m.nudged_at is not None)
-    audience = len(await members(session, call.audience, exclude=call.asker_id))
+    audience = await audience_size(session, call.audience, exclude=call.asker_id)
     open_ = call.status == CallStatus.OPEN
     if call.kind == CallKind.VOLUNTEERS and call.needed:
         shortfall = call.needed - have - outstanding if open_ else 0.0
