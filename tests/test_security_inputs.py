@@ -238,7 +238,7 @@ async def test_openapi_documents_public_health_errors_and_limits(
     paths = schema["paths"]
     assert not paths["/api/health"]["get"].get("security")
     assert paths["/api/calls"]["post"]["security"] == [{"bearer": []}]
-    assert {"401", "413", "422"} <= set(paths["/api/calls"]["post"]["responses"])
+    assert {"401", "413", "422", "503"} <= set(paths["/api/calls"]["post"]["responses"])
     assert {"401", "404", "409", "413", "422"} <= set(
         paths["/api/calls/{call_id}/replies"]["post"]["responses"]
     )
