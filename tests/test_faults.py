@@ -54,6 +54,7 @@ from tests.test_crash_safety import (
     serving,
     wait_until,
 )
+from tests.test_web_support import sign_in, text_of, with_passwords
 
 # The PostgreSQL run (-m db) selects these; the SQLite run would only repeat what SQLite shows.
 on_postgres = pytest.mark.skipif(
@@ -502,21 +503,25 @@ async def rounds_past(server: Server, start: Counter[str], more: int) -> bool:
 
 @pytest.mark.sqlite_only
 async def test_a_request_while_the_database_is_away_answers_503_with_retry_after(
-    context: AppContext,
+    org: AppContext,
 ) -> None:
     """What a client sees while the database restarts: 503 and when to try again, in its
-    language, and ``/api/health`` saying the database is the trouble; never a 500."""
-    app = create_app(context=context)
-    async with AsyncTestClient(app=app) as client:
+    language (JSON for the API, a page for a browser), and ``/api/health`` saying the database
+    is the trouble; never a 500."""
+    await with_passwords(org, ["asker"])
+    app = create_app(context=org)
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
         assert (await client.get("/api/health")).status_code == 200
+        await sign_in(client, "asker")
         # Nothing listens there: every connection is refused, as while a server restarts.
         away = create_engine(f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/askhub")
-        context.sessions = session_factory(away)
+        org.sessions = session_factory(away)
         try:
             calls = await client.get(
                 "/api/calls", headers={"Authorization": "Bearer x", "Accept-Language": "nl"}
             )
             health = await client.get("/api/health")
+            page = await client.get("/", headers={"Accept-Language": "nl"})
         finally:
             await away.dispose()
     assert calls.status_code == 503, calls.text
@@ -524,3 +529,7 @@ async def test_a_request_while_the_database_is_away_answers_503_with_retry_after
     assert calls.json()["detail"] == "De database is even niet bereikbaar; probeer het zo opnieuw."
     assert health.status_code == 503, health.text
     assert health.json()["database"]["ok"] is False
+    assert page.status_code == 503, page.text[:500]
+    assert page.headers["Retry-After"] == "2"
+    assert page.headers["content-type"].startswith("text/html")
+    assert "De database is even niet bereikbaar" in text_of(page.text)
