@@ -19,6 +19,7 @@ import asyncio
 import itertools
 import os
 import random
+import shutil
 import tempfile
 import time
 from collections import Counter, defaultdict
@@ -284,7 +285,9 @@ class Pair:
     servers: list[Server]
 
     def start(self, name: str) -> Server:
-        return self.stack.enter_context(serving(self.env, self.logs / f"serve-{name}.log"))
+        # Each process signs its mail with its own sender, so the sink can tell who sent what.
+        env = {**self.env, "ASKHUB_SMTP_FROM": f"AskHub {name} <{name}@askhub.test>"}
+        return self.stack.enter_context(serving(env, self.logs / f"serve-{name}.log"))
 
 
 @pytest.fixture(scope="module")
@@ -299,6 +302,7 @@ async def pair(templates: dict[str, str], embedder: Embedder) -> AsyncIterator[P
         pair = Pair(ctx, sink, env, root, tokens, stack, [])
         pair.servers = [pair.start("one"), pair.start("two")]
         await wait_until(all_healthy(pair.servers), START_TIMEOUT, "both apps", pair.servers, 0.2)
+        stack.callback(shutil.rmtree, root, ignore_errors=True)
         try:
             yield pair
         finally:
@@ -376,10 +380,21 @@ async def test_sigkill_one_of_two_mid_dispatch_loses_no_nudge(pair: Pair) -> Non
     servers, sink = pair.servers, pair.sink
     expected = await seed(pair.ctx, NUDGES, "faults")
 
-    def delivered() -> int:
-        return sum(1 for m in sink.messages if str(m["Message-ID"]) in expected)
+    def delivered(sender: str | None = None) -> int:
+        return sum(
+            1
+            for m in sink.messages
+            if str(m["Message-ID"]) in expected
+            and sender in (None, m["From"].addresses[0].username)
+        )
 
-    await wait_until(lambda: delivered() >= 30, DEADLINE, "30 emails before the kill", servers)
+    # 30 emails in all, some of them from the process about to be killed ("one"): it is sending.
+    await wait_until(
+        lambda: delivered() >= 30 and delivered("one") > 0,
+        DEADLINE,
+        "30 emails before the kill, some from each process",
+        servers,
+    )
     # Both processes hold claimed batches now; the survivor takes the killed one's over once
     # their lease (LEASE_SECONDS) runs out.
     await asyncio.sleep(random.uniform(0, KILL_JITTER))
