@@ -78,20 +78,26 @@ class PrivateCluster:
                 "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
                 "--no-instructions", "--no-sync",
             )  # fmt: skip
-            self.port = free_port()
-            options = " ".join(
-                [
-                    f"-p {self.port}",
-                    "-c listen_addresses=127.0.0.1",
-                    f"-c unix_socket_directories={self._root}",
-                    # A test database: small, and no fsync (a restart, not a power cut).
-                    "-c fsync=off",
-                    "-c shared_buffers=32MB",
-                    "-c max_connections=50",
-                ]
-            )
-            self._options = options
-            self._pg_ctl_start()
+            # Another process may take a probed port first: try a few.
+            for attempt in range(3):
+                self.port = free_port()
+                self._options = " ".join(
+                    [
+                        f"-p {self.port}",
+                        "-c listen_addresses=127.0.0.1",
+                        f"-c unix_socket_directories={self._root}",
+                        # A test database: small, and no fsync (a restart, not a power cut).
+                        "-c fsync=off",
+                        "-c shared_buffers=32MB",
+                        "-c max_connections=50",
+                    ]
+                )
+                try:
+                    self._pg_ctl_start()
+                    break
+                except RuntimeError:
+                    if attempt == 2:
+                        raise
         except BaseException:
             self.stop()
             raise
@@ -99,7 +105,10 @@ class PrivateCluster:
 
     def _pg_ctl_start(self) -> None:
         log = str(self._root / "postgres.log") if self._root else "/dev/null"
-        self._run("pg_ctl", "-D", str(self.data), "-l", log, "-o", self._options, "-w", "start")
+        try:
+            self._run("pg_ctl", "-D", str(self.data), "-l", log, "-o", self._options, "-w", "start")
+        except RuntimeError as exc:  # the server's own log says why
+            raise RuntimeError(f"{exc}\n{self.log()}") from exc
 
     def restart(self, mode: str = "immediate") -> None:
         """Stop the server (``immediate``: as a crash, every connection cut with no goodbye
