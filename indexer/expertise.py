@@ -219,6 +219,12 @@ class ExpertiseIndex:
             raise ValueError(f"index built by {dense.model_id}, embedder is {self.model_id}")
         self.dense = dense
 
+    def owner(self, vector_id: int) -> str | None:
+        """The person whose passage ``vector_id`` is (None: not in the index any more)."""
+        passage = self._passages.get(vector_id)
+        state = self._docs.get(passage.doc_id) if passage is not None else None
+        return None if state is None else state.document.person
+
     def add_without_vectors(
         self, documents: Sequence[Document], passages: Sequence[Passage]
     ) -> None:
