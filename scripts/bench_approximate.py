@@ -28,9 +28,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import gc
 import hashlib
 import math
+import pstats
 import statistics
 import sys
 import tempfile
@@ -201,7 +203,9 @@ def bench_memory(embedder: Embedder, n: int, seed: int) -> None:
 # -- the first routing call after a new post ---------------------------------------------------
 
 
-async def bench_first_call(embedder: Embedder, n: int, seed: int, rounds: int) -> None:
+async def bench_first_call(
+    embedder: Embedder, n: int, seed: int, rounds: int, profile: bool = False
+) -> None:
     from sqlalchemy import insert
 
     from askhub.people.schemas import PostCreate
@@ -283,12 +287,19 @@ async def bench_first_call(embedder: Embedder, n: int, seed: int, rounds: int) -
                         author,
                         PostCreate(title=f"Nieuw {mode} {round_no}", body=calls[round_no].text),
                     )
-                times = []
+                times: list[float] = []
                 for call in calls[8 * round_no % 56 : 8 * round_no % 56 + 4]:
+                    profiler = cProfile.Profile() if profile and not times else None
                     started = time.perf_counter()
+                    if profiler is not None:
+                        profiler.enable()
                     async with sessions() as session:
                         await routing.route(session, call.text, k=10)
                     times.append(time.perf_counter() - started)
+                    if profiler is not None:
+                        profiler.disable()
+                        print(f"  profile of the first call ({mode}):")
+                        pstats.Stats(profiler).sort_stats("cumulative").print_stats(25)
                 results[mode].append((times[0], statistics.median(times[1:])))
         indexer.lexical.DELTA_MAX = DELTA_MAX
         await engine.dispose()
@@ -325,6 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="profile each first call")
     args = parser.parse_args(argv)
     load = psutil.getloadavg()
     print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load {load[0]:.1f} {load[1]:.1f}")
@@ -338,7 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.memory:
         bench_memory(embedder, args.memory, args.seed)
     if args.first_call:
-        asyncio.run(bench_first_call(embedder, args.first_call, args.seed, args.rounds))
+        asyncio.run(
+            bench_first_call(embedder, args.first_call, args.seed, args.rounds, args.profile)
+        )
     print(f"load at the end {psutil.getloadavg()[0]:.1f}")
     return 0
 

@@ -48,6 +48,7 @@ class Gate:
 
         def build(
             cls: type[DenseIndex],
+            /,
             model_id: str,
             ids: NDArray[np.int64],
             vectors: NDArray[np.float32],
@@ -197,3 +198,30 @@ async def test_the_saved_index_keeps_its_kind_and_recall_across_a_restart(
     again = second.search_state()
     assert again["kind"] == "ivf" and again["building_since"] is None
     assert again["recall"] == state["recall"] and again["nprobe"] == 4
+
+
+def test_the_index_counts_answers_per_person_as_documents_come_and_go() -> None:
+    """The "answers given" prior reads these counts instead of counting every post in the
+    database after each change."""
+    from indexer.expertise import Document, ExpertiseIndex
+
+    class Flat:
+        model_id, dim = "flat", 4
+
+        def encode(self, texts: Any) -> NDArray[np.float32]:
+            return np.full((len(texts), 4), 0.5, dtype=np.float32)
+
+    index = ExpertiseIndex(Flat())
+    docs = [
+        Document(1, "ann", "a", "steel", kind="answer"),
+        Document(2, "ann", "b", "steel", kind="answer"),
+        Document(3, "bob", "c", "glass", kind="answer"),
+        Document(4, "bob", "d", "glass", kind="question"),
+    ]
+    index.add(docs, [], np.zeros((0, 4), dtype=np.float32))
+    assert index.answers() == {"ann": 2, "bob": 1}
+    # An answer edited into a post, a deletion, and a re-add of the same document.
+    index.add([Document(2, "ann", "b", "steel", kind="post")], [], np.zeros((0, 4), np.float32))
+    index.remove([3])
+    index.add([docs[0]], [], np.zeros((0, 4), dtype=np.float32))
+    assert index.answers() == {"ann": 1}

@@ -32,7 +32,7 @@ from indexer.embedders import Embedder, load_embedder
 from indexer.expertise import Document, Evidence, ExpertiseIndex, Passage, PersonMatch
 from indexer.progress import Progress, silent
 from indexer.ranker import FittedRanker, History, Query, candidate_features
-from models import Availability, Embedding, IndexChange, Person, Post, PostKind, Reply, ReplyKind
+from models import Availability, Embedding, IndexChange, Person, Post, Reply, ReplyKind
 
 EMBED_BATCH = 256
 # Replaying more changed posts than this (and a quarter of the index) rebuilds instead.
@@ -333,7 +333,7 @@ class RoutingService:
                 index = ExpertiseIndex(self.embedder)
                 await self._add_all(session, index)
                 self._watermark = head
-            index.set_priors(await self._priors(session))
+            index.set_priors(await self._priors(session, index))
             self._index = index
             self._keep_approximate(index)
             return index
@@ -517,15 +517,13 @@ class RoutingService:
         )
         index.add(documents, passages, vectors)
 
-    async def _priors(self, session: AsyncSession) -> dict[str, float]:
-        """Answers given (imported answers and replies), log-scaled to [0, 1]."""
-        answers: dict[str, int] = {}
-        for author, n in await session.execute(
-            select(Post.author_id, func.count())
-            .where(Post.kind == PostKind.ANSWER)
-            .group_by(Post.author_id)
-        ):
-            answers[str(author)] = int(n)
+    async def _priors(self, session: AsyncSession, index: ExpertiseIndex) -> dict[str, float]:
+        """Answers given (imported answers and replies), log-scaled to [0, 1].
+
+        The answer posts are counted by the index as they come and go: counting them in the
+        database (a GROUP BY over every post) after each change was most of the first routing
+        call after a new post (scripts/bench_approximate.py --first-call)."""
+        answers = index.answers()
         for person, n in await session.execute(
             select(Reply.person_id, func.count())
             .where(Reply.kind == ReplyKind.ANSWER)
