@@ -505,13 +505,14 @@ def search_summary(search: dict[str, Any]) -> str:
     kept = recall.get("people_top10_kept")
     return t(
         "askhub: approximate search (IVF, {nlist} lists, {nprobe} probed) over {vectors} "
-        "vectors, built in {seconds} s; recall against exact on {queries} stored passages: "
-        "{recalls}; {people} of the exact top-10 people kept",
+        "vectors, built in {seconds} s; recall against exact ({measured} probed) on {queries} "
+        "stored passages: {recalls}; {people} of the exact top-10 people kept",
         nlist=search["nlist"],
         nprobe=search["nprobe"],
         vectors=search["vectors"],
         seconds=recall["build_seconds"],
         queries=recall["queries"],
+        measured=recall["nprobe"],
         recalls=", ".join(
             f"@{key.removeprefix('recall_at_')} {value:.3f}"
             for key, value in recall.items()
