@@ -21,7 +21,7 @@ from models.db import data_dir, database_url
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 DAY = 24 * 3600
 # ASKHUB_APPROXIMATE_ABOVE's default (measured: README "Speed").
-APPROXIMATE_ABOVE = 200_000
+APPROXIMATE_ABOVE = 100_000
 
 
 class SettingError(ValueError):
