@@ -225,3 +225,21 @@ def test_the_index_counts_answers_per_person_as_documents_come_and_go() -> None:
     index.remove([3])
     index.add([docs[0]], [], np.zeros((0, 4), dtype=np.float32))
     assert index.answers() == {"ann": 1}
+
+
+async def test_a_failed_build_leaves_exact_search_answering_and_says_why(
+    org: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fail(*args: Any, **kwargs: Any) -> DenseIndex:
+        raise MemoryError("no room for a second copy")
+
+    monkeypatch.setattr("askhub.routing.service.approximate_copy", fail)
+    routing = RoutingService(replace(org.settings, approximate_above=10), org.routing.embedder)
+    async with org.sessions() as session:
+        await routing.sync(session)
+        await routing.wait_approximate()
+        state = routing.search_state()
+        assert state["kind"] == "exact" and state["building_since"] is None
+        assert "no room for a second copy" in str(state["last_build_error"])
+        found = await routing.route(session, "Wie weet iets van staalbouw?", k=5)
+        assert "sanne.visser" in {m.person.handle for m in found}

@@ -133,6 +133,9 @@ class RoutingService:
         self._build_started: float | None = None
         self._build_done: asyncio.Future[None] | None = None
         self._build_error: str | None = None
+        # The exact index whose build failed: not tried again until a rebuild replaces it
+        # (a build that ran out of memory would fail again at every change).
+        self._build_failed_for: DenseIndex | None = None
         # FAISS threads a background build may use (the CLI, with nothing else to do, lifts it).
         self.build_threads: int | None = BACKGROUND_BUILD_THREADS
 
@@ -561,6 +564,8 @@ class RoutingService:
         threshold = self.settings.approximate_above
         if not threshold or len(dense) <= threshold or self._builder is not None:
             return
+        if self._build_failed_for is dense:
+            return
         loop = asyncio.get_running_loop()
         self._build_done = loop.create_future()
         self._build_started = datetime.now(UTC).timestamp()
@@ -601,6 +606,7 @@ class RoutingService:
         step (no await), so no call sees half of it and no change is lost."""
         self._builder = None
         self._build_error = error
+        self._build_failed_for = dense if error is not None else None
         done, self._build_done = self._build_done, None
         if approx is not None and self._index is index and index.dense is dense:
             replayed = dense.hand_over(approx)
