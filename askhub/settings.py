@@ -20,6 +20,8 @@ from models.db import data_dir, database_url
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 DAY = 24 * 3600
+# ASKHUB_APPROXIMATE_ABOVE's default (measured: README "Speed").
+APPROXIMATE_ABOVE = 100_000
 
 
 class SettingError(ValueError):
@@ -271,6 +273,14 @@ class Settings:
     index_changes_kept: int = field(
         default_factory=lambda: _int("ASKHUB_INDEX_CHANGES_KEPT", 20_000, 1, 100_000_000)
     )
+    # Above this many passage vectors the routing index searches approximately (IVF-Flat),
+    # built in the background from the stored vectors while exact search keeps serving; 0:
+    # always exact. See README "Speed" for how the default was chosen.
+    approximate_above: int = field(
+        default_factory=lambda: _int("ASKHUB_APPROXIMATE_ABOVE", APPROXIMATE_ABOVE, 0, 2**31 - 1)
+    )
+    # Inverted lists the approximate index scans per query: more is slower and finds more.
+    nprobe: int = field(default_factory=lambda: _int("ASKHUB_NPROBE", 32, 1, 65_536))
     # Email is sent only when an SMTP host is configured (see askhub/nudges/channels/email.py).
     smtp_enabled: bool = field(default_factory=lambda: bool(_raw("ASKHUB_SMTP_HOST")))
     # What the trusted sign-in header (ASKHUB_AUTH_HEADER) carries: a handle or an email
