@@ -14,13 +14,16 @@ by default). The outcome is recorded fenced too.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Mapping
+import time
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from askhub.i18n import reader_language
 from askhub.nudges import outbox
@@ -36,6 +39,7 @@ from askhub.nudges.payload import NudgePayload
 from models import Nudge, NudgeState, Person
 
 log = logging.getLogger("askhub.nudges")
+T = TypeVar("T")
 
 
 @dataclass
@@ -45,6 +49,9 @@ class DispatchResult:
     dead: int = 0
     # Claimed rows that another process took over (our lease ran out) before we sent them.
     lost: int = 0
+    # "budget" when the round stopped on its time budget with rows still due (``remaining``).
+    stopped: str = ""
+    remaining: int = 0
 
     @property
     def handled(self) -> int:
@@ -78,6 +85,19 @@ class DispatchSettings:
     lease_seconds: int = 120
     retry_base_seconds: int = 30
     max_attempts: int = 6
+    # Messages in flight at once (ASKHUB_DELIVERY_CONCURRENCY): a crash mid-round may cost
+    # a resend of each.
+    concurrency: int = 1
+    # A round takes no new batch once it has run this long (ASKHUB_TICK_BUDGET_SECONDS); what is
+    # still due waits for the next round. None: until nothing is due.
+    budget_seconds: float | None = None
+
+
+def _engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
+    bind = sessions.kw.get("bind")
+    if not isinstance(bind, AsyncEngine):
+        raise TypeError("dispatch needs a session factory bound to an AsyncEngine")
+    return bind
 
 
 async def dispatch_due(
@@ -86,9 +106,12 @@ async def dispatch_due(
     settings: DispatchSettings | None = None,
     now: datetime | None = None,
 ) -> DispatchResult:
-    """Deliver what is due, one claimed batch at a time, until nothing is due."""
+    """Deliver what is due, one claimed batch at a time, until nothing is due or the round's
+    time budget is spent (then ``result.stopped`` is ``"budget"`` and ``result.remaining``
+    counts what waits for the next round)."""
     cfg = settings or DispatchSettings()
     result = DispatchResult()
+    started = time.monotonic()
     try:
         while True:
             moment = now or datetime.now(UTC)
@@ -105,10 +128,29 @@ async def dispatch_due(
                     .where(Nudge.id.in_([claim.id for claim in claimed]))
                 )
                 loaded = {nudge.id: (nudge, person) for nudge, person in rows}
-            for claim in claimed:
-                if claim.id in loaded:
-                    nudge, person = loaded[claim.id]
-                    await _deliver(sessions, channels, cfg, claim, nudge, person, result, now)
+            # One connection for the batch's records, shared by its senders (a Recorder).
+            async with _engine(sessions).connect() as connection:
+                recorder = _Recorder(connection)
+                work = iter([(c, *loaded[c.id]) for c in claimed if c.id in loaded])
+                senders = [
+                    asyncio.ensure_future(_sender(recorder, work, channels, cfg, result, now))
+                    for _ in range(max(cfg.concurrency, 1))
+                ]
+                try:
+                    await asyncio.gather(*senders)
+                except BaseException:
+                    # One sender failed (the database went away): stop the others before the
+                    # connection closes; their rows are retried after the lease.
+                    for task in senders:
+                        task.cancel()
+                    await asyncio.gather(*senders, return_exceptions=True)
+                    raise
+            if cfg.budget_seconds is not None and time.monotonic() - started >= cfg.budget_seconds:
+                async with sessions() as session:
+                    result.remaining = await outbox.count_due(session, now or datetime.now(UTC))
+                if result.remaining:
+                    result.stopped = "budget"
+                return result
     finally:
         # Many messages went over one SMTP session; end it rather than let it idle till the
         # next tick (servers drop idle clients).
@@ -117,8 +159,67 @@ async def dispatch_due(
                 await channel.end_session()
 
 
+class _Recorder:
+    """Records outcomes on one connection for the batch's senders, group-committed: an outcome
+    waits for the COMMIT that holds it, and outcomes that arrive while a COMMIT is under way go
+    together in the next one (one UPDATE for all the messages sent). A sender sends its next
+    message only after its last one is recorded, so each sender has at most one accepted but
+    unrecorded message at any moment."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+        self._lock = asyncio.Lock()
+        self._sent: list[tuple[outbox.Claim, asyncio.Future[bool]]] = []
+
+    async def run(self, write: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """One write and its commit, alone (a renewal, a failure: rare)."""
+        async with self._lock:
+            try:
+                outcome = await write(self.connection)
+                await self.connection.commit()
+            except BaseException:
+                await self.connection.rollback()
+                raise
+            return outcome
+
+    async def sent(self, claim: outbox.Claim, now: datetime) -> bool:
+        """Record ``claim`` sent; False if another process had claimed the row meanwhile."""
+        done: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._sent.append((claim, done))
+        async with self._lock:
+            if not done.done():
+                group, self._sent = self._sent, []
+                try:
+                    ours = await outbox.mark_all_sent(
+                        self.connection, [claim for claim, _ in group], now
+                    )
+                    await self.connection.commit()
+                except BaseException as exc:
+                    await self.connection.rollback()
+                    for _, waiting in group:
+                        if waiting is not done:
+                            waiting.set_exception(exc)
+                    raise
+                for member, waiting in group:
+                    waiting.set_result(member.id in ours)
+        return await done
+
+
+async def _sender(
+    recorder: _Recorder,
+    work: Iterator[tuple[outbox.Claim, Nudge, Person]],
+    channels: Mapping[str, Channel],
+    cfg: DispatchSettings,
+    result: DispatchResult,
+    now: datetime | None,
+) -> None:
+    """One of the batch's senders: the next message not yet taken, one after the other."""
+    for claim, nudge, person in work:
+        await _deliver(recorder, channels, cfg, claim, nudge, person, result, now)
+
+
 async def _deliver(
-    sessions: async_sessionmaker[AsyncSession],
+    recorder: _Recorder,
     channels: Mapping[str, Channel],
     cfg: DispatchSettings,
     claim: outbox.Claim,
@@ -129,38 +230,36 @@ async def _deliver(
 ) -> None:
     lease = timedelta(seconds=cfg.lease_seconds)
     moment = now or datetime.now(UTC)
-    async with sessions() as session:
-        # No write at all before the send while the lease is young (the usual case).
-        if moment + lease / 2 > claim.until:
-            async with session.begin():
-                if not await outbox.renew(session, claim, moment, lease):
-                    log.info("nudge %s was claimed by another process before its send", claim.id)
-                    result.lost += 1
-                    return
-        # Check a connection out (and ping it) before sending, so that between the receiver's
-        # acceptance and our record of it there is only the UPDATE and its COMMIT (the SMTP
-        # session stays open): a crash in that window is what makes a resend.
-        await session.connection()
-        error = await _send(channels, nudge, person)
-        moment = now or datetime.now(UTC)
-        if error is None:
-            ours = await outbox.mark_sent(session, claim, moment)
-            await session.commit()
-            if not ours:
-                # Only when one send outlasted the whole lease: the other process may send too.
-                log.warning("nudge %s was sent but another process had claimed it", nudge.id)
-            result.sent += 1
+    # No write at all before the send while the lease is young (the usual case).
+    if moment + lease / 2 > claim.until:
+        renewed = await recorder.run(lambda c: outbox.renew(c, claim, moment, lease))
+        if not renewed:
+            log.info("nudge %s was claimed by another process before its send", claim.id)
+            result.lost += 1
             return
-        state = await outbox.mark_failed(
-            session,
+    # The connection is open before the send, so between the receiver's acceptance and our
+    # record of it there is only the UPDATE and its COMMIT (the SMTP session stays open): a
+    # crash in that window is what makes a resend, of the message each sender has in flight.
+    error = await _send(channels, nudge, person)
+    moment = now or datetime.now(UTC)
+    if error is None:
+        if not await recorder.sent(claim, moment):
+            # Only when one send outlasted the whole lease: the other process may send too.
+            log.warning("nudge %s was sent but another process had claimed it", nudge.id)
+        result.sent += 1
+        return
+    failure = error
+    state = await recorder.run(
+        lambda c: outbox.mark_failed(
+            c,
             claim,
             moment,
-            str(error),
-            error.permanent,
+            str(failure),
+            failure.permanent,
             cfg.retry_base_seconds,
             cfg.max_attempts,
         )
-        await session.commit()
+    )
     if state is None:
         log.warning("nudge %s failed (%s) but another process had claimed it", nudge.id, error)
         result.lost += 1

@@ -6,8 +6,10 @@ derived from the idempotency key, so a resend after a crash carries the same Mes
 mail clients (and the test sink) can tell it is the same message.
 
 Opening an SMTP session (TCP, greeting, EHLO, maybe STARTTLS and AUTH) costs far more than one
-message on it, so the channel keeps its session open between sends and the dispatch tick closes
-it (QUIT) when the outbox is empty (:meth:`EmailChannel.end_session`). A session idle for longer than
+message on it, so the channel keeps its sessions open between sends and the dispatch tick closes
+them (QUIT) at the end of its round (:meth:`EmailChannel.end_session`). Sends that overlap (the
+dispatch tick has ``ASKHUB_DELIVERY_CONCURRENCY`` in flight) each take a session of their own, up
+to ``EmailSettings.sessions``. A session idle for longer than
 ``IDLE_SECONDS`` is replaced rather than trusted (servers drop idle clients), one that carried
 ``MAX_PER_SESSION`` messages is renewed, and a reused session the server has dropped is reopened
 and the message sent once more on the new one: the server had not accepted it.
@@ -97,7 +99,9 @@ _WORD_BYTES = 39
 
 def _encoded_words(text: str) -> list[str]:
     """``text`` as RFC 2047 "B" encoded words of whole characters (a word never splits one)."""
-    words, chunk, size = [], [], 0
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
     for char in text:
         width = len(char.encode())
         if size + width > _WORD_BYTES:
@@ -171,13 +175,20 @@ def _part(subtype: str, text: str) -> bytes:
     ).encode() + _qp(text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _checked(address: str) -> str:
+    """``address`` if it is one addr-spec (raises ValueError or HeaderParseError if not);
+    cached, since the same people are written to again and again."""
+    return Address(addr_spec=address).addr_spec
+
+
 def _address(message: OutboundMessage) -> str:
     recipient = message.recipient
     address = (recipient.email or "").strip()
     if not address:
         raise DeliveryError(f"{recipient.handle} has no email address", permanent=True)
     try:
-        return Address(addr_spec=address).addr_spec
+        return _checked(address)
     except (ValueError, HeaderParseError) as exc:
         raise DeliveryError(
             f"{recipient.handle} has an invalid email address {recipient.email!r}: {exc}",
@@ -276,67 +287,93 @@ IDLE_SECONDS = 20.0
 MAX_PER_SESSION = 1000
 
 
+@dataclass
+class _Session:
+    """One SMTP session slot of the channel: empty until a send needs it."""
+
+    client: aiosmtplib.SMTP | None = None
+    sent: int = 0
+    last_used: float = 0.0
+
+
 class EmailChannel:
     name = "email"
 
     def __init__(self, settings: EmailSettings | None = None) -> None:
         self.settings = settings or EmailSettings.from_env()
-        self._client: aiosmtplib.SMTP | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock: asyncio.Lock | None = None
-        self._sent_on_session = 0
-        self._last_used = 0.0
+        self._free: asyncio.LifoQueue[_Session] | None = None
+        self._slots: list[_Session] = []
 
-    def _session_lock(self) -> asyncio.Lock:
+    def _pool(self) -> asyncio.LifoQueue[_Session]:
+        """Up to ``settings.sessions`` slots; last in, first out, so sends one after the other
+        keep reusing one session and more open only while sends overlap."""
         loop = asyncio.get_running_loop()
-        if self._lock is None or self._loop is not loop:
-            # A session and its lock belong to one event loop; a new loop starts afresh.
-            self._lock, self._loop, self._client = asyncio.Lock(), loop, None
-        return self._lock
+        if self._free is None or self._loop is not loop:
+            # Sessions belong to one event loop; a new loop starts afresh.
+            self._loop, self._free = loop, asyncio.LifoQueue()
+            self._slots = [_Session() for _ in range(max(self.settings.sessions, 1))]
+            for slot in reversed(self._slots):
+                self._free.put_nowait(slot)
+        return self._free
 
     async def send(self, message: OutboundMessage) -> None:
         rendered = render_bytes(message, sender=self.settings.sender)
-        async with self._session_lock():
+        pool = self._pool()
+        slot = await pool.get()
+        try:
+            await self._send_on(slot, rendered)
+        finally:
+            pool.put_nowait(slot)
+
+    async def _send_on(self, slot: _Session, rendered: Rendered) -> None:
+        try:
+            client, reused = await self._session(slot)
             try:
-                client, reused = await self._session()
-                try:
-                    await _transmit(client, rendered)
-                except aiosmtplib.SMTPServerDisconnected:
-                    if not reused:
-                        raise
-                    # The server dropped a session we kept open: the message never went out.
-                    await self._discard()
-                    client, _ = await self._session()
-                    await _transmit(client, rendered)
-            except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
-                # The server answered (and aiosmtplib reset the envelope): the session stays.
-                raise _delivery_error(exc) from exc
-            except aiosmtplib.SMTPException as exc:
-                await self._discard()
-                raise _delivery_error(exc) from exc
-            except OSError as exc:  # refused or unreachable before aiosmtplib wraps it
-                await self._discard()
-                raise DeliveryError(f"SMTP connection failed: {exc}", permanent=False) from exc
-            self._sent_on_session += 1
-            self._last_used = time.monotonic()
+                await _transmit(client, rendered)
+            except aiosmtplib.SMTPServerDisconnected:
+                if not reused:
+                    raise
+                # The server dropped a session we kept open: the message never went out.
+                await self._discard(slot)
+                client, _ = await self._session(slot)
+                await _transmit(client, rendered)
+        except (aiosmtplib.SMTPResponseException, aiosmtplib.SMTPRecipientsRefused) as exc:
+            # The server answered (and aiosmtplib reset the envelope): the session stays.
+            raise _delivery_error(exc) from exc
+        except aiosmtplib.SMTPException as exc:
+            await self._discard(slot)
+            raise _delivery_error(exc) from exc
+        except OSError as exc:  # refused or unreachable before aiosmtplib wraps it
+            await self._discard(slot)
+            raise DeliveryError(f"SMTP connection failed: {exc}", permanent=False) from exc
+        slot.sent += 1
+        slot.last_used = time.monotonic()
 
     async def end_session(self) -> None:
-        """End the SMTP session politely (QUIT); the next send opens a new one."""
-        async with self._session_lock():
-            client, self._client = self._client, None
-            if client is not None and client.is_connected:
-                try:
-                    await client.quit()
-                except (aiosmtplib.SMTPException, OSError):
-                    client.close()
+        """End the SMTP sessions politely (QUIT) once no send is using them; the next send
+        opens a new one."""
+        pool = self._pool()
+        slots = [await pool.get() for _ in self._slots]
+        try:
+            for slot in slots:
+                client, slot.client = slot.client, None
+                if client is not None and client.is_connected:
+                    try:
+                        await client.quit()
+                    except (aiosmtplib.SMTPException, OSError):
+                        client.close()
+        finally:
+            for slot in reversed(slots):
+                pool.put_nowait(slot)
 
-    async def _session(self) -> tuple[aiosmtplib.SMTP, bool]:
-        client = self._client
-        stale = time.monotonic() - self._last_used > IDLE_SECONDS
-        fresh = not stale and self._sent_on_session < MAX_PER_SESSION
+    async def _session(self, slot: _Session) -> tuple[aiosmtplib.SMTP, bool]:
+        client = slot.client
+        stale = time.monotonic() - slot.last_used > IDLE_SECONDS
+        fresh = not stale and slot.sent < MAX_PER_SESSION
         if client is not None and client.is_connected and fresh:
             return client, True
-        await self._discard(polite=client is not None and not stale)
+        await self._discard(slot, polite=client is not None and not stale)
         settings = self.settings
         client = aiosmtplib.SMTP(
             hostname=settings.host,
@@ -348,12 +385,11 @@ class EmailChannel:
             timeout=settings.timeout,
         )
         await client.connect()
-        self._client, self._sent_on_session = client, 0
-        self._last_used = time.monotonic()
+        slot.client, slot.sent, slot.last_used = client, 0, time.monotonic()
         return client, False
 
-    async def _discard(self, polite: bool = False) -> None:
-        client, self._client = self._client, None
+    async def _discard(self, slot: _Session, polite: bool = False) -> None:
+        client, slot.client = slot.client, None
         if client is None or not client.is_connected:
             return
         if polite:
