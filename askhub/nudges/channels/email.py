@@ -216,8 +216,9 @@ def render_bytes(message: OutboundMessage, sender: str = DEFAULT_SENDER) -> Rend
     html = _env.get_template("email.html.j2").render(context)
     from_header, envelope_sender = _sender(sender)
     mid = message_id(message.idempotency_key)
-    # A boundary starting "==" never occurs in quoted-printable text ("=" always escapes).
-    boundary = f"==============={mid[1:17]}=="
+    # "=_" never occurs in quoted-printable text (there "=" is followed by hex digits or a
+    # line break), so the boundary cannot appear in a body.
+    boundary = f"=_askhub_{mid[1:17]}"
     head = "".join(
         [
             from_header,
