@@ -3,24 +3,25 @@
 
 Everything is measured in one run, on this machine, with the baseline in the same run:
 
-1. Delivery rate: email nudges dispatched per second through the outbox (claim, renew, render,
-   SMTP, mark sent: ``askhub.nudges.dispatch.dispatch_due``) into an SMTP server on loopback,
-   against raw aiosmtplib sending the same, pre-rendered messages to the same server over one
-   SMTP session (the ceiling: what the channel does, without rendering or a database), raw
-   ``aiosmtplib.send`` with one connection per message (what the channel did before it kept
+1. Delivery rate: email nudges dispatched per second through the outbox (claim, render, SMTP,
+   record: ``askhub.nudges.dispatch.dispatch_due``) into an SMTP server on loopback, with one
+   message in flight (the default) and with ``--concurrency K`` (4) in flight, each against raw
+   aiosmtplib sending the same messages, rendered beforehand to bytes, to the same server with
+   as many sessions (the ceiling: what the channel does, without rendering or a database). Also
+   raw ``aiosmtplib.send`` with one connection per message (what the channel did before it kept
    its session), and the email channel alone (render + send, no database). The raw runs come
-   before and after the outbox run; their mean is the baseline.
+   before and after the outbox runs; their mean is the baseline.
 2. Scheduler overhead per tick with 10,000 open matches: 2,000 open calls, each with 5 nudged
    matches (and 5 more proposed candidates for a next wave), the outbox holding the 20,000 sent
    nudges of those asks. ``lifecycle_tick`` + ``dispatch_due`` when nothing is due, p50/p95 over
    the ticks; then one tick in which 1% of the calls are due for their next wave.
 
-The SMTP server is a tiny aiosmtpd sink in a thread of this process that only counts
-Message-IDs, so it costs both sides of the comparison alike and little. Databases: a temporary
+The SMTP server is a tiny aiosmtpd sink in a process of its own that only counts Message-IDs,
+so it costs both sides of the comparison alike (a real server is another process too). Databases: a temporary
 SQLite file, and with ``--postgres URL`` also PostgreSQL, in a schema of its own that is dropped
 afterwards (nothing else in that database is touched).
 
-Usage: .venv/bin/python scripts/bench_nudges.py [--quick] [--postgres URL]
+Usage: .venv/bin/python scripts/bench_nudges.py [--quick] [--postgres URL] [--concurrency K]
 The report goes to stdout; its last line is one JSON object with every figure.
 """
 
@@ -271,7 +272,7 @@ def ask_payload(n: int) -> dict[str, Any]:
 class Rate:
     count: int
     seconds: float
-    cpu_seconds: float  # this process, the sink's thread included
+    cpu_seconds: float  # this process (the sink runs in its own)
 
     @property
     def per_s(self) -> float:
@@ -705,7 +706,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     print(
         f"askhub nudge bench ({'quick' if args.quick else 'full'}) on {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}; load average at start {load} (CPU ms below are "
-        "this process's, the sink thread's included: less sensitive to a busy machine)"
+        "this process's, the sink's not: less sensitive to a busy machine)"
     )
     sink = CountingSink().start()
     try:

@@ -144,18 +144,20 @@ async def test_parallel_senders_each_have_at_most_one_accepted_message_unrecorde
             nonlocal in_flight, most_in_flight
             in_flight += 1
             most_in_flight = max(most_in_flight, in_flight)
+            # What was accepted before this send began (others may add to it while we read).
+            before = set(accepted)
             async with org.sessions() as session:
                 recorded = set(
                     (
                         await session.scalars(
                             select(Nudge.idempotency_key).where(
-                                Nudge.idempotency_key.in_(accepted),
+                                Nudge.idempotency_key.in_(before),
                                 Nudge.state == NudgeState.SENT,
                             )
                         )
                     ).all()
                 )
-            unrecorded.append(len(set(accepted) - recorded))
+            unrecorded.append(len(before - recorded))
             await asyncio.sleep(0.002)
             accepted.append(message.idempotency_key)
             in_flight -= 1

@@ -1,15 +1,27 @@
 """The dispatch tick: claim due outbox rows and hand each to its channel.
 
-Each row is claimed and committed before sending and marked sent right after, one transaction
-each, so a crash at any point loses nothing: an unfinished row is retried when its lease ends,
-under the same idempotency key (email Message-ID, webhook header) so a receiver can drop the
-rare resend of a message that left just before the crash.
+A batch is claimed (and committed) before anything is sent; each message is recorded as sent
+right after the receiver accepted it, so a crash at any point loses nothing: an unfinished row
+is retried when its lease ends, under the same idempotency key (email Message-ID, webhook
+header), so a receiver can drop the rare resend of a message that left just before the crash.
 
-A batch is claimed at once but sent one row after the other. Once less than half of the lease
-is left, a row's lease is renewed (fenced by its claim) before its send, so a slow channel that
-outlasts the lease of the batch's tail makes this process skip those rows rather than send
-them alongside another process; half the lease must stay above one send's timeout (SMTP: 10 s
-by default). The outcome is recorded fenced too.
+A batch is sent by ``concurrency`` senders (``ASKHUB_DELIVERY_CONCURRENCY``, 1 by default),
+each one message after the other, over as many SMTP sessions. The batch's outcomes are written
+on one connection and group-committed: what the senders report while a COMMIT is under way goes
+into the next one, a single UPDATE for all the messages sent meanwhile. A sender sends its next
+message only once its last one is committed, so at any moment each sender has at most one
+message the receiver may have accepted and the outbox has not recorded: a kill costs at most
+one resend per sender (one, by default), never a batch.
+
+Once less than half of the lease is left, a row's lease is renewed (fenced by its claim) before
+its send, so a slow channel that outlasts the lease of the batch's tail makes this process skip
+those rows rather than send them alongside another process; half the lease must stay above one
+send's timeout (SMTP: 10 s by default). The outcome is recorded fenced too.
+
+A round takes batch after batch until nothing is due, or until its time budget
+(``ASKHUB_TICK_BUDGET_SECONDS``) is spent: then it takes no new batch, and reports how many rows
+are still due (the next round delivers them). The budget is checked between batches, so a round
+always delivers at least one batch and can overrun its budget by one batch's sends.
 """
 
 from __future__ import annotations
