@@ -7,9 +7,9 @@ header), so a receiver can drop the rare resend of a message that left just befo
 
 A batch is sent by ``concurrency`` senders (``ASKHUB_DELIVERY_CONCURRENCY``, 1 by default),
 each one message after the other, over as many SMTP sessions. The batch's outcomes are written
-on one connection and group-committed: what the senders report while a COMMIT is under way goes
-into the next one, a single UPDATE for all the messages sent meanwhile. A sender sends its next
-message only once its last one is committed, so at any moment each sender has at most one
+on one autocommit connection, each UPDATE its own transaction (one round trip), and grouped:
+what the senders report while an UPDATE is under way goes into the next one, for all the
+messages sent meanwhile. A sender sends its next message only once its last one is committed, so at any moment each sender has at most one
 message the receiver may have accepted and the outbox has not recorded: a kill costs at most
 one resend per sender (one, by default), never a batch.
 
@@ -29,12 +29,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from askhub.i18n import reader_language
@@ -141,7 +142,7 @@ async def dispatch_due(
                 )
                 loaded = {nudge.id: (nudge, person) for nudge, person in rows}
             # One connection for the batch's records, shared by its senders (a Recorder).
-            async with _engine(sessions).connect() as connection:
+            async with _records(_engine(sessions)) as connection:
                 recorder = _Recorder(connection)
                 work = iter([(c, *loaded[c.id]) for c in claimed if c.id in loaded])
                 senders = [
@@ -171,12 +172,40 @@ async def dispatch_due(
                 await channel.end_session()
 
 
+@asynccontextmanager
+async def _records(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A connection for a batch's outcomes, in autocommit: each outcome is one UPDATE, its own
+    transaction, one round trip to the database (no BEGIN and COMMIT around it).
+
+    On PostgreSQL it also commits without waiting for the WAL flush (``synchronous_commit``
+    off, for this connection while it records, as SQLite's ``synchronous=NORMAL`` does for
+    every commit). A killed AskHub process loses nothing by it: the server has the commit and
+    flushes it within a fraction of a second. Only a crash of the database server itself (not
+    a restart) within that fraction may forget the last outcomes, and a forgotten "sent" means
+    a resend under the same Message-ID, never a lost message; what it saves is a disk flush
+    per message."""
+    async with engine.connect() as pooled:
+        connection = await pooled.execution_options(isolation_level="AUTOCOMMIT")
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            await connection.execute(text("SET synchronous_commit TO OFF"))
+        try:
+            yield connection
+        except BaseException:
+            if postgres:
+                # Not back to the pool with the setting: the next user would commit unflushed.
+                await pooled.invalidate()
+            raise
+        if postgres:
+            await connection.execute(text("RESET synchronous_commit"))
+
+
 class _Recorder:
-    """Records outcomes on one connection for the batch's senders, group-committed: an outcome
-    waits for the COMMIT that holds it, and outcomes that arrive while a COMMIT is under way go
-    together in the next one (one UPDATE for all the messages sent). A sender sends its next
-    message only after its last one is recorded, so each sender has at most one accepted but
-    unrecorded message at any moment."""
+    """Records outcomes on one autocommit connection for the batch's senders, grouped: an
+    outcome waits for the UPDATE that holds it, and outcomes that arrive while one is under way
+    go together in the next (one UPDATE for all the messages sent meanwhile). A sender sends its
+    next message only after its last one is recorded, so each sender has at most one accepted
+    but unrecorded message at any moment."""
 
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
@@ -184,15 +213,9 @@ class _Recorder:
         self._sent: list[tuple[outbox.Claim, asyncio.Future[bool]]] = []
 
     async def run(self, write: Callable[[AsyncConnection], Awaitable[T]]) -> T:
-        """One write and its commit, alone (a renewal, a failure: rare)."""
+        """One write on its own (a renewal, a failure: rare)."""
         async with self._lock:
-            try:
-                outcome = await write(self.connection)
-                await self.connection.commit()
-            except BaseException:
-                await self.connection.rollback()
-                raise
-            return outcome
+            return await write(self.connection)
 
     async def sent(self, claim: outbox.Claim, now: datetime) -> bool:
         """Record ``claim`` sent; False if another process had claimed the row meanwhile."""
@@ -205,9 +228,7 @@ class _Recorder:
                     ours = await outbox.mark_all_sent(
                         self.connection, [claim for claim, _ in group], now
                     )
-                    await self.connection.commit()
                 except BaseException as exc:
-                    await self.connection.rollback()
                     for _, waiting in group:
                         if waiting is not done:
                             waiting.set_exception(exc)
@@ -250,7 +271,7 @@ async def _deliver(
             result.lost += 1
             return
     # The connection is open before the send, so between the receiver's acceptance and our
-    # record of it there is only the UPDATE and its COMMIT (the SMTP session stays open): a
+    # record of it there is only one autocommitted UPDATE (the SMTP session stays open): a
     # crash in that window is what makes a resend, of the message each sender has in flight.
     error = await _send(channels, nudge, person)
     moment = now or datetime.now(UTC)

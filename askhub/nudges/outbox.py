@@ -125,7 +125,8 @@ async def count_due(session: AsyncSession, now: datetime) -> int:
 
 async def _write(connection: AsyncConnection, statement: Any) -> int:
     """Run an UPDATE on a plain connection, bypassing the ORM (nothing mirrors the row): less
-    work between a send and its record. Returns the rows matched; the caller commits."""
+    work between a send and its record. Returns the rows matched (dispatch runs these in
+    autocommit: each is its own transaction)."""
     result = await connection.execute(statement)
     return int(result.rowcount)
 
