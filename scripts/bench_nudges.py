@@ -9,8 +9,9 @@ Everything is measured in one run, on this machine, with the baseline in the sam
    aiosmtplib sending the same messages, rendered beforehand to bytes, to the same server with
    as many sessions (the ceiling: what the channel does, without rendering or a database). Also
    raw ``aiosmtplib.send`` with one connection per message (what the channel did before it kept
-   its session), and the email channel alone (render + send, no database). The raw runs come
-   before and after the outbox runs; their mean is the baseline.
+   its session), and the email channel alone (render + send, no database). The runs take turns,
+   a fifth of each per round (``--quick``: half), so a change in the load of this shared
+   machine during the run falls on all of them alike; each figure adds up its rounds.
 2. Scheduler overhead per tick with 10,000 open matches: 2,000 open calls, each with 5 nudged
    matches (and 5 more proposed candidates for a next wave), the outbox holding the 20,000 sent
    nudges of those asks. ``lifecycle_tick`` + ``dispatch_due`` when nothing is due, p50/p95 over
@@ -85,8 +86,9 @@ HOST = "127.0.0.1"
 
 @dataclass(frozen=True)
 class Sizes:
-    nudges: int  # email nudges delivered through the outbox
-    baseline: int  # raw sends, half before and half after the outbox run; as many via the channel
+    nudges: int  # email nudges delivered through the outbox, with 1 and with K in flight
+    baseline: int  # raw sends with a connection per message; as many via the channel alone
+    rounds: int  # the runs alternate, a share of every figure in each round
     calls: int  # open calls for the tick overhead
     asked: int  # nudged (open) matches per call
     candidates: int  # proposed matches per call, for the next wave
@@ -95,10 +97,24 @@ class Sizes:
 
 
 FULL = Sizes(
-    nudges=2000, baseline=400, calls=2000, asked=5, candidates=5, ticks=20, due_fraction=0.01
+    nudges=2000,
+    baseline=400,
+    rounds=5,
+    calls=2000,
+    asked=5,
+    candidates=5,
+    ticks=20,
+    due_fraction=0.01,
 )
 QUICK = Sizes(
-    nudges=200, baseline=100, calls=400, asked=5, candidates=5, ticks=8, due_fraction=0.01
+    nudges=200,
+    baseline=100,
+    rounds=2,
+    calls=400,
+    asked=5,
+    candidates=5,
+    ticks=8,
+    due_fraction=0.01,
 )
 
 
@@ -299,16 +315,40 @@ async def timed_rate(count: int, send: Callable[[int], Awaitable[None]]) -> Rate
     return await timed(count, work)
 
 
+class Tally:
+    """One kind of run's rounds added up."""
+
+    def __init__(self) -> None:
+        self.count, self.seconds, self.cpu = 0, 0.0, 0.0
+        self.rounds: list[float] = []
+
+    def add(self, rate: Rate) -> None:
+        self.count += rate.count
+        self.seconds += rate.seconds
+        self.cpu += rate.cpu_seconds
+        self.rounds.append(round(rate.per_s, 1))
+
+    @property
+    def per_s(self) -> float:
+        return self.count / self.seconds
+
+    @property
+    def cpu_ms(self) -> float:
+        return 1000 * self.cpu / self.count
+
+
 async def delivery(
     db: Database, sink: CountingSink, sizes: Sizes, concurrency: int
 ) -> dict[str, Any]:
+    """Every kind of run in turn, ``sizes.rounds`` times, so that a change in the machine's
+    load (other jobs start and stop) falls on all of them alike."""
     people = 100
     await insert_rows(db, Person.__table__, [person_row(n) for n in range(people)])
     async with db.sessions() as session:
         ids = list((await session.scalars(select(Person.id).order_by(Person.id))).all())
         person_by_id = {p.id: p for p in (await session.scalars(select(Person))).all()}
 
-    async def seed(prefix: str) -> None:
+    async def seed(prefix: str, count: int) -> None:
         now = datetime.now(UTC)
         rows = [
             {
@@ -322,24 +362,24 @@ async def delivery(
                 "next_attempt_at": now,
                 "created_at": now,
             }
-            for n in range(sizes.nudges)
+            for n in range(count)
         ]
         await insert_rows(db, Nudge.__table__, rows)
 
-    await seed("one")
-    # The same messages, built as the dispatcher builds them, for the baselines.
+    # The messages as the dispatcher builds them, for the raw runs and the channel alone.
+    await seed("template", people)
     async with db.sessions() as session:
         nudges = (await session.scalars(select(Nudge).order_by(Nudge.id))).all()
+        await session.execute(update(Nudge).values(state=NudgeState.DEAD))
+        await session.commit()
     outbound: list[OutboundMessage] = [
-        replace(message_for(nudge, person_by_id[nudge.person_id]), idempotency_key=f"raw:{n}")
-        for n, nudge in enumerate(nudges)
+        message_for(nudge, person_by_id[nudge.person_id]) for nudge in nudges
     ]
     # As bytes, rendered beforehand: the raw runs measure SMTP alone.
     rendered: list[Rendered] = [render_bytes(message) for message in outbound]
-    half = max(min(sizes.baseline, sizes.nudges) // 2, 1)
 
     async def raw(n: int) -> None:
-        message = rendered[n]
+        message = rendered[n % len(rendered)]
         await aiosmtplib.send(
             message.data,
             sender=message.sender,
@@ -349,37 +389,30 @@ async def delivery(
             timeout=10,
         )
 
-    async def raw_sessions(indices: range, sessions: int) -> Rate:
-        """``indices`` sent over ``sessions`` SMTP sessions at once, each one after the other."""
+    async def raw_sessions(count: int, sessions: int) -> Rate:
+        """``count`` messages over ``sessions`` SMTP sessions at once, each one after the other."""
 
         async def one(share: range) -> None:
             client = aiosmtplib.SMTP(hostname=HOST, port=sink.port, timeout=10)
             await client.connect()
             for n in share:
-                message = rendered[n]
+                message = rendered[n % len(rendered)]
                 await client.sendmail(message.sender, [message.recipient], message.data)
             await client.quit()
 
         async def work() -> None:
-            await asyncio.gather(*(one(indices[k::sessions]) for k in range(sessions)))
+            await asyncio.gather(*(one(range(k, count, sessions)) for k in range(sessions)))
 
-        return await timed(len(indices), work)
+        return await timed(count, work)
 
     single = EmailChannel(EmailSettings(host=HOST, port=sink.port))
 
     async def channel(n: int) -> None:
-        await single.send(outbound[n])
+        await single.send(replace(outbound[n % len(outbound)], idempotency_key=f"channel:{n}"))
 
-    ahead = range(2 * half)
-    behind = range(len(rendered) - 2 * half, len(rendered))
-    session_before = await raw_sessions(ahead, 1)
-    parallel_before = await raw_sessions(ahead, concurrency)
-    raw_before = await timed_rate(half, raw)
-    channel_rate = await timed_rate(2 * half, channel)
-    await single.end_session()
-    sink.reset()
-
-    async def through_outbox(prefix: str, in_flight: int) -> Rate:
+    async def through_outbox(prefix: str, count: int, in_flight: int) -> Rate:
+        await seed(prefix, count)
+        sink.reset()
         email = EmailChannel(EmailSettings(host=HOST, port=sink.port, sessions=in_flight))
         dispatched: list[Any] = []
 
@@ -387,68 +420,52 @@ async def delivery(
             settings = DispatchSettings(concurrency=in_flight)
             dispatched.append(await dispatch_due(db.sessions, {"email": email}, settings))
 
-        rate = await timed(sizes.nudges, dispatch)
+        rate = await timed(count, dispatch)
         [result] = dispatched
         counts = sink.snapshot()
-        sink.reset()
         async with db.sessions() as session:
             sent = await session.scalar(
                 select(func.count())
                 .select_from(Nudge)
                 .where(Nudge.state == NudgeState.SENT, Nudge.idempotency_key.like(f"{prefix}:%"))
             )
-        assert result.sent == sizes.nudges == sent, (result, sent)
-        assert len(counts) == sizes.nudges and set(counts.values()) == {1}, "not exactly once"
+        assert result.sent == count == sent, (result, sent)
+        assert len(counts) == count and set(counts.values()) == {1}, "not exactly once"
         return rate
 
-    outbox_rate = await through_outbox("one", 1)
-    await seed("many")
-    parallel_rate = await through_outbox("many", concurrency)
-
-    raw_after = await timed_rate(half, lambda n: raw(len(rendered) - 1 - n))
-    session_after = await raw_sessions(behind, 1)
-    parallel_after = await raw_sessions(behind, concurrency)
+    chunk = sizes.nudges // sizes.rounds
+    per_connection = max(sizes.baseline // sizes.rounds, 1)
+    runs = {name: Tally() for name in ("session", "sessions", "one", "many", "raw", "channel")}
+    for n in range(sizes.rounds):
+        runs["session"].add(await raw_sessions(chunk, 1))
+        runs["one"].add(await through_outbox(f"one{n}", chunk, 1))
+        runs["sessions"].add(await raw_sessions(chunk, concurrency))
+        runs["many"].add(await through_outbox(f"many{n}", chunk, concurrency))
+        runs["raw"].add(await timed_rate(per_connection, raw))
+        runs["channel"].add(await timed_rate(per_connection, channel))
+        await single.end_session()
     sink.reset()
-    baseline = (raw_before.per_s + raw_after.per_s) / 2
-    raw_cpu = (raw_before.cpu_ms + raw_after.cpu_ms) / 2
-    ceiling = (session_before.per_s + session_after.per_s) / 2
-    parallel_ceiling = (parallel_before.per_s + parallel_after.per_s) / 2
-    return {
+    ceiling, parallel = runs["session"], runs["sessions"]
+    one, many = runs["one"], runs["many"]
+    figures: dict[str, Any] = {
         "concurrency": concurrency,
-        "raw_session_per_s": round(ceiling, 1),
-        "raw_session_per_s_before_after": [
-            round(session_before.per_s, 1),
-            round(session_after.per_s, 1),
-        ],
-        "raw_session_cpu_ms_per_send": round((session_before.cpu_ms + session_after.cpu_ms) / 2, 3),
-        "raw_sessions_parallel_per_s": round(parallel_ceiling, 1),
-        "raw_sessions_parallel_per_s_before_after": [
-            round(parallel_before.per_s, 1),
-            round(parallel_after.per_s, 1),
-        ],
-        "ratio_outbox_to_raw_session": round(outbox_rate.per_s / ceiling, 3),
-        "ratio_channel_to_raw_session": round(channel_rate.per_s / ceiling, 3),
-        "ratio_parallel_outbox_to_raw_parallel": round(parallel_rate.per_s / parallel_ceiling, 3),
-        "ratio_parallel_outbox_to_raw_session": round(parallel_rate.per_s / ceiling, 3),
-        "nudges": sizes.nudges,
-        "outbox_per_s": round(outbox_rate.per_s, 1),
-        "outbox_seconds": round(outbox_rate.seconds, 2),
-        "outbox_ms_per_nudge": round(1000 / outbox_rate.per_s, 2),
-        "outbox_cpu_ms_per_nudge": round(outbox_rate.cpu_ms, 3),
-        "parallel_outbox_per_s": round(parallel_rate.per_s, 1),
-        "parallel_outbox_seconds": round(parallel_rate.seconds, 2),
-        "parallel_outbox_cpu_ms_per_nudge": round(parallel_rate.cpu_ms, 3),
-        "raw_smtp_sends": 2 * half,
-        "raw_smtp_per_s": round(baseline, 1),
-        "raw_smtp_per_s_before_after": [round(raw_before.per_s, 1), round(raw_after.per_s, 1)],
-        "raw_smtp_cpu_ms_per_send": round(raw_cpu, 2),
-        "channel_sends": 2 * half,
-        "channel_per_s": round(channel_rate.per_s, 1),
-        "channel_cpu_ms_per_send": round(channel_rate.cpu_ms, 3),
-        "ratio_outbox_to_raw": round(outbox_rate.per_s / baseline, 3),
-        "ratio_channel_to_raw": round(channel_rate.per_s / baseline, 3),
+        "rounds": sizes.rounds,
+        "nudges": chunk * sizes.rounds,
+        "ratio_outbox_to_raw_session": round(one.per_s / ceiling.per_s, 3),
+        "ratio_parallel_outbox_to_raw_parallel": round(many.per_s / parallel.per_s, 3),
+        "ratio_parallel_outbox_to_raw_session": round(many.per_s / ceiling.per_s, 3),
+        "ratio_channel_to_raw_session": round(runs["channel"].per_s / ceiling.per_s, 3),
+        "ratio_outbox_to_raw_connection_per_message": round(one.per_s / runs["raw"].per_s, 3),
         "delivered_exactly_once": True,
     }
+    for name, tally in runs.items():
+        figures[name] = {
+            "count": tally.count,
+            "per_s": round(tally.per_s, 1),
+            "cpu_ms": round(tally.cpu_ms, 3),
+            "per_s_by_round": tally.rounds,
+        }
+    return figures
 
 
 # -- 2. scheduler overhead --------------------------------------------------------------------
@@ -619,42 +636,31 @@ async def overhead(db: Database, sink: CountingSink, sizes: Sizes, data: Path) -
 def report(name: str, d: dict[str, Any], o: dict[str, Any]) -> None:
     k = d["concurrency"]
     print(f"\n== {name}")
-    print(f"delivery of {d['nudges']} email nudges (each run) into the local SMTP sink:")
     print(
-        f"  outbox, {k} in flight      {d['parallel_outbox_per_s']:8.1f} /s   "
-        f"{d['parallel_outbox_cpu_ms_per_nudge']:6.3f} ms CPU each "
-        f"({d['parallel_outbox_seconds']} s)"
+        f"delivery of {d['nudges']} email nudges per outbox run into the local SMTP sink, "
+        f"every run in turn, {d['rounds']} rounds:"
     )
-    print(
-        f"  raw aiosmtplib, {k} sessions {d['raw_sessions_parallel_per_s']:7.1f} /s   "
-        f"({'/s, '.join(str(x) for x in d['raw_sessions_parallel_per_s_before_after'])}/s "
-        "before, after)"
-    )
-    print(
-        f"  outbox, 1 in flight       {d['outbox_per_s']:8.1f} /s   "
-        f"{d['outbox_cpu_ms_per_nudge']:6.3f} ms CPU each ({d['outbox_seconds']} s)"
-    )
-    print(
-        f"  email channel, no DB      {d['channel_per_s']:8.1f} /s   "
-        f"{d['channel_cpu_ms_per_send']:6.3f} ms CPU each ({d['channel_sends']} sends)"
-    )
-    before, after = d["raw_session_per_s_before_after"]
-    print(
-        f"  raw aiosmtplib, 1 session {d['raw_session_per_s']:8.1f} /s   "
-        f"{d['raw_session_cpu_ms_per_send']:6.3f} ms CPU each ({before}/s before, {after}/s after)"
-    )
-    before, after = d["raw_smtp_per_s_before_after"]
-    print(
-        f"  raw aiosmtplib.send       {d['raw_smtp_per_s']:8.1f} /s   "
-        f"{d['raw_smtp_cpu_ms_per_send']:6.2f} ms CPU each, a connection per message "
-        f"({d['raw_smtp_sends']} sends: {before}/s before, {after}/s after)"
-    )
+    labels = {
+        "many": f"outbox, {k} in flight",
+        "sessions": f"raw aiosmtplib, {k} sessions",
+        "one": "outbox, 1 in flight",
+        "session": "raw aiosmtplib, 1 session",
+        "channel": "email channel, no DB",
+        "raw": "raw, a connection each",
+    }
+    for key, label in labels.items():
+        run = d[key]
+        print(
+            f"  {label:28} {run['per_s']:8.1f} /s  {run['cpu_ms']:6.3f} ms CPU each  "
+            f"({run['count']} sends; by round {run['per_s_by_round']})"
+        )
     print(
         f"  ratios: outbox {k} in flight / raw {k} sessions "
         f"{d['ratio_parallel_outbox_to_raw_parallel']}, / raw 1 session "
         f"{d['ratio_parallel_outbox_to_raw_session']}; outbox 1 in flight / raw 1 session "
-        f"{d['ratio_outbox_to_raw_session']} (channel {d['ratio_channel_to_raw_session']}); "
-        "every Message-ID exactly once"
+        f"{d['ratio_outbox_to_raw_session']}, / a connection each "
+        f"{d['ratio_outbox_to_raw_connection_per_message']} (channel / raw 1 session "
+        f"{d['ratio_channel_to_raw_session']}); every Message-ID exactly once"
     )
     idle = o["idle_tick_ms"]
     wave = o["wave_tick"]
@@ -723,10 +729,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             def postgres(label: str) -> Any:
                 return postgres_database(args.postgres, label)
 
-            # The SMTP baselines do not depend on the database: fewer sends for the second.
-            name, figures = await bench(
-                postgres, sink, replace(sizes, baseline=sizes.baseline // 3), args.concurrency
-            )
+            name, figures = await bench(postgres, sink, sizes, args.concurrency)
             results[name] = figures
     finally:
         sink.stop()
