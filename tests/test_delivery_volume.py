@@ -25,6 +25,7 @@ from askhub.nudges.outbox import enqueue
 from askhub.nudges.payload import NudgePayload
 from askhub.people.service import get_by_handle
 from askhub.scheduler import dispatch
+from askhub.settings import EmailSettings, SettingError, Settings
 from models import Match, Nudge, NudgeChannel, NudgeKind, NudgeState, Person
 
 
@@ -258,3 +259,26 @@ async def test_without_a_budget_one_round_delivers_everything(org: AppContext) -
     result = await dispatch_due(org.sessions, {"email": channel}, DispatchSettings())
     assert (result.sent, result.stopped, result.remaining) == (120, "", 0)
     assert sorted(channel.sent) == sorted(keys)
+
+
+# --- the settings ------------------------------------------------------------------------------
+
+
+def test_the_delivery_settings_are_read_in_range(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ASKHUB_TICK_BUDGET_SECONDS", raising=False)
+    monkeypatch.delenv("ASKHUB_DELIVERY_CONCURRENCY", raising=False)
+    settings = Settings()
+    assert (settings.tick_budget_seconds, settings.delivery_concurrency) == (20.0, 1)
+    assert EmailSettings.from_env().sessions == 1
+
+    monkeypatch.setenv("ASKHUB_TICK_BUDGET_SECONDS", "2.5")
+    monkeypatch.setenv("ASKHUB_DELIVERY_CONCURRENCY", "4")
+    settings = Settings()
+    assert (settings.tick_budget_seconds, settings.delivery_concurrency) == (2.5, 4)
+    assert EmailSettings.from_env().sessions == 4  # a session per message in flight
+
+    for name, value in (("ASKHUB_TICK_BUDGET_SECONDS", "0"), ("ASKHUB_DELIVERY_CONCURRENCY", "0")):
+        monkeypatch.setenv(name, value)
+        with pytest.raises(SettingError, match=name):
+            Settings()
+        monkeypatch.setenv(name, "1")
