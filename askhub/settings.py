@@ -110,6 +110,12 @@ def allow_hosts_from_env() -> tuple[str, ...]:
 DEFAULT_SENDER = "AskHub <askhub@localhost>"
 
 
+def delivery_concurrency() -> int:
+    """ASKHUB_DELIVERY_CONCURRENCY: messages the dispatch tick has in flight at once (SMTP
+    sessions, webhook requests); a process killed mid-round may resend that many."""
+    return _int("ASKHUB_DELIVERY_CONCURRENCY", 1, 1, 64)
+
+
 @dataclass(frozen=True)
 class EmailSettings:
     """The SMTP server email nudges go through (``ASKHUB_SMTP_*``)."""
@@ -124,6 +130,8 @@ class EmailSettings:
     # TLS from the first byte (usually port 465).
     use_tls: bool = False
     timeout: float = 10.0
+    # Sessions open at once at most: as many as the dispatch tick has messages in flight.
+    sessions: int = 1
 
     def __post_init__(self) -> None:
         if self.starttls and self.use_tls:
@@ -140,6 +148,7 @@ class EmailSettings:
             starttls=_bool("ASKHUB_SMTP_STARTTLS", False),
             use_tls=_bool("ASKHUB_SMTP_TLS", False),
             timeout=_float("ASKHUB_SMTP_TIMEOUT", 10.0, 0.1, 600),
+            sessions=delivery_concurrency(),
         )
 
 
@@ -255,6 +264,12 @@ class Settings:
     # by a process that died is retried after this. Keep it well above one send's timeout.
     dispatch_lease_seconds: int = field(
         default_factory=lambda: _int("ASKHUB_DISPATCH_LEASE_SECONDS", 120, 1, DAY)
+    )
+    delivery_concurrency: int = field(default_factory=delivery_concurrency)
+    # A dispatch round takes no new batch after this long; what is still due waits for the
+    # next round, so one round never runs on for long (and its log line says what is left).
+    tick_budget_seconds: float = field(
+        default_factory=lambda: _float("ASKHUB_TICK_BUDGET_SECONDS", 20.0, 0.001, DAY)
     )
     # Routing. A fitted ranker needs this many earlier answered questions; below it the
     # hand-set weights rank (see README "Routing").
