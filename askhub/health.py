@@ -41,7 +41,8 @@ async def health(context: AppContext) -> Response[dict[str, Any]]:
             # A count over every person: the load balancer asks every few seconds.
             database["people"] = await _people.get(session, "people", lambda: _count(session))
         database["ok"] = True
-    except SQLAlchemyError as exc:
+    # A refused or cut connection may come from the driver unwrapped (asyncpg's connect).
+    except (SQLAlchemyError, ConnectionError) as exc:
         database.update(ok=False, error=type(exc).__name__)
     ok = bool(database["ok"])
     return Response(
