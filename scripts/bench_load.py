@@ -664,6 +664,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--route-clients", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument(
+        "--processes",
+        type=int,
+        choices=(1, 2),
+        default=2,
+        help="app processes (each holds the whole index: at 1M posts about 9 GB of memory)",
+    )
     parser.add_argument("--reads-only", action="store_true", help="plain reads, one process")
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
@@ -684,7 +691,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print("  the database already holds this organisation: reused", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
-        servers = start_servers(args.database_url, 1 if args.reads_only else 2, Path(tmp))
+        servers = start_servers(
+            args.database_url, 1 if args.reads_only else args.processes, Path(tmp)
+        )
         try:
             print(
                 f"clients {args.clients} (routing alone: {args.route_clients}), "
