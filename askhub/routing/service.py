@@ -314,6 +314,8 @@ class RoutingService:
                 await self._catch_up(session, head, oldest)
                 return False
             if count == len(index.dense):
+                # Replies count as answers too, and they change no vector: recount now and then.
+                index.set_priors(await self._priors(session))
                 return False
             emit(
                 index_log,
@@ -351,6 +353,9 @@ class RoutingService:
             # back (a restore): the changes cannot be replayed, so the index is rebuilt.
             index = None
         self._history = None
+        # The priors count answers over the whole post and reply tables: recounted at a
+        # rebuild, an audit, or a replay that touched an answer, not for every new post.
+        answers_changed = index is None
         if index is not None and head != self._watermark:
             changed = list(
                 await session.scalars(
@@ -361,16 +366,27 @@ class RoutingService:
             )
             if len(changed) > max(REPLAY_LIMIT, len(index) // 4):
                 index = None  # a bulk change (an import): one rebuild is cheaper
+                answers_changed = True
             else:
+                answers_changed = self._touches_answers(index, changed)
                 index.remove(changed)
                 self.counters["passages_replayed"] += await self._add_posts(session, index, changed)
+                answers_changed = answers_changed or self._touches_answers(index, changed)
                 self.counters["replays"] += 1
                 self._watermark = head
         if index is None:
             index = await self._rebuild(session)
-        index.set_priors(await self._priors(session))
+        if answers_changed:
+            index.set_priors(await self._priors(session))
         self._index = index
         return index
+
+    @staticmethod
+    def _touches_answers(index: ExpertiseIndex, post_ids: Sequence[int]) -> bool:
+        return any(
+            (document := index.document(pid)) is not None and document.kind == PostKind.ANSWER
+            for pid in post_ids
+        )
 
     async def _rebuild(self, session: AsyncSession) -> ExpertiseIndex:
         """A new index from the stored vectors (the saved file when it matches the table)."""
