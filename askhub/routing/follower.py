@@ -95,41 +95,47 @@ class IndexFollower:
     async def _run(self) -> None:
         pause = FIRST_PAUSE
         next_audit = self._next_audit()
-        while True:
-            connection: asyncpg.Connection | None = None
-            try:
-                if self.listens:
-                    connection = await self._listen()
-                    pause = FIRST_PAUSE
-                # Whatever was notified while nobody listened is in the log: replay it now.
-                await self._round(audit=False)
-                while True:
-                    woken = await self._wait()
-                    if connection is not None:
-                        if connection.is_closed():
-                            self.counters["disconnects"] += 1
-                            raise ConnectionError("the listening connection was closed")
-                        if not woken:
-                            await asyncio.wait_for(connection.execute("SELECT 1"), PING_TIMEOUT)
-                    audit = next_audit is not None and time.monotonic() >= next_audit
-                    await self._round(audit=audit)
+        connection: asyncpg.Connection | None = None
+        try:
+            while True:
+                if self.listens and connection is None:
+                    try:
+                        connection = await self._listen()
+                        pause = FIRST_PAUSE
+                    except Exception as exc:  # unreachable, refused: try again after a pause
+                        self._failed(exc, pause)
+                # A round right after every (re)connect: what was notified while nobody
+                # listened is in the log.
+                audit = next_audit is not None and time.monotonic() >= next_audit
+                try:
+                    await self._round(audit)
                     if audit:
                         next_audit = self._next_audit()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # the follower must outlive any one failure
-                self.counters["failures"] += 1
-                emit(
-                    index_log,
-                    logging.WARNING,
-                    {"event": "follower_failed", "error": type(exc).__name__, "retry_in": pause},
-                )
-            finally:
-                self.listening = False
-                if connection is not None:
+                except Exception as exc:  # the database is down: the next round retries
+                    self._failed(exc, pause)
+                if self.listens and connection is None:
+                    # Not listening: poll at the reconnect pace (or faster, if set so).
+                    await asyncio.sleep(min(pause, self.settings.index_poll_seconds))
+                    pause = min(pause * 2, LAST_PAUSE)
+                    continue
+                woken = await self._wait()
+                if connection is not None and not await _alive(connection, woken):
+                    self.counters["disconnects"] += 1
+                    self.listening = False
                     await _close(connection)
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, LAST_PAUSE)
+                    connection = None
+        finally:
+            self.listening = False
+            if connection is not None:
+                await _close(connection)
+
+    def _failed(self, exc: Exception, pause: float) -> None:
+        self.counters["failures"] += 1
+        emit(
+            index_log,
+            logging.WARNING,
+            {"event": "follower_failed", "error": type(exc).__name__, "retry_in": pause},
+        )
 
     def _next_audit(self) -> float | None:
         seconds = self.settings.index_audit_seconds
@@ -173,6 +179,20 @@ class IndexFollower:
                 await self.routing.sync(session)
         self.counters["rounds"] += 1
         self.last_round = time.time()
+
+
+async def _alive(connection: asyncpg.Connection, woken: bool) -> bool:
+    """Whether the listening connection still works: closed ones say so (their termination
+    woke the loop); a quiet one is pinged, since a cut network shows no error of its own."""
+    if connection.is_closed():
+        return False
+    if woken:
+        return True
+    try:
+        await asyncio.wait_for(connection.execute("SELECT 1"), PING_TIMEOUT)
+    except Exception:  # any failure: open a new one
+        return False
+    return True
 
 
 async def _close(connection: asyncpg.Connection) -> None:
