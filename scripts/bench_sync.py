@@ -154,11 +154,13 @@ async def main() -> None:
     elif stored != args.posts:
         raise SystemExit(f"the database holds {stored} vectors, not {args.posts}: use an empty one")
     settings = Settings(database_url=url, data_dir=Path(scratch.name), scheduler=False)
-    routing = RoutingService(settings, embedder)  # type: ignore[arg-type]
+    routing = RoutingService(settings, embedder)
     async with sessions() as session:
         started = time.perf_counter()
         await routing.sync(session)
-        print(f"index built from {args.posts} stored vectors in {time.perf_counter() - started:.1f} s")
+        print(
+            f"index built from {args.posts} stored vectors in {time.perf_counter() - started:.1f} s"
+        )
 
         async def run(statements: list[Any]) -> None:
             for statement in statements:
