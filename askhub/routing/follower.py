@@ -39,6 +39,9 @@ CHANNEL = "askhub_index"
 APPLICATION_NAME = "askhub-index-follower"
 # Pauses between attempts to (re)connect, doubling from the first to the last.
 FIRST_PAUSE, LAST_PAUSE = 0.5, 10.0
+# How long a stop waits for a round under way before cancelling it (a cancel in the middle of
+# a database call can leave its pooled connection in a state the pool then waits on).
+STOP_TIMEOUT = 10.0
 # A quiet listening connection is pinged at each poll; one that does not answer in this many
 # seconds is dropped and opened again (a cut network shows no error of its own).
 PING_TIMEOUT = 5.0
@@ -60,6 +63,7 @@ class IndexFollower:
         self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.listening = False
         self.last_round: float | None = None
         # notifications heard, rounds run (replays are counted by the routing service),
@@ -67,14 +71,22 @@ class IndexFollower:
         self.counters: Counter[str] = Counter()
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="askhub-index-follower")
 
     async def stop(self) -> None:
-        if self._task is not None:
+        """Let the round under way finish, then end (cancel only if it takes too long)."""
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), STOP_TIMEOUT)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
 
     def state(self) -> dict[str, object]:
         """What ``/api/health`` shows of the follower."""
@@ -97,7 +109,7 @@ class IndexFollower:
         next_audit = self._next_audit()
         connection: asyncpg.Connection | None = None
         try:
-            while True:
+            while not self._stopping:
                 if self.listens and connection is None:
                     try:
                         connection = await self._listen()
@@ -115,10 +127,12 @@ class IndexFollower:
                     self._failed(exc, pause)
                 if self.listens and connection is None:
                     # Not listening: poll at the reconnect pace (or faster, if set so).
-                    await asyncio.sleep(min(pause, self.settings.index_poll_seconds))
+                    await self._wait(min(pause, self.settings.index_poll_seconds))
                     pause = min(pause * 2, LAST_PAUSE)
                     continue
-                woken = await self._wait()
+                woken = await self._wait(self.settings.index_poll_seconds)
+                if self._stopping:
+                    break
                 if connection is not None and not await _alive(connection, woken):
                     self.counters["disconnects"] += 1
                     self.listening = False
@@ -160,11 +174,11 @@ class IndexFollower:
         self.counters["notifications"] += 1
         self._wake.set()
 
-    async def _wait(self) -> bool:
-        """Until a notification (True) or the next poll (False). The event is cleared before
-        the round, so a change notified during the round wakes the next one."""
+    async def _wait(self, seconds: float) -> bool:
+        """Until a notification or a stop (True) or ``seconds`` (False). The event is cleared
+        before the round, so a change notified during the round wakes the next one."""
         try:
-            await asyncio.wait_for(self._wake.wait(), self.settings.index_poll_seconds)
+            await asyncio.wait_for(self._wake.wait(), seconds)
             woken = True
         except TimeoutError:
             woken = False
