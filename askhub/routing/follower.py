@@ -37,7 +37,8 @@ from askhub.settings import Settings
 CHANNEL = "askhub_index"
 # How the listening connection shows in pg_stat_activity.
 APPLICATION_NAME = "askhub-index-follower"
-# Pauses between attempts to (re)connect, doubling from the first to the last.
+# Pauses between attempts to (re)connect, doubling from the first to the last (and never
+# longer than the poll interval: a process that cannot listen polls at that pace).
 FIRST_PAUSE, LAST_PAUSE = 0.5, 10.0
 # How long a stop waits for a round under way before cancelling it (a cancel in the middle of
 # a database call can leave its pooled connection in a state the pool then waits on).
