@@ -37,7 +37,6 @@ from indexer.expertise import Document, Evidence, ExpertiseIndex, Passage, Perso
 from indexer.progress import Progress, silent
 from indexer.ranker import FittedRanker, History, Query, candidate_features
 from models import (
-    Availability,
     Embedding,
     IndexChange,
     Person,
@@ -46,6 +45,7 @@ from models import (
     Reply,
     ReplyKind,
     RoutingModel,
+    person_maybe_unavailable,
 )
 
 EMBED_BATCH = 256
@@ -736,7 +736,7 @@ class RoutingService:
         unavailable = {
             str(person.id)
             for person in await session.scalars(
-                select(Person).where(Person.availability != Availability.AVAILABLE)
+                select(Person).where(person_maybe_unavailable())  # a partial index's rows
             )
             if not is_available(person, now)
         }

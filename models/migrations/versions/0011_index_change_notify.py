@@ -1,4 +1,5 @@
-"""index change notify: a change to the stored vectors wakes every app process (PostgreSQL)
+"""index change notify: a change to the stored vectors wakes every app process (PostgreSQL);
+the people who may be unavailable get a partial index
 
 Revision ID: 0011
 Revises: 0010
@@ -18,10 +19,16 @@ PostgreSQL folds identical notifications of one transaction into one, so an impo
 thousands of passages wakes each process once; the follower reads the log's head itself.
 
 SQLite has one app process and no NOTIFY: nothing to do there.
+
+Every routing call also reads the people who may be unavailable now (away, opted out): a
+partial index holds just those, so the call no longer scans the whole person table (33 ms at
+100,000 people on PostgreSQL). Both databases; the query names the index's very predicate
+(models.entities.MAYBE_UNAVAILABLE).
 """
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0011"
@@ -31,6 +38,8 @@ depends_on: str | Sequence[str] | None = None
 
 # askhub.routing.follower.CHANNEL (migrations do not import the app).
 CHANNEL = "askhub_index"
+# models.entities.MAYBE_UNAVAILABLE, as of this revision.
+MAYBE_UNAVAILABLE = "availability <> 'available'"
 
 _PG_FUNCTION = f"""
 CREATE FUNCTION index_change_notify() RETURNS trigger AS $$
@@ -43,6 +52,13 @@ $$ LANGUAGE plpgsql
 
 
 def upgrade() -> None:
+    op.create_index(
+        "ix_person_not_available",
+        "person",
+        ["id"],
+        postgresql_where=sa.text(MAYBE_UNAVAILABLE),
+        sqlite_where=sa.text(MAYBE_UNAVAILABLE),
+    )
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(_PG_FUNCTION)
@@ -53,6 +69,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_person_not_available", table_name="person")
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute("DROP TRIGGER index_change_notify ON index_change")
