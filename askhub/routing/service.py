@@ -30,7 +30,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from askhub.logs import emit
 from askhub.routing import learning
 from askhub.routing.audience import is_everyone, members
-from askhub.routing.availability import asks_in_window, held_back, is_available, open_asks
+from askhub.routing.availability import (
+    asks_in_window,
+    availability_allows,
+    held_back,
+    open_asks,
+)
 from askhub.settings import Settings
 from indexer.dense import IVF, DenseIndex, approximate_copy
 from indexer.embedders import Embedder, load_embedder
@@ -861,12 +866,16 @@ class RoutingService:
         index = await self.sync(session)
         now = datetime.now(UTC)
         # The same rule the nudge loop uses; only people not marked available can fail it.
+        # Three columns of the partial index's rows: whole people (JSON columns and all) cost
+        # more to load than the rest of a call when many are away.
         unavailable = {
-            str(person.id)
-            for person in await session.scalars(
-                select(Person).where(person_maybe_unavailable())  # a partial index's rows
+            str(person_id)
+            for person_id, availability, away_until in await session.execute(
+                select(Person.id, Person.availability, Person.away_until).where(
+                    person_maybe_unavailable()
+                )
             )
-            if not is_available(person, now)
+            if not availability_allows(availability, away_until, now)
         }
         only: set[str] | None = None
         if not is_everyone(audience):
