@@ -13,11 +13,13 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import select
 
 from askhub.auth.service import create_token
 from askhub.context import AppContext
 from models import Person
+from tests.conftest import ON_POSTGRES
 
 ROOT = Path(__file__).resolve().parent.parent
 DEADLINE = 240  # seconds: two processes load the model and the index on a busy machine
@@ -46,6 +48,21 @@ def refused(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
+def test_on_sqlite_it_refuses_with_one_line(tmp_path: Path) -> None:
+    """Several processes need PostgreSQL: SQLite is refused before anything starts."""
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "cluster"), f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"],
+        env=dict(os.environ, ASKHUB_PYTHON=sys.executable, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "PostgreSQL" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "a.db").exists()
+
+
+@pytest.mark.skipif(not ON_POSTGRES, reason="several processes need PostgreSQL: run with -m db")
 async def test_two_processes_answer_through_the_proxy_and_stop_on_ctrl_c(
     org: AppContext, database_url: str, tmp_path: Path
 ) -> None:
