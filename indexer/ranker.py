@@ -24,13 +24,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from operator import attrgetter
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.expertise import ASKED, ExpertiseIndex, Gathered
+from indexer.expertise import ASKED, ExpertiseIndex, Gathered, best_first
 from indexer.lexical import tokenize
 from indexer.progress import Progress, silent
 
@@ -129,6 +128,18 @@ class History:
         self._sort()
         stamps = self._links.get((asker, person))
         return bisect.bisect_left(stamps, at) if stamps else 0
+
+    def helped_tie(self, asker: str | None, people: Sequence[str], at: float) -> list[float]:
+        """``log1p(helped_before(asker, person, at))`` of each person (the ``asker_tie``
+        feature; ``math.log1p``, as it always was, to the bit)."""
+        if asker is None:
+            return [0.0] * len(people)
+        self._sort()
+        links = self._links
+        return [
+            math.log1p(bisect.bisect_left(stamps, at)) if (stamps := links.get((asker, p))) else 0.0
+            for p in people
+        ]
 
     def add_document(
         self, person: str, kind: str, stamp: float | None, tags: Iterable[str]
@@ -400,63 +411,48 @@ def candidate_features(
     only: Set[str] | None = None,
     before: float | None = None,
     needed: Set[str] | None = None,
+    dense_hits: tuple[NDArray[np.int64], NDArray[np.float32]] | None = None,
 ) -> Candidates:
     """Candidates for ``query`` and their features (rows in ``FEATURES`` order).
 
     ``before`` replays the past (fitting); routing now passes None and ``query.at`` is now.
     ``needed`` (routing with a model: ``FittedRanker.needed``) leaves the features the model
     gives no weight at 0 instead of computing them; None computes all (fitting).
+    ``dense_hits``: the query's dense search, when the caller searched already.
     """
     excluded = set(exclude) | ({query.asker} if query.asker else set())
-    gathered = index.gather(query.text, excluded, only, query.vector, before=before)
+    gathered = index.gather(
+        query.text, excluded, only, query.vector, before=before, dense_hits=dense_hits
+    )
     at = query.at if query.at is not None else time.time()
     # Two stages: the hand-set score picks who is worth featurising (the fitted model re-ranks
     # them); featurising every person with a stray match would cost more than the search.
     # Without the prior: it counts answers given up to now (leakage when replaying the past);
     # the answers feature counts them as of the question.
-    hand = {
-        person: index.hand_score(person, hits, prior=False)
-        for person, hits in gathered.per_person.items()
-    }
-    people = sorted(hand, key=lambda person: (-hand[person], person))[:TOPICAL_CANDIDATES]
+    names, hand = gathered.people()
+    chosen = [i for _, i in best_first(hand, names, TOPICAL_CANDIDATES)]
+    people = [names[i] for i in chosen]
     recent = history.recently_active(at, RECENT_CANDIDATES, excluded)
     topical_people = set(people)
     people += [p for p in recent if p not in topical_people and (only is None or p in only)]
     query_tags = {t.lower() for t in query.tags}
     query_terms = set(tokenize(query.text)) | query_tags
     language = query_language(query.text)
-    best_dense = _best_dense(index, gathered) if needed is None or "dense_gap" in needed else 0.0
     want = set(FEATURES) if needed is None else set(needed)
     rows = _feature_rows(
-        history, people, gathered, hand, at, query_tags, query_terms, language, best_dense, want
+        history, people, gathered, chosen, hand, at, query_tags, query_terms, language, want
     )
     if "asker_tie" in want:
-        rows[:, _TIE] = [math.log1p(history.helped_before(query.asker, p, at)) for p in people]
+        rows[:, _TIE] = history.helped_tie(query.asker, people, at)
     if "ever_rank" in want:
         rows[:, _COLUMN["ever_rank"]] = np.log1p(history.popularity_places(people))
-    topical = np.array([p in topical_people for p in people], dtype=bool)
+    topical = np.zeros(len(people), dtype=bool)
+    topical[: len(chosen)] = True
     return Candidates(people, rows, topical, gathered)
-
-
-def _best_dense(index: ExpertiseIndex, gathered: Gathered) -> float:
-    """The best dense similarity of anyone's evidence: that of the best dense match when it is
-    someone's evidence (most often), else found by looking at all."""
-    similarity = gathered.doc_similarity
-    if similarity:
-        best = max(similarity, key=similarity.__getitem__)
-        document = index.document(best)
-        if document is not None:
-            for hit in gathered.per_person.get(document.person, ()):
-                if hit.doc_id == best:
-                    return hit.similarity
-    return max((h.similarity for hits in gathered.per_person.values() for h in hits), default=0.0)
 
 
 # Earlier answers counted in a recency sum: the latest this many.
 _RECENCY_DEPTH = 500
-_SIMILARITY = attrgetter("similarity")
-_LEXICAL = attrgetter("lexical")
-_KIND = attrgetter("kind")
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 # Features read from each person's history record (one loop over the candidates).
 _HISTORY = frozenset(
@@ -470,17 +466,18 @@ def _feature_rows(
     history: History,
     people: Sequence[str],
     gathered: Gathered,
-    hand: Mapping[str, float],
+    chosen: Sequence[int],
+    hand: NDArray[np.float64],
     at: float,
     query_tags: Set[str],
     query_terms: Set[str],
     language: str | None,
-    best_dense: float,
     want: Set[str],
 ) -> NDArray[np.float64]:
     """Each person's features in ``want`` (``asker_tie`` and ``ever_rank`` left 0), a column
-    at a time: the evidence of all candidates as flat arrays, counts by bisection per person,
-    and the recency sums over all candidates' answers at once."""
+    at a time: the evidence of all candidates straight from the gathered arrays, and the
+    history of all candidates as flat arrays. ``people`` starts with the topical ones,
+    ``chosen`` their places in ``gathered.people()`` (whose scores ``hand`` holds)."""
     n = len(people)
     features = np.zeros((n, len(FEATURES)), dtype=np.float64)
 
@@ -488,28 +485,44 @@ def _feature_rows(
         if name in want:
             features[:, _COLUMN[name]] = values
 
-    # Evidence: every matching document of every candidate, flat.
-    per_person = [gathered.per_person.get(person, ()) for person in people]
-    hits = [hit for person_hits in per_person for hit in person_hits]
-    hit_rows = np.repeat(np.arange(n), [len(person_hits) for person_hits in per_person])
-    similarity = np.fromiter(map(_SIMILARITY, hits), np.float64, len(hits))
-    lexical = np.fromiter(map(_LEXICAL, hits), np.float64, len(hits))
+    # Evidence: every matching document of every candidate, flat. Each candidate's place among
+    # the gathered people (-1: none; the recently active may have evidence too), and each
+    # gathered document's candidate row (-1: not a candidate's).
+    groups = gathered._grouped()
+    found = np.asarray(
+        list(chosen) + [groups.at.get(p, -1) for p in people[len(chosen) :]], dtype=np.int64
+    )
+    has = found >= 0
+    place = np.full(len(groups.names), -1, dtype=np.int64)
+    place[found[has]] = np.flatnonzero(has)
+    hit_rows = place[groups.inverse]
+    mine = hit_rows >= 0
+    hit_rows = hit_rows[mine]
+    similarity = gathered.similarity[mine]
+    lexical = gathered.lexical[mine]
     dense_best, dense_top3, dense_count = _best_three(hit_rows, similarity, n)
     put("dense_max", dense_best)
     put("dense_top3", dense_top3)
     put("dense_count", np.log1p(dense_count))
     if want & {"answer_dense_max", "profile_similarity"}:
-        kinds = np.array(list(map(_KIND, hits)), dtype=object)
-        told = ~np.isin(kinds, list(ASKED))
-        put("answer_dense_max", _row_max(hit_rows, similarity, told, n))
-        put("profile_similarity", _row_max(hit_rows, similarity, kinds == "profile", n))
+        kinds = gathered.kind[mine]
+        kind_names = list(gathered.kinds)
+        asked_kinds = [i for i, kind in enumerate(kind_names) if kind in ASKED]
+        profile = kind_names.index("profile") if "profile" in kind_names else -1
+        put("answer_dense_max", _row_max(hit_rows, similarity, ~np.isin(kinds, asked_kinds), n))
+        put("profile_similarity", _row_max(hit_rows, similarity, kinds == profile, n))
+    # The best dense similarity of anyone's evidence (that of the best dense match when it is
+    # someone's evidence: every other document's is lower).
+    best_dense = float(gathered.similarity.max(initial=0.0))
     put("dense_gap", dense_best - best_dense)
     lexical_best, lexical_top3, lexical_count = _best_three(hit_rows, lexical, n)
     put("lexical_max", lexical_best)
     put("lexical_top3", lexical_top3)
     put("lexical_count", np.log1p(lexical_count))
-    put("hand_score", np.log1p(100 * np.array([hand.get(p, 0.0) for p in people])))
-    put("topical", np.array([1.0 if person_hits else 0.0 for person_hits in per_person]))
+    scores = np.zeros(n, dtype=np.float64)
+    scores[has] = hand[found[has]]
+    put("hand_score", np.log1p(100 * scores))
+    put("topical", has.astype(np.float64))
 
     # History, as of ``at``: every candidate's runs of stamps at once (flat arrays).
     if not want & _HISTORY:
