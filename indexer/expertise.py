@@ -227,6 +227,50 @@ class _DocState:
     row: int = -1
 
 
+class _IdRows:
+    """The row of each int id: an array indexed by the id while ids are below ``DIRECT``
+    (database ids: posts and embeddings count up from 1), a dict for any other id."""
+
+    DIRECT = 1 << 24
+
+    def __init__(self) -> None:
+        self.table = np.full(0, -1, dtype=np.int64)
+        self.other: dict[int, int] = {}
+
+    def set(self, ids: Sequence[int], rows: Sequence[int]) -> None:
+        ids_a = np.asarray(ids, dtype=np.int64)
+        rows_a = np.asarray(rows, dtype=np.int64)
+        direct = (ids_a >= 0) & (ids_a < self.DIRECT)
+        if direct.any():
+            top = int(ids_a[direct].max()) + 1
+            if top > len(self.table):
+                grown = np.full(min(max(top, 2 * len(self.table)), self.DIRECT), -1, np.int64)
+                grown[: len(self.table)] = self.table
+                self.table = grown
+            self.table[ids_a[direct]] = rows_a[direct]
+        if not direct.all():
+            self.other.update(zip(ids_a[~direct].tolist(), rows_a[~direct].tolist(), strict=True))
+
+    def drop(self, ids: Sequence[int]) -> None:
+        ids_a = np.asarray(ids, dtype=np.int64)
+        direct = (ids_a >= 0) & (ids_a < len(self.table))
+        self.table[ids_a[direct]] = -1
+        for other in ids_a[~direct].tolist():
+            self.other.pop(other, None)
+
+    def get(self, ids: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The row of each id, -1 for none."""
+        direct = (ids >= 0) & (ids < len(self.table))
+        rows = np.full(len(ids), -1, dtype=np.int64)
+        rows[direct] = self.table[ids[direct]]
+        if self.other and not direct.all():
+            rest = np.flatnonzero(~direct)
+            rows[rest] = np.fromiter(
+                map(self.other.get, ids[rest].tolist(), repeat(-1)), np.int64, len(rest)
+            )
+        return rows
+
+
 class _Columns:
     """Every registered document as arrays, a row each (appended, never reused): its id, its
     author's code, its kind's code, whether it dates its author's activity, its stamp (NaN:
@@ -236,8 +280,8 @@ class _Columns:
 
     def __init__(self) -> None:
         self.size = 0
-        self.row_of: dict[int, int] = {}
-        self.vector_row: dict[int, int] = {}
+        self.row_of = _IdRows()
+        self.vector_row = _IdRows()
         self.doc = np.zeros(0, dtype=np.int64)
         self.person = np.zeros(0, dtype=np.int64)
         self.kind = np.zeros(0, dtype=np.int64)
@@ -276,22 +320,17 @@ class _Columns:
         )
         for row, state in enumerate(states, self.size):
             state.row = row
-            self.row_of[state.document.doc_id] = row
+        self.row_of.set(self.doc[part].tolist(), range(self.size, end))
         self.size = end
 
     def place(self, passages: Iterable[Passage], docs: Mapping[int, _DocState]) -> None:
         """Note the row of each passage's document under its vector id."""
-        self.vector_row.update((p.vector_id, docs[p.doc_id].row) for p in passages)
+        passages = list(passages)
+        self.vector_row.set([p.vector_id for p in passages], [docs[p.doc_id].row for p in passages])
 
     def forget(self, doc_ids: Iterable[int], vector_ids: Iterable[int]) -> None:
-        for doc_id in doc_ids:
-            self.row_of.pop(doc_id, None)
-        for vector_id in vector_ids:
-            self.vector_row.pop(vector_id, None)
-
-    def rows(self, ids: Iterable[int], of: Mapping[int, int]) -> NDArray[np.int64]:
-        """The row of each id in ``of`` (``row_of`` or ``vector_row``), -1 for none."""
-        return np.fromiter(map(of.get, ids, repeat(-1)), np.int64)
+        self.row_of.drop(list(doc_ids))
+        self.vector_row.drop(list(vector_ids))
 
 
 def _state(document: Document) -> _DocState:
@@ -488,8 +527,7 @@ class ExpertiseIndex:
         scores = similarities.astype(np.float64)
         below = np.flatnonzero(scores <= w.min_similarity)
         cut = int(below[0]) if len(below) else len(scores)
-        head = vector_ids[:cut].tolist()
-        passage_rows = columns.rows(head, columns.vector_row)
+        passage_rows = columns.vector_row.get(vector_ids[:cut])
         known_passage = np.flatnonzero(passage_rows >= 0)
         found = passage_rows[known_passage]
         # Per document its best similarity, the first passage reaching it, in the order the
@@ -517,7 +555,7 @@ class ExpertiseIndex:
             # Replaying the past: the best lexical match is the best one known then, so a
             # replayed question's scores are scaled as a live one's are (else they shrink
             # whenever a later post matches better, and a fitted model learns the shrinkage).
-            rows = columns.rows(doc_lexical, columns.row_of)
+            rows = columns.row_of.get(np.fromiter(doc_lexical, np.int64, len(doc_lexical)))
             known = (rows >= 0) & self._known(rows, before)
             kept = np.fromiter(doc_lexical.values(), np.float64, len(doc_lexical))[known]
             ids = np.fromiter(doc_lexical.keys(), np.int64, len(doc_lexical))[known]
@@ -531,7 +569,8 @@ class ExpertiseIndex:
         # Every document either search found, in the order of the set the scorer used to
         # walk (sums per person add in this order).
         union = list(doc_similarity.keys() | doc_lexical.keys())
-        rows = columns.rows(union, columns.row_of)
+        ids = np.fromiter(union, np.int64, len(union))
+        rows = columns.row_of.get(ids)
         keep = rows >= 0
         if before is not None:
             keep &= self._known(rows, before)  # replaying the past: only what existed then
@@ -547,7 +586,6 @@ class ExpertiseIndex:
             ]
             if out:
                 keep &= ~np.isin(person, out)
-        ids = np.fromiter(union, np.int64, len(union))
         similarity = np.fromiter(
             map(doc_similarity.get, union, repeat(w.min_similarity)), np.float64, len(union)
         )

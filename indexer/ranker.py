@@ -720,12 +720,16 @@ def training_set(
     ordered = ordered[first:]
     used = 0
     progress("features", 0, len(ordered))
+    searched: list[tuple[NDArray[np.int64], NDArray[np.float32]] | None] = []
     for position, question in enumerate(ordered, 1):
         progress("features", position, len(ordered))
+        if not searched:
+            searched = _dense_batch(index, ordered[position - 1 : position - 1 + SEARCH_BATCH])
+        dense_hits = searched.pop(0)
         at = question.query.at
         if at is None:
             continue
-        found = candidate_features(index, history, question.query, before=at)
+        found = candidate_features(index, history, question.query, before=at, dense_hits=dense_hits)
         if not found.people:
             continue
         blocks.append(found.features)
@@ -736,6 +740,35 @@ def training_set(
         empty = np.zeros((0, len(FEATURES)))
         return TrainingSet(empty, np.zeros(0, np.int8), np.zeros(0, np.int64), 0)
     return TrainingSet(np.vstack(blocks), np.concatenate(labels), np.concatenate(groups), used)
+
+
+# Replayed questions are searched this many at once (FAISS spreads them over its threads).
+# Below FAISS's threshold for computing a batch's scores as one matrix product (20 queries),
+# each query's scores are the single-query search's to the bit, so replaying in batches finds
+# exactly what routing each question alone would.
+SEARCH_BATCH = 16
+
+
+def _dense_batch(
+    index: ExpertiseIndex, questions: Sequence[TrainingQuestion]
+) -> list[tuple[NDArray[np.int64], NDArray[np.float32]] | None]:
+    """The dense search of each question with a vector, as ``DenseIndex.search`` answers one
+    (None for a question without one: ``gather`` encodes it)."""
+    vectors = [q.query.vector for q in questions]
+    present = [v for v in vectors if v is not None]
+    if not present or not len(index) or not questions:
+        return [None] * len(questions)
+    ids, scores = index.dense.search_batch(np.stack(present), index.weights.dense_candidates)
+    found = iter(zip(ids, scores, strict=True))
+    out: list[tuple[NDArray[np.int64], NDArray[np.float32]] | None] = []
+    for vector in vectors:
+        if vector is None:
+            out.append(None)
+            continue
+        row_ids, row_scores = next(found)
+        keep = row_ids >= 0
+        out.append((row_ids[keep], row_scores[keep]))
+    return out
 
 
 # The features the default model uses. Chosen, with the other settings in ``FitSettings``, by
