@@ -24,6 +24,7 @@ import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -249,16 +250,21 @@ class History:
                     break
         return picked
 
-    def popularity_places(self, people: Sequence[str]) -> list[int]:
+    def popularity_places(self, people: Sequence[str]) -> NDArray[np.int64]:
         """Each person's place (0 = most answers) among everyone by answers before the time of
         the last ``recently_active`` call (the popularity baseline's order), ``ACTIVE_DEPTH``
         when further down."""
+        places = np.full(len(people), ACTIVE_DEPTH, dtype=np.int64)
         ranked = self._ranked.get("ever")
-        if ranked is None:
-            return [ACTIVE_DEPTH] * len(people)
-        place = dict(zip(ranked[1][:ACTIVE_DEPTH].tolist(), range(ACTIVE_DEPTH), strict=False))
-        codes = self._codes
-        return [place.get(codes.get(person, -1), ACTIVE_DEPTH) for person in people]
+        if ranked is None or not len(ranked[1]):
+            return places
+        top = ranked[1][:ACTIVE_DEPTH]
+        by_code = np.argsort(top)
+        codes = np.fromiter(map(self._codes.get, people, repeat(-1)), np.int64, len(people))
+        at = np.minimum(np.searchsorted(top[by_code], codes), len(top) - 1)
+        hit = top[by_code][at] == codes
+        places[hit] = by_code[at[hit]]
+        return places
 
     def person(self, person: str) -> _PersonHistory | None:
         self._sort()
@@ -325,10 +331,17 @@ class _Flat:
                 self._language_owners[language].append(code)
             self.has_languages[code] = bool(record.languages)
         self.skills = [r.skills for r in records]
+        # Per tag, the codes (ascending) of everyone who answered it: a query's tags are
+        # looked up for the candidates who have them, not candidate by candidate.
+        owners: defaultdict[str, list[int]] = defaultdict(list)
+        for code, record in enumerate(records):
+            for tag in record.tag_stamps:
+                owners[tag].append(code)
+        self.tag_owners = {tag: np.asarray(c, dtype=np.int64) for tag, c in owners.items()}
 
     def of(self, people: Iterable[str]) -> NDArray[np.int64]:
         codes, nobody = self.codes, self.nobody
-        return np.fromiter((codes.get(p, nobody) for p in people), np.int64)
+        return np.fromiter(map(codes.get, people, repeat(nobody)), np.int64)
 
     def tagged(
         self, codes: NDArray[np.int64], tags: Set[str], at: float
@@ -340,21 +353,25 @@ class _Flat:
         known = np.zeros(len(codes), dtype=np.int64)
         windows: list[NDArray[np.float64]] = []
         rows: list[int] = []
-        records, size = self.records, len(self.records)
-        for row, code in enumerate(codes.tolist()):
-            if code >= size:
+        found: list[tuple[int, NDArray[np.float64]]] = []
+        records, candidates = self.records, codes.tolist()
+        for tag in tags:
+            owners = self.tag_owners.get(tag)
+            if owners is None:
                 continue
-            tag_stamps = records[code].tag_stamps
-            for tag in tags:
-                stamps = tag_stamps.get(tag)
-                if not stamps:
-                    continue
+            at_owner = np.minimum(np.searchsorted(owners, codes), len(owners) - 1)
+            for row in np.flatnonzero(owners[at_owner] == codes).tolist():
+                stamps = records[candidates[row]].tag_stamps[tag]
                 count = bisect.bisect_left(stamps, at)
                 if count:
                     counts[row] += count
                     known[row] += 1
-                    windows.append(np.asarray(stamps[max(0, count - _RECENCY_DEPTH) : count]))
-                    rows.append(row)
+                    found.append((row, np.asarray(stamps[max(0, count - _RECENCY_DEPTH) : count])))
+        # Each row's windows in the order of ``tags`` (the recency sum adds them in that order).
+        found.sort(key=lambda item: item[0])
+        for row, window in found:
+            rows.append(row)
+            windows.append(window)
         return counts, known, windows, rows
 
     def skill_hits(self, codes: NDArray[np.int64], terms: Set[str]) -> NDArray[np.int64]:
