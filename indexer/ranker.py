@@ -19,12 +19,14 @@ evidence.
 from __future__ import annotations
 
 import bisect
+import gc
 import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from itertools import repeat
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -171,24 +173,41 @@ class History:
     def _sort(self) -> None:
         if self._sorted:
             return
+        # Millions of small objects are made and none is garbage: the cyclic collector would
+        # walk the whole heap (every indexed document) again and again meanwhile.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._build()
+        finally:
+            if collecting:
+                gc.enable()
+        self._sorted = True
+
+    def _build(self) -> None:
         for record in self._people.values():
             record.answer_stamps.sort()
             record.activity_stamps.sort()
             record.responses.sort()
             for stamps in record.tag_stamps.values():
                 stamps.sort()
-        self._answer_log.sort()
         for stamps in self._links.values():
             stamps.sort()
-        self._log_names = sorted({person for _, person in self._answer_log})
+        # The answer log in time order (equal times by name) as arrays, people coded in name
+        # order: sorted by NumPy, not as a million tuples.
+        log = self._answer_log
+        size = len(log)
+        people = list(map(itemgetter(1), log))
+        self._log_names = sorted(set(people))
         code = self._codes = {person: i for i, person in enumerate(self._log_names)}
-        size = len(self._answer_log)
-        self._log_stamps = np.fromiter((s for s, _ in self._answer_log), np.float64, size)
-        self._log_codes = np.fromiter((code[p] for _, p in self._answer_log), np.int64, size)
+        log_stamps = np.fromiter(map(itemgetter(0), log), np.float64, size)
+        log_codes = np.fromiter(map(code.__getitem__, people), np.int64, size)
+        order = np.lexsort((log_codes, log_stamps))
+        self._log_stamps = log_stamps[order]
+        self._log_codes = log_codes[order]
         self._ever = (0, np.zeros(len(self._log_names), dtype=np.int64))
         self._ranked = {}
         self._flat = _Flat(self._people)
-        self._sorted = True
 
     def recently_active(self, at: float, k: int, exclude: Set[str]) -> list[str]:
         """The ``k`` people with most answers in the window before ``at``."""
@@ -282,13 +301,13 @@ class _Runs:
     with a value per stamp (e.g. the outcome of an ask)."""
 
     def __init__(self, runs: Sequence[Sequence[float]], values: Sequence[Sequence[int]] = ()):
-        lengths = np.fromiter((len(r) for r in runs), np.int64, len(runs))
+        lengths = np.fromiter(map(len, runs), np.int64, len(runs))
         self.offsets = np.zeros(len(runs) + 2, dtype=np.int64)  # the last code: nobody
         np.cumsum(lengths, out=self.offsets[1 : len(runs) + 1])
         self.offsets[-1] = self.offsets[-2]
         total = int(self.offsets[-1])
-        self.stamps = np.fromiter((x for r in runs for x in r), np.float64, total)
-        self.values = np.fromiter((x for v in values for x in v), np.int64, total if values else 0)
+        self.stamps = np.fromiter(chain.from_iterable(runs), np.float64, total)
+        self.values = np.fromiter(chain.from_iterable(values), np.int64, total if values else 0)
 
     def before(
         self, codes: NDArray[np.int64], at: float
@@ -320,8 +339,8 @@ class _Flat:
         self.activity = _Runs([r.activity_stamps for r in records])
         outcome = {name: i for i, name in enumerate(RESPONSES)}
         self.responses = _Runs(
-            [[stamp for stamp, _ in r.responses] for r in records],
-            [[outcome[o] for _, o in r.responses] for r in records],
+            [[stamp for stamp, _ in r.responses] if r.responses else () for r in records],
+            [[outcome[o] for _, o in r.responses] if r.responses else () for r in records],
         )
         self.records = records
         self._language_owners: dict[str, list[int]] = defaultdict(list)
