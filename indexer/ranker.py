@@ -343,11 +343,14 @@ class _Flat:
             [[outcome[o] for _, o in r.responses] if r.responses else () for r in records],
         )
         self.records = records
-        self._language_owners: dict[str, list[int]] = defaultdict(list)
+        # Per language, whether each code speaks it (looked up, not searched, per candidate).
+        self._speakers: defaultdict[str, NDArray[np.bool_]] = defaultdict(
+            lambda: np.zeros(len(names) + 1, dtype=bool)
+        )
         self.has_languages = np.zeros(len(names) + 1, dtype=bool)
         for code, record in enumerate(records):
             for language in record.languages:
-                self._language_owners[language].append(code)
+                self._speakers[language][code] = True
             self.has_languages[code] = bool(record.languages)
         self.skills = [r.skills for r in records]
         # Per tag, the codes (ascending) of everyone who answered it: a query's tags are
@@ -403,7 +406,8 @@ class _Flat:
         )
 
     def speaks(self, codes: NDArray[np.int64], language: str) -> NDArray[np.bool_]:
-        return np.isin(codes, self._language_owners.get(language, []))
+        speakers = self._speakers.get(language)
+        return np.zeros(len(codes), dtype=bool) if speakers is None else speakers[codes]
 
 
 def query_language(text: str) -> str | None:
