@@ -33,7 +33,7 @@ routing call are timed by wrapping the index's embedder, dense and lexical parts
 slow (busy) machine; the report says how many calls were done.
 
 Usage: .venv/bin/python scripts/bench_routing.py [--quick] [--seed N] [--nprobe N|auto]
-       [--nlist N] [--embed-threads N] [--faiss-threads N] [--ranker-only]
+       [--nlist N] [--embed-threads N] [--faiss-threads N] [--ranker-only] [--big-posts N]
 ``--ranker-only`` runs section 4 alone (with the big organisation it needs): the fit time on
 5,000 earlier questions and the fitted ranker's p95 against the hand-set scorer's.
 The report goes to stdout; its last line is one JSON object with every figure.
@@ -1863,8 +1863,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="only section 4 (the fitted ranker: fit time on the earlier questions, p95 against "
         "the hand-set scorer) on the big organisation, without the sweeps and other sections",
     )
+    parser.add_argument(
+        "--big-posts",
+        type=int,
+        default=None,
+        help="posts of the big organisation (one person per ten posts; default 1,000,000, "
+        "quick 20,000): a smaller one for development, under the shared memory limit",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.big_posts is not None:
+        sizes = dataclasses.replace(
+            sizes,
+            big_posts=args.big_posts,
+            big_people=max(args.big_posts // 10, 10),
+            approximate_above=min(sizes.approximate_above, args.big_posts // 2),
+        )
     out = Report()
     wall = time.perf_counter()
     if args.faiss_threads:
