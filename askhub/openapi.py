@@ -62,6 +62,8 @@ Id = Annotated[int, Parameter(ge=1, le=MAX_ID)]
 Limit = Annotated[int, Parameter(ge=1, le=200)]
 Offset = Annotated[int, Parameter(ge=0, le=MAX_ID)]
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
+# Paged lists give the total over all pages in this header.
+TOTAL = "X-Total-Count"
 
 
 class StrictStructSchemaPlugin(StructSchemaPlugin):

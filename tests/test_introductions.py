@@ -239,6 +239,44 @@ async def test_two_people_introduced_to_each_other_each_hear_about_the_other(
     assert note in to_sanne["intro"]
 
 
+async def test_each_person_lists_the_introductions_they_are_part_of(
+    client: AsyncTestClient[Any], org: AppContext
+) -> None:
+    manager = await token_for(org, "tom.bakker", Role.MANAGER)
+    call_id = await _post_call(client, org, KUBERNETES)
+    made = [
+        {"person": "mark.jones", "other": "sanne.visser", "note": "Compare steel frames."},
+        {"person": "henk.mulder", "call_id": call_id, "note": NOTE},
+    ]
+    for body in made:
+        response = await client.post("/api/introductions", json=body, headers=manager)
+        assert response.status_code == 201, response.text
+
+    # The manager sees both, newest first, and what is left of the week's three.
+    mine = await client.get("/api/introductions", headers=manager)
+    assert mine.status_code == 200, mine.text
+    assert mine.headers["x-total-count"] == "2"
+    listed = mine.json()
+    assert [i["note"] for i in listed] == [NOTE, "Compare steel frames."]
+    assert listed[0]["call_title"] == KUBERNETES["title"]
+    assert {i["left_this_week"] for i in listed} == {1}
+
+    # Each introduced person sees only their own, and members may make none.
+    sanne = await client.get("/api/introductions", headers=await token_for(org, "sanne.visser"))
+    [seen] = sanne.json()
+    assert (seen["person"]["handle"], seen["other"]["handle"]) == ("mark.jones", "sanne.visser")
+    assert seen["introducer"]["handle"] == "tom.bakker" and seen["left_this_week"] == 0
+    stranger = await client.get("/api/introductions", headers=await token_for(org, "asker"))
+    assert stranger.json() == [] and stranger.headers["x-total-count"] == "0"
+
+    # Pages: one at a time, the total over all pages.
+    page = await client.get("/api/introductions?limit=1&offset=1", headers=manager)
+    assert [i["note"] for i in page.json()] == ["Compare steel frames."]
+    assert page.headers["x-total-count"] == "2"
+    bad = await client.get("/api/introductions?limit=0", headers=manager)
+    assert bad.status_code == 422 and "limit" in bad.text
+
+
 @pytest.mark.parametrize(
     ("change", "words"),
     [

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
-from litestar import Controller, delete, get, post, put
+from litestar import Controller, Response, delete, get, post, put
+from litestar.datastructures import ResponseHeader
 from litestar.exceptions import NotFoundException, TooManyRequestsException
 from litestar.params import Parameter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from askhub.calls import introductions
 from askhub.calls.introductions import BudgetSpent, IntroductionIn, IntroductionOut
 from askhub.context import AppContext
-from askhub.openapi import BEARER, errors
+from askhub.openapi import BEARER, TOTAL, Limit, Offset, errors
 from askhub.people import ambassadors
 from askhub.people.ambassadors import AmbassadorOut
 from askhub.people.completeness import Completeness, completeness
@@ -63,6 +64,32 @@ class ConnectController(Controller):
             wait = max(int((exc.free_at - now).total_seconds()), 1)
             raise TooManyRequestsException(str(exc), headers={"Retry-After": str(wait)}) from None
         return introductions.introduction_out(await introductions.loaded(db, made))
+
+    @get(
+        "/introductions",
+        tags=("introductions",),
+        responses=errors(),
+        response_headers=[
+            ResponseHeader(
+                name=TOTAL, description="introductions, all pages", documentation_only=True
+            )
+        ],
+    )
+    async def list_introductions(
+        self,
+        db: AsyncSession,
+        context: AppContext,
+        me: Person,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Response[list[IntroductionOut]]:
+        """The introductions you made or were introduced in, newest first, with their notes;
+        ``left_this_week`` is how many you may still make (0 for members). The total over all
+        pages is in the X-Total-Count header."""
+        found, total = await introductions.involving(db, context.settings, me, limit, offset)
+        return Response(
+            [introductions.introduction_out(i) for i in found], headers={TOTAL: str(total)}
+        )
 
     @get("/people/me/completeness", tags=("people",), responses=errors())
     async def my_completeness(self, db: AsyncSession, me: Person) -> Completeness:

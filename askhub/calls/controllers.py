@@ -31,7 +31,7 @@ from askhub.calls.schemas import (
 )
 from askhub.context import AppContext
 from askhub.i18n import reader_language, translator
-from askhub.openapi import BEARER, Id, Limit, Offset, errors
+from askhub.openapi import BEARER, TOTAL, Id, Limit, Offset, errors
 from askhub.people.service import person_brief
 from askhub.validation import NotFound
 from models import Call, Person, Reply
@@ -39,7 +39,6 @@ from models import Call, Person, Reply
 Status = Literal["open", "answered", "filled", "closed", "expired", "withdrawn"]
 Kind = Literal["question", "volunteers", "referral"]
 Text = Annotated[str, Parameter(max_length=200)]
-TOTAL = "X-Total-Count"
 
 
 async def _call(db: AsyncSession, call_id: int) -> Call:

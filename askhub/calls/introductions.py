@@ -24,14 +24,15 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import msgspec
-from sqlalchemy import ColumnElement, Select, func, select, update
+from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from askhub.calls import notify
 from askhub.calls.service import FINISHED, TAKES_NO_REPLIES, CallError, get_call, hold_call
 from askhub.i18n import Translator
 from askhub.nudges.payload import NudgeLink, NudgePayload
-from askhub.people.ambassadors import require_facilitator
+from askhub.people.ambassadors import may_facilitate, require_facilitator
 from askhub.people.schemas import PersonBrief
 from askhub.people.service import get_by_handle, person_brief
 from askhub.routing.availability import BUDGET_WINDOW
@@ -462,6 +463,46 @@ async def loaded(session: AsyncSession, found: Introduced) -> Introduced:
     """``found`` with its people and call loaded (for :func:`introduction_out`)."""
     await session.refresh(found.introduction, ["introducer", "person", "other", "call"])
     return found
+
+
+async def involving(
+    session: AsyncSession,
+    settings: Settings,
+    person: Person,
+    limit: int,
+    offset: int,
+    now: datetime | None = None,
+) -> tuple[list[Introduced], int]:
+    """The introductions ``person`` made or was introduced in, newest first, and their total.
+
+    Each carries what ``person`` may still introduce this week (0 for members, who make
+    none), so a list shows what a new introduction would cost.
+    """
+    involved = or_(
+        Introduction.introducer_id == person.id,
+        Introduction.person_id == person.id,
+        Introduction.other_id == person.id,
+    )
+    total = int(
+        await session.scalar(select(func.count()).select_from(Introduction).where(involved)) or 0
+    )
+    rows = (
+        await session.scalars(
+            select(Introduction)
+            .where(involved)
+            .options(
+                selectinload(Introduction.introducer),
+                selectinload(Introduction.person),
+                selectinload(Introduction.other),
+                selectinload(Introduction.call),
+            )
+            .order_by(Introduction.created_at.desc(), Introduction.id.desc())
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    left = await introductions_left(session, settings, person, now) if may_facilitate(person) else 0
+    return [Introduced(row, left) for row in rows], total
 
 
 # -- what the dashboard reads ------------------------------------------------------------------
