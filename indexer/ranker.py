@@ -309,6 +309,32 @@ class _Runs:
         self.stamps = np.fromiter(chain.from_iterable(runs), np.float64, total)
         self.values = np.fromiter(chain.from_iterable(values), np.int64, total if values else 0)
 
+    def count_before(self, codes: NDArray[np.int64], at: float) -> NDArray[np.int64]:
+        """For each code (a candidate row), how many of its stamps are before ``at``: the whole
+        run when its last stamp is (routing now: everyone), else found by bisection (only the
+        runs that go on past ``at``), never by walking every stamp of the busiest people."""
+        starts = self.offsets[codes]
+        ends = self.offsets[codes + 1]
+        counts = ends - starts
+        if not len(self.stamps):
+            return counts
+        late = np.flatnonzero((counts > 0) & (self.stamps[np.maximum(ends - 1, 0)] >= at))
+        for row in late.tolist():
+            start = int(starts[row])
+            counts[row] = int(np.searchsorted(self.stamps[start : int(ends[row])], at))
+        return counts
+
+    def latest(
+        self, codes: NDArray[np.int64], counts: NDArray[np.int64], depth: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The last ``depth`` of each row's first ``counts`` stamps: their rows and their index
+        in ``stamps``, row by row in time order."""
+        take = np.minimum(counts, depth)
+        first = self.offsets[codes] + counts - take
+        rows = np.repeat(np.arange(len(codes)), take)
+        within = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+        return rows, np.repeat(first, take) + within
+
     def before(
         self, codes: NDArray[np.int64], at: float
     ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
@@ -569,18 +595,18 @@ def _feature_rows(
         return features
     flat = history.flat()
     codes = flat.of(people)
-    rows, within, index, answers = flat.answers.before(codes, at)
+    answers = flat.answers.count_before(codes, at)
     put("answers", np.log1p(answers))
     scales = tuple(days for days in (7, 30, 180) if f"recent_{days}d" in want)
     if scales:
         # The latest _RECENCY_DEPTH answers of each candidate before ``at``.
-        latest = within >= answers[rows] - _RECENCY_DEPTH
-        ages = flat.answers.stamps[index[latest]] - at
+        rows, index = flat.answers.latest(codes, answers, _RECENCY_DEPTH)
+        ages = flat.answers.stamps[index] - at
         for days in scales:
-            decayed = np.bincount(rows[latest], np.exp(ages / (days * DAY)), minlength=n)
+            decayed = np.bincount(rows, np.exp(ages / (days * DAY)), minlength=n)
             put(f"recent_{days}d", np.log1p(decayed))
     if want & {"activity", "days_idle"}:
-        _, _, _, active = flat.activity.before(codes, at)
+        active = flat.activity.count_before(codes, at)
         put("activity", np.log1p(active))
         idle_days = np.full(n, 3650.0)
         seen = active > 0
