@@ -378,14 +378,24 @@ class _Flat:
             for language in record.languages:
                 self._speakers[language][code] = True
             self.has_languages[code] = bool(record.languages)
-        self.skills = [r.skills for r in records]
-        # Per tag, the codes (ascending) of everyone who answered it: a query's tags are
-        # looked up for the candidates who have them, not candidate by candidate.
+        # Per tag, everyone who answered it (codes ascending) with the runs of those answers'
+        # stamps; per skill, everyone who has it. A query's tags and words are looked up for
+        # all candidates at once, not candidate by candidate.
         owners: defaultdict[str, list[int]] = defaultdict(list)
+        skilled: defaultdict[str, list[int]] = defaultdict(list)
         for code, record in enumerate(records):
             for tag in record.tag_stamps:
                 owners[tag].append(code)
-        self.tag_owners = {tag: np.asarray(c, dtype=np.int64) for tag, c in owners.items()}
+            for skill in record.skills:
+                skilled[skill].append(code)
+        self.tag_runs = {
+            tag: (
+                np.asarray(codes, dtype=np.int64),
+                _Runs([records[c].tag_stamps[tag] for c in codes]),
+            )
+            for tag, codes in owners.items()
+        }
+        self.skill_owners = {s: np.asarray(codes, dtype=np.int64) for s, codes in skilled.items()}
 
     def of(self, people: Iterable[str]) -> NDArray[np.int64]:
         codes, nobody = self.codes, self.nobody
@@ -393,43 +403,40 @@ class _Flat:
 
     def tagged(
         self, codes: NDArray[np.int64], tags: Set[str], at: float
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64], list[NDArray[np.float64]], list[int]]:
-        """Per code, its answers carrying any of ``tags`` before ``at`` and how many tags it
-        answered; and for the recency sum, each (code, tag)'s latest ``_RECENCY_DEPTH`` stamps
-        with its row. Only the few candidates who answered a tag cost more than a lookup."""
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """Per code, its answers carrying any of ``tags`` before ``at`` and how many of the tags
+        it answered; and for the recency sum, each (code, tag)'s latest ``_RECENCY_DEPTH``
+        stamps with their row, row by row (each row's tags in the order of ``tags``)."""
         counts = np.zeros(len(codes), dtype=np.int64)
         known = np.zeros(len(codes), dtype=np.int64)
-        windows: list[NDArray[np.float64]] = []
-        rows: list[int] = []
-        found: list[tuple[int, NDArray[np.float64]]] = []
-        records, candidates = self.records, codes.tolist()
+        rows: list[NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)]
+        stamps: list[NDArray[np.float64]] = [np.zeros(0, dtype=np.float64)]
         for tag in tags:
-            owners = self.tag_owners.get(tag)
-            if owners is None:
+            entry = self.tag_runs.get(tag)
+            if entry is None:
                 continue
-            at_owner = np.minimum(np.searchsorted(owners, codes), len(owners) - 1)
-            for row in np.flatnonzero(owners[at_owner] == codes).tolist():
-                stamps = records[candidates[row]].tag_stamps[tag]
-                count = bisect.bisect_left(stamps, at)
-                if count:
-                    counts[row] += count
-                    known[row] += 1
-                    found.append((row, np.asarray(stamps[max(0, count - _RECENCY_DEPTH) : count])))
-        # Each row's windows in the order of ``tags`` (the recency sum adds them in that order).
-        found.sort(key=lambda item: item[0])
-        for row, window in found:
-            rows.append(row)
-            windows.append(window)
-        return counts, known, windows, rows
+            owners, runs = entry
+            place = np.minimum(np.searchsorted(owners, codes), len(owners) - 1)
+            local = np.where(owners[place] == codes, place, len(owners))  # else: nobody
+            count = runs.count_before(local, at)
+            counts += count
+            known += count > 0
+            tag_rows, index = runs.latest(local, count, _RECENCY_DEPTH)
+            rows.append(tag_rows)
+            stamps.append(runs.stamps[index])
+        all_rows = np.concatenate(rows)
+        order = np.argsort(all_rows, kind="stable")
+        return counts, known, all_rows[order], np.concatenate(stamps)[order]
 
     def skill_hits(self, codes: NDArray[np.int64], terms: Set[str]) -> NDArray[np.int64]:
-        skills = self.skills
-        size = len(skills)
-        return np.fromiter(
-            (len(skills[c] & terms) if c < size else 0 for c in codes.tolist()),
-            np.int64,
-            len(codes),
-        )
+        """Per code, how many of ``terms`` are among its skills."""
+        hits = np.zeros(len(codes), dtype=np.int64)
+        for term in terms:
+            owners = self.skill_owners.get(term)
+            if owners is not None:
+                place = np.minimum(np.searchsorted(owners, codes), len(owners) - 1)
+                hits += owners[place] == codes
+        return hits
 
     def speaks(self, codes: NDArray[np.int64], language: str) -> NDArray[np.bool_]:
         speakers = self._speakers.get(language)
@@ -618,13 +625,11 @@ def _feature_rows(
         tags_known = np.zeros(n, dtype=np.int64)
         tag_recent = np.zeros(n, dtype=np.float64)
         if query_tags:
-            tag_answers, tags_known, windows, window_rows = flat.tagged(codes, query_tags, at)
-            if windows and "tag_recent" in want:
-                ages = np.concatenate(windows) - at
+            tag_answers, tags_known, window_rows, window = flat.tagged(codes, query_tags, at)
+            if len(window) and "tag_recent" in want:
+                ages = window - at
                 tag_recent = np.bincount(
-                    np.repeat(window_rows, [len(w) for w in windows]),
-                    np.exp(ages / (30 * DAY)),
-                    minlength=n,
+                    window_rows, np.exp(ages / (30 * DAY)), minlength=n
                 ).astype(np.float64)
         put("tag_answers", np.log1p(tag_answers))
         put("tag_share", tags_known / len(query_tags) if query_tags else np.zeros(n))
