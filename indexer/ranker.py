@@ -353,7 +353,8 @@ class _Runs:
 
 class _Flat:
     """``History`` as arrays over person codes: answers, activity, asks and their outcomes
-    (runs of stamps), languages; answers per tag are looked up per candidate (``tagged``).
+    (runs of stamps), languages, and per tag and per skill everyone who has it (``tagged``,
+    ``skill_hits``).
     Made by ``History._sort``."""
 
     def __init__(self, people: Mapping[str, _PersonHistory]) -> None:
