@@ -11,6 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy.exc import DBAPIError
 
 from askhub.auth.controllers import TokensController
 from askhub.auth.middleware import BearerTokenMiddleware
@@ -22,6 +23,7 @@ from askhub.context import AppContext
 from askhub.dashboard.controllers import DashboardController
 from askhub.dependencies import provide_context, provide_me, provide_session
 from askhub.errors import (
+    database_error,
     http_error,
     input_error,
     not_found,
@@ -115,6 +117,9 @@ def create_app(
             NotPermitted: not_permitted,
             NotFound: not_found,
             HTTPException: http_error,
+            # The database away (a restart, a failover): 503 and Retry-After, not 500.
+            DBAPIError: database_error,
+            ConnectionError: database_error,
             Exception: server_error,
         },
         lifespan=[lifespan],

@@ -14,9 +14,11 @@ from litestar.status_codes import (
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
     HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
 )
+from sqlalchemy.exc import DBAPIError
 
-from askhub.i18n import localise, localise_error, reader_language
+from askhub.i18n import N_, localise, localise_error, reader_language
 from askhub.logs import request_id, route_of
 from askhub.validation import ConflictError, InputError, NotFound, NotPermitted
 from models import Person
@@ -111,3 +113,47 @@ def server_error(request: Request, exc: Exception) -> Response[dict[str, Any]]: 
         exc_info=exc,
     )
     return _json(HTTP_500_INTERNAL_SERVER_ERROR, "internal error; it has been logged")
+
+
+DATABASE_AWAY = N_("The database is unavailable for a moment; try again shortly.")
+# Seconds a client should wait: a database restart takes about that long.
+RETRY_AFTER = "2"
+# SQLSTATEs of a database that is away rather than of a bad statement: class 08 (connection
+# exceptions), 57P01-57P03 (shut down by an administrator or a crash, or still starting up).
+_AWAY_STATES = ("08", "57P01", "57P02", "57P03")
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached now (it restarts, fails over), as
+    opposed to a statement that failed: the request may work when retried."""
+    if isinstance(exc, ConnectionError):  # refused or cut before the driver could wrap it
+        return True
+    if isinstance(exc, DBAPIError):
+        if exc.connection_invalidated:
+            return True
+        state = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+        return isinstance(state, str) and state.startswith(_AWAY_STATES)
+    return False
+
+
+def database_error(request: Request, exc: Exception) -> Response[dict[str, Any]]:  # type: ignore[type-arg]
+    """503 with ``Retry-After`` while the database is away (the pool reconnects by itself once
+    it is back); any other database error is a 500 like every unexpected one."""
+    if not database_away(exc):
+        return server_error(request, exc)
+    log.warning(
+        "database unavailable on %s %s (request %s): %s: %s",
+        request.method,
+        route_of(request.scope),
+        request_id.get(),
+        type(exc).__name__,
+        exc,
+    )
+    # The language from Accept-Language only: the caller's person was loaded by a session
+    # that has just lost its connection, and reading it could reach for the database again.
+    lang = reader_language(None, request.headers.get("accept-language"))
+    return _json(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        localise(DATABASE_AWAY, lang),
+        headers={"Retry-After": RETRY_AFTER},
+    )

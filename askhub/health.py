@@ -32,7 +32,8 @@ async def health(context: AppContext) -> Response[dict[str, Any]]:
             await session.execute(text("SELECT 1"))
             database["people"] = await session.scalar(select(func.count()).select_from(Person))
         database["ok"] = True
-    except SQLAlchemyError as exc:
+    # A refused or cut connection may come from the driver unwrapped (asyncpg's connect).
+    except (SQLAlchemyError, ConnectionError) as exc:
         database.update(ok=False, error=type(exc).__name__)
     ok = bool(database["ok"])
     return Response(

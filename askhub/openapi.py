@@ -43,17 +43,19 @@ DESCRIPTIONS = {
     413: "The body is larger than ASKHUB_MAX_BODY_BYTES.",
     429: "A budget is spent (a manager's introductions of the week); `Retry-After` says when.",
     422: "Invalid input; `errors` names each field (too deep JSON is reported on `body`).",
+    503: "The database is unavailable for a moment (it restarts); `Retry-After` says when to retry.",
 }
 
 
 def errors(*codes: int) -> dict[int, ResponseSpec]:
     """The ``responses=`` of a route handler: 401 always (every API route needs a token), 422
-    always (bad query or path values), and the ``codes`` this operation can also answer."""
+    always (bad query or path values), 503 always (the database is away for a moment), and the
+    ``codes`` this operation can also answer."""
     return {
         code: ResponseSpec(
             data_container=ErrorBody, description=DESCRIPTIONS[code], generate_examples=False
         )
-        for code in sorted({401, 422, *codes})
+        for code in sorted({401, 422, 503, *codes})
     }
 
 

@@ -27,6 +27,8 @@ def dispatch_settings(context: AppContext) -> DispatchSettings:
         retry_base_seconds=context.settings.retry_base_seconds,
         max_attempts=context.settings.max_attempts,
         lease_seconds=context.settings.dispatch_lease_seconds,
+        concurrency=context.settings.delivery_concurrency,
+        budget_seconds=context.settings.tick_budget_seconds,
     )
 
 

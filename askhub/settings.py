@@ -20,6 +20,8 @@ from models.db import data_dir, database_url
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 DAY = 24 * 3600
+# ASKHUB_APPROXIMATE_ABOVE's default (measured: README "Speed").
+APPROXIMATE_ABOVE = 100_000
 
 
 class SettingError(ValueError):
@@ -108,6 +110,12 @@ def allow_hosts_from_env() -> tuple[str, ...]:
 DEFAULT_SENDER = "AskHub <askhub@localhost>"
 
 
+def delivery_concurrency() -> int:
+    """ASKHUB_DELIVERY_CONCURRENCY: messages the dispatch tick has in flight at once (SMTP
+    sessions, webhook requests); a process killed mid-round may resend that many."""
+    return _int("ASKHUB_DELIVERY_CONCURRENCY", 1, 1, 64)
+
+
 @dataclass(frozen=True)
 class EmailSettings:
     """The SMTP server email nudges go through (``ASKHUB_SMTP_*``)."""
@@ -122,6 +130,8 @@ class EmailSettings:
     # TLS from the first byte (usually port 465).
     use_tls: bool = False
     timeout: float = 10.0
+    # Sessions open at once at most: as many as the dispatch tick has messages in flight.
+    sessions: int = 1
 
     def __post_init__(self) -> None:
         if self.starttls and self.use_tls:
@@ -138,6 +148,7 @@ class EmailSettings:
             starttls=_bool("ASKHUB_SMTP_STARTTLS", False),
             use_tls=_bool("ASKHUB_SMTP_TLS", False),
             timeout=_float("ASKHUB_SMTP_TIMEOUT", 10.0, 0.1, 600),
+            sessions=delivery_concurrency(),
         )
 
 
@@ -254,6 +265,12 @@ class Settings:
     dispatch_lease_seconds: int = field(
         default_factory=lambda: _int("ASKHUB_DISPATCH_LEASE_SECONDS", 120, 1, DAY)
     )
+    delivery_concurrency: int = field(default_factory=delivery_concurrency)
+    # A dispatch round takes no new batch after this long; what is still due waits for the
+    # next round, so one round never runs on for long (and its log line says what is left).
+    tick_budget_seconds: float = field(
+        default_factory=lambda: _float("ASKHUB_TICK_BUDGET_SECONDS", 20.0, 0.001, DAY)
+    )
     # Routing. A fitted ranker needs this many earlier answered questions; below it the
     # hand-set weights rank (see README "Routing").
     min_fit_questions: int = field(
@@ -271,6 +288,14 @@ class Settings:
     index_changes_kept: int = field(
         default_factory=lambda: _int("ASKHUB_INDEX_CHANGES_KEPT", 20_000, 1, 100_000_000)
     )
+    # Above this many passage vectors the routing index searches approximately (IVF-Flat),
+    # built in the background from the stored vectors while exact search keeps serving; 0:
+    # always exact. See README "Speed" for how the default was chosen.
+    approximate_above: int = field(
+        default_factory=lambda: _int("ASKHUB_APPROXIMATE_ABOVE", APPROXIMATE_ABOVE, 0, 2**31 - 1)
+    )
+    # Inverted lists the approximate index scans per query: more is slower and finds more.
+    nprobe: int = field(default_factory=lambda: _int("ASKHUB_NPROBE", 32, 1, 65_536))
     # Email is sent only when an SMTP host is configured (see askhub/nudges/channels/email.py).
     smtp_enabled: bool = field(default_factory=lambda: bool(_raw("ASKHUB_SMTP_HOST")))
     # What the trusted sign-in header (ASKHUB_AUTH_HEADER) carries: a handle or an email

@@ -21,7 +21,7 @@ without matching evidence are never ranked.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -355,6 +355,9 @@ class ExpertiseIndex:
         self._docs: dict[int, _DocState] = {}
         self._passages: dict[int, Passage] = {}
         self._priors: dict[str, float] = {}
+        # Answers per person among the documents, kept as documents come and go, so the
+        # service's "answers given" prior needs no scan of every post after each change.
+        self._answers: Counter[str] = Counter()
         # The newest activity date (epoch seconds) that recency counts back from; None when
         # unknown, recomputed only after that document itself is removed.
         self._newest: float | None = None
@@ -412,6 +415,16 @@ class ExpertiseIndex:
             raise ValueError(f"index built by {dense.model_id}, embedder is {self.model_id}")
         self.dense = dense
 
+    def answers(self) -> dict[str, int]:
+        """How many documents of kind ``answer`` each person has in the index."""
+        return {person: n for person, n in self._answers.items() if n > 0}
+
+    def owner(self, vector_id: int) -> str | None:
+        """The person whose passage ``vector_id`` is (None: not in the index any more)."""
+        passage = self._passages.get(vector_id)
+        state = self._docs.get(passage.doc_id) if passage is not None else None
+        return None if state is None else state.document.person
+
     def add_without_vectors(
         self, documents: Sequence[Document], passages: Sequence[Passage]
     ) -> None:
@@ -431,6 +444,8 @@ class ExpertiseIndex:
             if state is not None:
                 removed.append(doc_id)
                 vector_ids.extend(state.vector_ids)
+                if state.document.kind == "answer":
+                    self._answers[state.document.person] -= 1
                 if state.dates_activity and state.stamp is not None and state.stamp == self._newest:
                     self._newest_stale = True
         for vector_id in vector_ids:
@@ -446,7 +461,12 @@ class ExpertiseIndex:
         for document in documents:
             state = _state(document)
             states.append(state)
+            before = self._docs.get(document.doc_id)
+            if before is not None and before.document.kind == "answer":
+                self._answers[before.document.person] -= 1
             self._docs[document.doc_id] = state
+            if document.kind == "answer":
+                self._answers[document.person] += 1
             if state.dates_activity and state.stamp is not None:
                 self._newest = (
                     state.stamp if self._newest is None else max(self._newest, state.stamp)

@@ -1,7 +1,9 @@
 """Schemathesis against the API in-process: whatever a client sends, the answer is never a 5xx
 and always what the OpenAPI schema says (status codes, content types, headers, bodies).
 
-Bounded and derandomized, so a run is the same every time and takes about a minute here.
+Bounded and derandomized, so a run is the same every time: at most ``CASES_PER_OPERATION``
+cases for each of the ~50 operations, about 400 in all (the issue asks for a few hundred; CI runs
+it on SQLite and again on PostgreSQL), every operation called at least once.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ CROSS_FIELD_RULES = {
     ("POST", "/api/calls/{call_id}/reopen"),
     ("PUT", "/api/people/me"),
 }
-CASES_PER_OPERATION = 25
+CASES_PER_OPERATION = 8
 CONFIG = SchemathesisConfig.from_dict(
     {
         "generation": {
@@ -87,8 +89,9 @@ SETTINGS = settings(
 )
 
 
-def _caller(token: str, excluded: list[Any]) -> Callable[[Any], None]:
+def _caller(token: str, excluded: list[Any], calls: list[int]) -> Callable[[Any], None]:
     def call(case: Any) -> None:
+        calls.append(1)
         case.call_and_validate(
             headers={"Authorization": f"Bearer {token}"}, excluded_checks=excluded
         )
@@ -111,6 +114,7 @@ def test_api_answers_every_input_without_5xx_and_as_documented(api: tuple[Any, s
     operations = _operations(schema)
     assert len(operations) >= 10
     failures: list[str] = []
+    cases: dict[str, int] = {}
     for operation in operations:
         key = (operation.method.upper(), operation.path)
         excluded = [positive_data_acceptance] if key in CROSS_FIELD_RULES else []
@@ -119,9 +123,14 @@ def test_api_answers_every_input_without_5xx_and_as_documented(api: tuple[Any, s
             operation.as_strategy(GenerationMode.NEGATIVE),
         )
 
-        check = given(case=strategy)(SETTINGS(_caller(token, excluded)))
+        calls: list[int] = []
+        check = given(case=strategy)(SETTINGS(_caller(token, excluded, calls)))
         try:
             check()
         except BaseExceptionGroup as exc:  # one report for every operation, not the first only
             failures.append(f"{operation.method.upper()} {operation.path}: {exc}")
+        cases[f"{operation.method.upper()} {operation.path}"] = len(calls)
     assert not failures, "\n\n".join(failures)
+    # Every operation was exercised (a schema the generator cannot use would call nothing).
+    assert all(cases.values()), [name for name, n in cases.items() if not n]
+    print(f"\nschemathesis: {sum(cases.values())} cases over {len(operations)} operations")

@@ -436,8 +436,9 @@ async def test_webhook_error_does_not_leak_the_url_secret(webhook_channel: Webho
 
 
 async def test_an_inapp_nudge_is_sent_by_being_listed_in_the_inbox(org: AppContext) -> None:
-    """The in-app channel sends nothing anywhere: dispatching marks the row sent, and the row
-    itself is what the person's inbox lists (and nobody else's)."""
+    """The in-app channel sends nothing anywhere: the row is written as sent, in the transaction
+    that adds it (no dispatch round trip), and the row itself is what the person's inbox lists
+    (and nobody else's). Adding it again under the same key adds nothing."""
     from askhub.nudges.outbox import enqueue, inbox
     from askhub.nudges.payload import NudgePayload
     from askhub.people.service import get_by_handle
@@ -457,8 +458,21 @@ async def test_an_inapp_nudge_is_sent_by_being_listed_in_the_inbox(org: AppConte
             kind=NudgeKind.NOTICE,
             payload=NudgePayload(subject="Hallo Sanne", intro="Een bericht."),
         )
+        again = await enqueue(
+            session,
+            key="inapp-test",
+            person_id=sanne.id,
+            channel=NudgeChannel.INAPP,
+            kind=NudgeKind.NOTICE,
+            payload=NudgePayload(subject="Hallo Sanne", intro="Een bericht."),
+        )
+        assert not again
+    async with org.sessions() as session:
+        row = await session.scalar(select(Nudge).where(Nudge.idempotency_key == "inapp-test"))
+        assert row is not None and row.state == NudgeState.SENT and row.sent_at is not None
+        assert [n.payload["subject"] for n in await inbox(session, sanne.id)] == ["Hallo Sanne"]
     result = await dispatch_due(org.sessions, {"inapp": InAppChannel()}, DispatchSettings())
-    assert (result.sent, result.failed) == (1, 0)
+    assert (result.sent, result.failed) == (0, 0)  # nothing left to deliver
     async with org.sessions() as session:
         row = await session.scalar(select(Nudge).where(Nudge.idempotency_key == "inapp-test"))
         assert row is not None and row.state == NudgeState.SENT and row.sent_at is not None

@@ -6,8 +6,10 @@ Message-ID (derived from the outbox row's idempotency key, so a resend carries t
 Exactly-once delivery over SMTP is impossible across a crash: if the process dies after it
 sent the message's final dot and before its "sent" commit, the server may have accepted the
 message (while it processes the DATA, or after its 250, during our QUIT and the UPDATE that
-records it) and the outbox cannot know: it sends the message again after the lease. Messages go
-out one at a time, so a kill costs at most one duplicate; the resend carries the same
+records it) and the outbox cannot know: it sends the message again after the lease. Each of the
+dispatch round's senders (``ASKHUB_DELIVERY_CONCURRENCY``, 1 by default, as here) sends its next
+message only once its last one is recorded (outcomes are group-committed, never held back for a
+batch), so a kill costs at most one duplicate per sender; the resend carries the same
 Message-ID, so receivers can drop it. Without a crash there is no such window: two processes
 must never both send a row.
 """

@@ -1,6 +1,7 @@
 """The outbox: every message a person receives is a row here before any channel sends it.
 
 States: pending → sending → sent, or → failed (retried with exponential backoff) → dead.
+In-app rows are written as sent: the row is the inbox entry, there is nothing to deliver.
 A claim is a conditional UPDATE, so two processes can never both own a row; on PostgreSQL the
 candidate rows are also read with ``FOR UPDATE SKIP LOCKED`` so processes do not wait on each
 other. A row left in ``sending`` by a process that died is claimed again when its lease runs out.
@@ -18,12 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from askhub.nudges.payload import NudgePayload
 from models import Nudge, NudgeChannel, NudgeKind, NudgeState
+from models.entities import utcnow
 
 
 async def enqueue(
@@ -37,7 +39,11 @@ async def enqueue(
     call_id: int | None = None,
     not_before: datetime | None = None,
 ) -> bool:
-    """Add a message unless one with ``key`` exists; returns whether it was added."""
+    """Add a message unless one with ``key`` exists; returns whether it was added.
+
+    An in-app message is written as sent: the row itself is the inbox entry, so there is
+    nothing to deliver, and it is in the reader's inbox when the transaction that decided to
+    send it commits, without a claim, a load and a mark by the dispatch tick afterwards."""
     if await session.scalar(select(Nudge.id).where(Nudge.idempotency_key == key)) is not None:
         return False
     nudge = Nudge(
@@ -50,6 +56,9 @@ async def enqueue(
     )
     if not_before is not None:
         nudge.next_attempt_at = not_before
+    if channel == NudgeChannel.INAPP:
+        nudge.created_at = nudge.sent_at = utcnow()
+        nudge.state = NudgeState.SENT
     try:
         # A savepoint: another process adding the same key concurrently loses only this row.
         async with session.begin_nested():
@@ -109,36 +118,69 @@ async def claim_due(
     return [Claim(n, attempts[n], now + lease) for n in due if n in attempts]
 
 
-async def _write(session: AsyncSession, statement: Any) -> int:
-    """Run an UPDATE on the session's connection, bypassing the ORM (nothing in the session
-    mirrors the row): less work between a send and its record. Returns the rows matched."""
-    connection = await session.connection()
+async def count_due(session: AsyncSession, now: datetime) -> int:
+    """How many rows are due now (the rest a round left when its time budget ran out)."""
+    return int(await session.scalar(select(func.count()).select_from(Nudge).where(_due(now))) or 0)
+
+
+async def _write(connection: AsyncConnection, statement: Any) -> int:
+    """Run an UPDATE on a plain connection, bypassing the ORM (nothing mirrors the row): less
+    work between a send and its record. Returns the rows matched (dispatch runs these in
+    autocommit: each is its own transaction)."""
     result = await connection.execute(statement)
     return int(result.rowcount)
 
 
-async def renew(session: AsyncSession, claim: Claim, now: datetime, lease: timedelta) -> bool:
+async def renew(connection: AsyncConnection, claim: Claim, now: datetime, lease: timedelta) -> bool:
     """Extend the lease before sending; False if the row is no longer ours (our lease ran out
     while earlier rows of the batch were sent, and another process claimed it)."""
     matched = await _write(
-        session, update(Nudge).where(_ours(claim)).values(claimed_until=now + lease)
+        connection, update(Nudge).where(_ours(claim)).values(claimed_until=now + lease)
     )
     return matched == 1
 
 
-async def mark_sent(session: AsyncSession, claim: Claim, now: datetime) -> bool:
-    """Record the delivery; False if another process had claimed the row meanwhile."""
-    matched = await _write(
-        session,
-        update(Nudge)
-        .where(_ours(claim))
-        .values(state=NudgeState.SENT, sent_at=now, claimed_until=None, last_error=None),
+# Built once: constructing the statement cost more CPU than running it, per message.
+_MARK_SENT = (
+    update(Nudge)
+    .where(
+        tuple_(Nudge.id, Nudge.attempts).in_(bindparam("claims", expanding=True)),
+        Nudge.state == NudgeState.SENDING,
     )
-    return matched == 1
+    .values(state=NudgeState.SENT, sent_at=bindparam("now"), claimed_until=None, last_error=None)
+    .returning(Nudge.id)
+)
+
+
+_MARK_ONE_SENT = (
+    update(Nudge)
+    .where(
+        Nudge.id == bindparam("row"),
+        Nudge.attempts == bindparam("attempt"),
+        Nudge.state == NudgeState.SENDING,
+    )
+    .values(state=NudgeState.SENT, sent_at=bindparam("now"), claimed_until=None, last_error=None)
+)
+
+
+async def mark_all_sent(
+    connection: AsyncConnection, claims: Sequence[Claim], now: datetime
+) -> set[int]:
+    """Record these deliveries in one UPDATE (fenced by each claim); returns the ids that were
+    still ours (a row another process claimed meanwhile keeps that process's state)."""
+    if not claims:
+        return set()
+    if len(claims) == 1:
+        [claim] = claims
+        one = {"row": claim.id, "attempt": claim.attempt, "now": now}
+        return {claim.id} if (await connection.execute(_MARK_ONE_SENT, one)).rowcount else set()
+    pairs = [(claim.id, claim.attempt) for claim in claims]
+    result = await connection.execute(_MARK_SENT, {"claims": pairs, "now": now})
+    return set(result.scalars().all())
 
 
 async def mark_failed(
-    session: AsyncSession,
+    connection: AsyncConnection,
     claim: Claim,
     now: datetime,
     error: str,
@@ -151,7 +193,7 @@ async def mark_failed(
     dead = permanent or claim.attempt >= max_attempts
     state = NudgeState.DEAD if dead else NudgeState.FAILED
     matched = await _write(
-        session,
+        connection,
         update(Nudge)
         .where(_ours(claim))
         .values(

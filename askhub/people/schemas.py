@@ -44,7 +44,7 @@ class PostIn(msgspec.Struct, forbid_unknown_fields=True):
     external_id: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] | None = None
     kind: Literal["post", "question", "answer"] = "post"
     # For an answer: the external id of the question it answers (same import source).
-    in_reply_to: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    in_reply_to: Annotated[str, msgspec.Meta(max_length=200, pattern=NO_NUL)] | None = None
 
     def __post_init__(self) -> None:
         check_utc(self.created_at, "created_at")

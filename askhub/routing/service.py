@@ -9,7 +9,9 @@ and a crash costs at most a rebuild from stored vectors, never a re-encode.
 from __future__ import annotations
 
 import asyncio
+import logging
 import math
+import threading
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,22 +22,28 @@ from numpy.typing import NDArray
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from askhub.logs import emit
 from askhub.routing import learning
 from askhub.routing.audience import is_everyone, members
 from askhub.routing.availability import asks_in_window, held_back, is_available, open_asks
 from askhub.settings import Settings
-from indexer.dense import DenseIndex
+from indexer.dense import IVF, DenseIndex, approximate_copy
 from indexer.embedders import Embedder, load_embedder
 from indexer.expertise import Document, Evidence, ExpertiseIndex, Passage, PersonMatch
 from indexer.progress import Progress, silent
 from indexer.ranker import FittedRanker, History, Query, candidate_features
-from models import Availability, Embedding, IndexChange, Person, Post, PostKind, Reply, ReplyKind
+from models import Availability, Embedding, IndexChange, Person, Post, Reply, ReplyKind
 
 EMBED_BATCH = 256
 # Replaying more changed posts than this (and a quarter of the index) rebuilds instead.
 REPLAY_LIMIT = 2000
 # What the start routes once to warm up (its answer is thrown away).
 WARM_UP_TEXT = "Who knows about this? Wie weet hier meer van?"
+# FAISS threads for building the approximate index in the background: one, so the other core
+# keeps serving (the build takes minutes at a million vectors either way).
+BACKGROUND_BUILD_THREADS = 1
+
+index_log = logging.getLogger("askhub.index")
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,10 @@ RELATIVE_FLOOR = 0.25
 # one. With the default model, paraphrases and translations of a question score 0.5-0.7
 # against it and unrelated questions below 0.2.
 SIMILAR_FLOOR = 0.4
+
+
+def _iso(stamp: float) -> str:
+    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds")
 
 
 def document_for(post: Post) -> Document:
@@ -115,6 +127,17 @@ class RoutingService:
         self._ranker: FittedRanker | None = None
         self._ranker_id = 0
         self._history: History | None = None
+        # The approximate index being built in the background (see _keep_approximate): its
+        # thread, when it started, and a future the CLI can wait on.
+        self._builder: threading.Thread | None = None
+        self._build_started: float | None = None
+        self._build_done: asyncio.Future[None] | None = None
+        self._build_error: str | None = None
+        # The exact index whose build failed: not tried again until a rebuild replaces it
+        # (a build that ran out of memory would fail again at every change).
+        self._build_failed_for: DenseIndex | None = None
+        # FAISS threads a background build may use (the CLI, with nothing else to do, lifts it).
+        self.build_threads: int | None = BACKGROUND_BUILD_THREADS
 
     @property
     def embedder(self) -> Embedder:
@@ -136,6 +159,25 @@ class RoutingService:
             "people": index.people if index else 0,
             "watermark": self._watermark,
             "ranker": self.ranker_state(),
+            "search": self.search_state(),
+        }
+
+    def search_state(self) -> dict[str, object]:
+        """How the dense index searches: exact or approximate, with the recall measured when
+        the approximate index was built, and whether one is being built now."""
+        dense = self._index.dense if self._index is not None else None
+        recall = dense.recall if dense is not None and dense.kind == IVF else None
+        started = self._build_started if self._builder is not None else None
+        return {
+            "kind": dense.kind if dense is not None else "exact",
+            "vectors": len(dense) if dense is not None else 0,
+            "approximate_above": self.settings.approximate_above or None,
+            "nprobe": dense.nprobe if dense is not None and dense.kind == IVF else None,
+            "nlist": dense.nlist if dense is not None and dense.kind == IVF else None,
+            "recall": recall.summary() if recall is not None else None,
+            "built_at": _iso(recall.built_at) if recall is not None else None,
+            "building_since": _iso(started) if started is not None else None,
+            "last_build_error": self._build_error,
         }
 
     def ranker_state(self) -> dict[str, object]:
@@ -294,8 +336,9 @@ class RoutingService:
                 index = ExpertiseIndex(self.embedder)
                 await self._add_all(session, index)
                 self._watermark = head
-            index.set_priors(await self._priors(session))
+            index.set_priors(await self._priors(session, index))
             self._index = index
+            self._keep_approximate(index)
             return index
 
     async def prune_changes(self, session: AsyncSession) -> int:
@@ -477,15 +520,13 @@ class RoutingService:
         )
         index.add(documents, passages, vectors)
 
-    async def _priors(self, session: AsyncSession) -> dict[str, float]:
-        """Answers given (imported answers and replies), log-scaled to [0, 1]."""
-        answers: dict[str, int] = {}
-        for author, n in await session.execute(
-            select(Post.author_id, func.count())
-            .where(Post.kind == PostKind.ANSWER)
-            .group_by(Post.author_id)
-        ):
-            answers[str(author)] = int(n)
+    async def _priors(self, session: AsyncSession, index: ExpertiseIndex) -> dict[str, float]:
+        """Answers given (imported answers and replies), log-scaled to [0, 1].
+
+        The answer posts are counted by the index as they come and go: counting them in the
+        database (a GROUP BY over every post) after each change was most of the first routing
+        call after a new post (scripts/bench_approximate.py --first-call)."""
+        answers = index.answers()
         for person, n in await session.execute(
             select(Reply.person_id, func.count())
             .where(Reply.kind == ReplyKind.ANSWER)
@@ -508,6 +549,97 @@ class RoutingService:
     def save(self) -> None:
         if self._index is not None:
             self._index.save(self.settings.index_path, self._watermark)
+
+    # -- the approximate index ---------------------------------------------------------------
+
+    def _keep_approximate(self, index: ExpertiseIndex) -> None:
+        """Above ``approximate_above`` vectors, build the approximate (IVF) index in a thread
+        from a copy of the exact one's vectors while the exact one keeps serving; it takes the
+        exact one's place once built (:meth:`_swap`). Runs at the end of every sync, on the
+        event loop; cheap when there is nothing to do."""
+        dense = index.dense
+        if dense.kind == IVF:
+            dense.nprobe = self.settings.nprobe
+            return
+        threshold = self.settings.approximate_above
+        if not threshold or len(dense) <= threshold or self._builder is not None:
+            return
+        if self._build_failed_for is dense:
+            return
+        loop = asyncio.get_running_loop()
+        self._build_done = loop.create_future()
+        self._build_started = datetime.now(UTC).timestamp()
+        self._builder = threading.Thread(
+            target=self._build_approximate,
+            args=(index, dense, loop),
+            name="askhub-approximate-index",
+            daemon=True,
+        )
+        self._builder.start()
+
+    def _build_approximate(
+        self, index: ExpertiseIndex, dense: DenseIndex, loop: asyncio.AbstractEventLoop
+    ) -> None:
+        """The build thread: never touches the live index except to copy it (under its lock)."""
+        try:
+            approx: DenseIndex | None = approximate_copy(
+                dense, nprobe=self.settings.nprobe, owner=index.owner, threads=self.build_threads
+            )
+            error = None
+        except Exception as exc:  # a failed build leaves exact search serving
+            index_log.exception("building the approximate index failed")
+            approx, error = None, f"{type(exc).__name__}: {exc}"
+        try:
+            loop.call_soon_threadsafe(self._swap, index, dense, approx, error)
+        except RuntimeError:  # the event loop is closed: the process is ending
+            dense.drop_journal()
+
+    def _swap(
+        self,
+        index: ExpertiseIndex,
+        dense: DenseIndex,
+        approx: DenseIndex | None,
+        error: str | None,
+    ) -> None:
+        """On the event loop, where every change to the index is made: replay the changes
+        made during the build onto the new index and put it in the exact one's place, in one
+        step (no await), so no call sees half of it and no change is lost."""
+        self._builder = None
+        self._build_error = error
+        self._build_failed_for = dense if error is not None else None
+        done, self._build_done = self._build_done, None
+        if approx is not None and self._index is index and index.dense is dense:
+            replayed = dense.hand_over(approx)
+            index.attach_dense(approx)
+            recall = approx.recall
+            emit(
+                index_log,
+                logging.INFO,
+                {
+                    "event": "approximate_index",
+                    "vectors": len(approx),
+                    "nlist": approx.nlist,
+                    "nprobe": approx.nprobe,
+                    "replayed": replayed,
+                    # Figures as written (the log formatter keeps one decimal of a float).
+                    **{
+                        key: str(value)
+                        for key, value in (recall.summary() if recall else {}).items()
+                        if value is not None
+                    },
+                },
+            )
+        else:
+            dense.drop_journal()  # replaced by a rebuild meanwhile: its own build follows
+        if done is not None and not done.done():
+            done.set_result(None)
+        if error is None and self._index is not None and self._index is not index:
+            self._keep_approximate(self._index)
+
+    async def wait_approximate(self) -> None:
+        """Wait for a background build of the approximate index, if one runs, to finish."""
+        if self._build_done is not None:
+            await asyncio.shield(self._build_done)
 
     # -- asked before ------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 from litestar.types import ControllerRouterHandler, Message, ScopeSession
+from sqlalchemy.exc import DBAPIError
 
 from askhub.settings import Settings
 from askhub.validation import InputError, NotFound, NotPermitted
@@ -180,6 +181,8 @@ def build(settings: Settings) -> WebApp:
             InputError: error_page,
             NotPermitted: error_page,
             NotFound: error_page,
+            DBAPIError: error_page,
+            ConnectionError: error_page,
             Exception: error_page,
         },
         include_in_schema=False,

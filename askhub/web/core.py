@@ -24,6 +24,7 @@ from litestar.status_codes import HTTP_401_UNAUTHORIZED
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.auth.service import person_by_identity, person_for_session
+from askhub.errors import DATABASE_AWAY, RETRY_AFTER, database_away
 from askhub.i18n import (
     localise,
     localise_error,
@@ -333,6 +334,8 @@ def error_page(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     if isinstance(exc, InputError):
         conflict = isinstance(exc, ConflictError) or not exc.field
         return _render_error(request, 409 if conflict else 422, exc)
+    if database_away(exc):  # a restart or failover: say so, and when to try again
+        return _render_error(request, 503, DATABASE_AWAY, {"Retry-After": RETRY_AFTER})
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status == 500:
         from askhub.errors import log
