@@ -167,18 +167,35 @@ async def templates(
     return found
 
 
+async def copy_of(template: str, name: str, folder: Path) -> str:
+    """A new database ``name`` (a file in ``folder`` on SQLite) holding exactly what
+    ``template`` holds; its URL. ``template`` is what a template fixture returned."""
+    if ON_POSTGRES:
+        return await _fresh_pg(_pg_name(name), template)
+    copy = folder / f"{name}.db"
+    shutil.copyfile(template, copy)
+    return f"sqlite+aiosqlite:///{copy}"
+
+
+def template_of(url: str) -> str:
+    """What :func:`copy_of` copies from, for the database at ``url`` (no connection may stay
+    open to it: PostgreSQL copies only an idle database)."""
+    return make_url(url).database or ""
+
+
 @pytest.fixture
 async def database_url(
     request: pytest.FixtureRequest, tmp_path: Path, templates: dict[str, str]
 ) -> str:
     """An empty, migrated database for one test; with the test organisation in it when the
-    test uses ``org`` (see the templates above)."""
-    template = templates["org" if "org" in request.fixturenames else "migrated"]
-    if ON_POSTGRES:
-        return await _fresh_pg(_pg_name("run"), template)
-    copy = tmp_path / "askhub.db"
-    shutil.copyfile(template, copy)
-    return f"sqlite+aiosqlite:///{copy}"
+    test uses ``org`` (see the templates above). A module whose tests all read the same
+    expensive data may put a ``module_template`` fixture (a template built by
+    :func:`copy_of` from ``templates["migrated"]`` and filled once) in their place."""
+    if "module_template" in request.fixturenames:
+        template = request.getfixturevalue("module_template")
+    else:
+        template = templates["org" if "org" in request.fixturenames else "migrated"]
+    return await copy_of(template, "run" if ON_POSTGRES else "askhub", tmp_path)
 
 
 def _settings(database_url: str, data_dir: Path) -> Settings:
