@@ -3,6 +3,7 @@ PostgreSQL (``ASKHUB_TEST_DB=postgres``), and the test organisation in ``tests/d
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -42,6 +43,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             continue
         if {"context", "database_url", "org"} & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.db)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _long_lived_objects_leave_the_collector() -> None:
+    """What is alive when a module starts (the model, templates, imported code: hundreds of
+    thousands of objects) lives for the session: ``gc.freeze`` keeps the collector from walking
+    it again at every full collection. Measured on test_security_inputs, test_web_pages,
+    test_api and test_dashboard, with and without, side by side at load 9-10: collections took
+    56 s of 184 without, 34 s of 166 with. Garbage is still collected as before."""
+    gc.collect()
+    gc.freeze()
 
 
 class Remembering:
