@@ -88,8 +88,12 @@ class Remembering:
 @pytest.fixture(scope="session")
 def real_embedder() -> Embedder:
     """The model, loaded once. The database templates embed with it whatever ``embedder`` a
-    module swaps in (a function-scoped override would not even be reachable from them)."""
-    return Remembering(load_embedder())
+    module swaps in (a function-scoped override would not even be reachable from them).
+
+    One BLAS thread unless ASKHUB_EMBED_THREADS (the server's setting) says otherwise: at load
+    10-11, encoding 192 dump posts took 3.1x longer with two threads than with one (three
+    rounds each, same process); whether two pay on an idle CI machine is unmeasured."""
+    return Remembering(load_embedder(threads=int(os.environ.get("ASKHUB_EMBED_THREADS", "1"))))
 
 
 @pytest.fixture(scope="session")
