@@ -22,6 +22,7 @@ from askhub.auth.service import create_token
 from askhub.context import AppContext
 from askhub.dashboard import service
 from askhub.dashboard.service import Scope
+from indexer.embedders import Embedder
 from models import (
     Availability,
     Call,
@@ -37,6 +38,7 @@ from models import (
     ReplyKind,
     Role,
 )
+from tests.conftest import _settings, copy_of, template_of
 
 NOW = datetime(2026, 6, 3, 12, 0, tzinfo=UTC)
 DEPARTMENTS = ["Netwerk", "IT", "HR", "Finance"]
@@ -259,9 +261,32 @@ async def _seed(ctx: AppContext) -> Seed:
     return Seed(people, calls, posts, introductions)
 
 
+@pytest.fixture(scope="module")
+async def seeding(
+    templates: dict[str, str], tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> tuple[str, Seed]:
+    """The history, seeded once into a template every test copies (seeding took 5-14 s, and
+    a dozen tests and parameters read it): each test still gets its own untouched copy."""
+    folder = tmp_path_factory.mktemp("dashboard")
+    url = await copy_of(templates["migrated"], "dashboard", folder)
+    ctx = AppContext.create(_settings(url, folder / "var"), embedder)
+    try:
+        seed = await _seed(ctx)
+    finally:
+        await ctx.close()
+    return template_of(url), seed
+
+
+@pytest.fixture(scope="module")
+def module_template(seeding: tuple[str, Seed]) -> str:
+    return seeding[0]
+
+
 @pytest.fixture
-async def seeded(context: AppContext) -> Seed:
-    return await _seed(context)
+def seeded(module_template: str, seeding: tuple[str, Seed], context: AppContext) -> Seed:
+    """The seed, whose rows are in this test's database (``database_url`` copied them from
+    ``module_template``)."""
+    return seeding[1]
 
 
 # -- what the figures must be, from the seed ---------------------------------------------------

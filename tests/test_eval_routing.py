@@ -25,6 +25,7 @@ from askhub.imports.stackexchange import EvalSplit, read_dump, split_for_evaluat
 from askhub.imports.stackexchange_import import import_stackexchange
 from indexer.embedders import Embedder
 from indexer.expertise import Document, ExpertiseIndex, Passage
+from tests.test_cli import askhub_here
 
 CARDANO = Path(__file__).resolve().parents[2] / "shared/data/cardano.stackexchange.com"
 BASELINES = [name for name in SYSTEMS if name != "askhub"]
@@ -162,12 +163,9 @@ def test_table_names_every_system(run: tuple[dict[str, object], Path, Path]) -> 
 def test_bad_dump_exits_2_with_one_line(tmp_path: Path) -> None:
     (tmp_path / "Users.xml").write_text("<users>\n<row Id='x' />\n</users>")
     (tmp_path / "Posts.xml").write_text("<posts />")
-    result = subprocess.run(
-        [sys.executable, "-m", "askhub.cli", "eval", "routing", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    # The refusals are checked in this process (an interpreter's start-up each cost seconds
+    # and showed nothing more); test_cli_prints_json_and_writes_rankings runs a real one.
+    result = askhub_here(dict(os.environ), "eval", "routing", str(tmp_path))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"askhub: {tmp_path}: Users.xml line 2: Id 'x' is not an integer"
@@ -179,18 +177,13 @@ def test_several_dumps_name_the_bad_one_and_rankings_take_one(tmp_path: Path) ->
     bad.mkdir()
     (bad / "Users.xml").write_text("<users>\n<row Id='x' />\n</users>")
     (bad / "Posts.xml").write_text("<posts />")
-    command = [sys.executable, "-m", "askhub.cli", "eval", "routing", str(bad), str(CARDANO)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    command = ["eval", "routing", str(bad), str(CARDANO)]
+    result = askhub_here(dict(os.environ), *command)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"askhub: {bad}: Users.xml line 2: Id 'x' is not an integer"
     ]
-    with_rankings = subprocess.run(
-        [*command, "--rankings", str(tmp_path / "r.jsonl")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    with_rankings = askhub_here(dict(os.environ), *command, "--rankings", str(tmp_path / "r.jsonl"))
     assert with_rankings.returncode == 2 and "exactly one dump" in with_rankings.stderr
 
 
@@ -248,12 +241,7 @@ def test_cli_prints_json_and_writes_rankings(tmp_path: Path) -> None:
 
 def test_a_dump_without_test_questions_exits_2(tmp_path: Path) -> None:
     dump = _tiny_dump(tmp_path / "unanswered", answered=False)
-    result = subprocess.run(
-        [sys.executable, "-m", "askhub.cli", "eval", "routing", str(dump)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    result = askhub_here(dict(os.environ), "eval", "routing", str(dump))
     assert result.returncode == 2
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"askhub: {dump}: unanswered: no test question")
