@@ -218,7 +218,7 @@ class RoutingService:
             "builds": self._history_builds,
             "built_at": _iso(built) if built is not None else None,
             "current": self._history is not None and self._history_of == self._history_wanted,
-            "rebuilding": self._history_task is not None,
+            "rebuilding": self._history_task is not None and not self._history_task.done(),
             "last_error": self._history_error,
         }
 
@@ -426,8 +426,16 @@ class RoutingService:
         self._history_built_at = datetime.now(UTC).timestamp()
         self._history_error = self._history_failed_at = None
 
+    def _running_history(self) -> asyncio.Task[None] | None:
+        """The rebuild running on this event loop (one left behind by a closed loop, as a CLI
+        that runs several loops would leave, is forgotten)."""
+        task = self._history_task
+        if task is not None and (task.done() or task.get_loop() is not asyncio.get_running_loop()):
+            task = self._history_task = None
+        return task
+
     def _start_history(self, session: AsyncSession) -> None:
-        if self._history_task is not None:
+        if self._running_history() is not None:
             return  # the running build goes on with the changes that came meanwhile
         failed = self._history_failed_at
         if failed is not None and time.monotonic() - failed < HISTORY_RETRY_SECONDS:
@@ -469,16 +477,17 @@ class RoutingService:
                     },
                 )
         finally:
-            self._history_task = None
+            if self._history_task is asyncio.current_task():
+                self._history_task = None
 
     async def wait_history(self) -> None:
         """Wait for a background rebuild of the fitted ranker's history, if one runs."""
-        while (task := self._history_task) is not None:
+        while (task := self._running_history()) is not None:
             await asyncio.shield(task)
 
     async def close(self) -> None:
         """Stop a background rebuild of the history (the database is closing)."""
-        task = self._history_task
+        task = self._running_history()
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
