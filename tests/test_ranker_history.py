@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import pytest
@@ -18,7 +18,7 @@ from askhub.context import AppContext
 from askhub.people.schemas import PostCreate
 from askhub.people.service import create_post, get_by_handle
 from askhub.routing import learning, service
-from indexer.expertise import ExpertiseIndex
+from indexer.expertise import Document, ExpertiseIndex
 from indexer.ranker import FEATURES, FittedRanker, History
 from models import Post, RoutingModel
 
@@ -86,7 +86,7 @@ def _history_state(org: AppContext) -> dict[str, object]:
     return history
 
 
-Build = Callable[[AsyncSession, ExpertiseIndex], Awaitable[History]]
+Build = Callable[[AsyncSession, ExpertiseIndex, Sequence[Document] | None], Awaitable[History]]
 
 
 async def test_a_new_post_is_counted_by_a_history_built_beside_the_calls(
@@ -103,13 +103,15 @@ async def test_a_new_post_is_counted_by_a_history_built_beside_the_calls(
     most = 0
     real: Build = learning.build_history
 
-    async def held(session: AsyncSession, index: ExpertiseIndex) -> History:
+    async def held(
+        session: AsyncSession, index: ExpertiseIndex, documents: Sequence[Document] | None = None
+    ) -> History:
         nonlocal most
         running.append(1)
         most = max(most, len(running))
         try:
             await gate.wait()
-            return await real(session, index)
+            return await real(session, index, documents)
         finally:
             running.pop()
 
@@ -144,7 +146,9 @@ async def test_a_failed_rebuild_keeps_the_last_history_and_is_tried_again(
     before = await _tom_p(org)
     real: Build = learning.build_history
 
-    async def broken(session: AsyncSession, index: ExpertiseIndex) -> History:
+    async def broken(
+        session: AsyncSession, index: ExpertiseIndex, documents: Sequence[Document] | None = None
+    ) -> History:
         raise RuntimeError("the database went away")
 
     monkeypatch.setattr(learning, "build_history", broken)

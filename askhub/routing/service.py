@@ -411,14 +411,23 @@ class RoutingService:
         on the call (the start's warm-up pays it); when it is out of date a fresh one is built
         in the background, one at a time, and takes its place once complete."""
         if self._history is None:
-            wanted = self._history_wanted
-            history = await learning.build_history(session, index)
+            wanted, _, documents = await self._history_snapshot()
+            history = await learning.build_history(session, index, documents)
             if self._history is None:  # not put in place by a concurrent call meanwhile
                 self._put_history(history, wanted)
             return history
         if self._history_of != self._history_wanted:
             self._start_history(session)
         return self._history
+
+    async def _history_snapshot(self) -> tuple[int, ExpertiseIndex | None, list[Document]]:
+        """The index's documents with the count of changes they include, taken between two
+        syncs (a sync changes the index across awaits: half way, a change is counted but its
+        posts are not back in yet)."""
+        async with self._lock:
+            index = self._index
+            documents = list(index.documents()) if index is not None else []
+            return self._history_wanted, index, documents
 
     def _put_history(self, history: History, wanted: int) -> None:
         self._history, self._history_of = history, wanted
@@ -455,11 +464,13 @@ class RoutingService:
         ``HISTORY_RETRY_SECONDS`` tries again."""
         try:
             while self._history_of != self._history_wanted and self._index is not None:
-                wanted, index = self._history_wanted, self._index
                 started = time.perf_counter()
                 try:
+                    wanted, index, documents = await self._history_snapshot()
+                    if index is None:
+                        return
                     async with sessions() as session:
-                        history = await learning.build_history(session, index)
+                        history = await learning.build_history(session, index, documents)
                 except Exception as exc:
                     index_log.exception("rebuilding the fitted ranker's history failed")
                     self._history_error = f"{type(exc).__name__}: {exc}"
@@ -471,7 +482,7 @@ class RoutingService:
                     logging.INFO,
                     {
                         "event": "ranker_history",
-                        "documents": len(index),
+                        "documents": len(documents),
                         "seconds": f"{time.perf_counter() - started:.3f}",
                         "behind": self._history_wanted - wanted,
                     },
