@@ -169,3 +169,63 @@ async def test_a_failed_rebuild_keeps_the_last_history_and_is_tried_again(
     state = _history_state(org)
     assert state["current"] is True and state["builds"] == 2 and state["last_error"] is None
     assert await _tom_p(org) > before
+
+
+async def test_a_rebuild_never_takes_the_index_half_way_through_a_sync(
+    org: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync replays a change across awaits (the post out of the index, then back in): a
+    rebuild that read the index in between would miss the post yet count as current."""
+    await _fitted(org)
+    await _tom_writes(org, "Hydrogen fuel cells as backup power")
+    await _tom_p(org)
+    real: Build = learning.build_history
+    entered, gate = asyncio.Event(), asyncio.Event()
+
+    async def held(
+        session: AsyncSession, index: ExpertiseIndex, documents: Sequence[Document] | None = None
+    ) -> History:
+        entered.set()
+        await gate.wait()
+        return await real(session, index, documents)
+
+    monkeypatch.setattr(learning, "build_history", held)
+    await _tom_writes(org, "Hydrogen storage on site")
+    await _tom_p(org)  # starts a rebuild, held at the gate
+    await asyncio.wait_for(entered.wait(), DEADLINE)
+
+    replay = service.RoutingService._add_posts
+    replaying, resume = asyncio.Event(), asyncio.Event()
+
+    async def slow_replay(
+        self: service.RoutingService,
+        session: AsyncSession,
+        index: ExpertiseIndex,
+        post_ids: Sequence[int],
+    ) -> None:
+        replaying.set()
+        await resume.wait()
+        await replay(self, session, index, post_ids)
+
+    monkeypatch.setattr(service.RoutingService, "_add_posts", slow_replay)
+    await _tom_writes(org, "Hydrogen safety rules")
+    call = asyncio.create_task(_tom_p(org))
+    await asyncio.wait_for(replaying.wait(), DEADLINE)  # the new post is out of the index
+    gate.set()
+    # The held rebuild completes; the one for the newer change now wants the index.
+    deadline = time.monotonic() + DEADLINE
+    while _history_state(org)["builds"] < 2:
+        assert time.monotonic() < deadline, "the held rebuild never completed"
+        await asyncio.sleep(0.01)
+    for _ in range(50):
+        await asyncio.sleep(0)
+    resume.set()
+    await call
+    await asyncio.wait_for(org.routing.wait_history(), DEADLINE)
+    assert _history_state(org)["current"] is True
+    # Exactly what a history built on the call (a fresh service) says.
+    fresh = service.RoutingService(org.settings, org.routing.embedder)
+    async with org.sessions() as session:
+        routed = await fresh.route(session, QUERY, k=100, floor=False)
+    [tom] = [r for r in routed if r.person.handle == "tom.bakker"]
+    assert await _tom_p(org) == tom.p_answer
