@@ -214,7 +214,7 @@ async def test_a_rebuild_never_takes_the_index_half_way_through_a_sync(
     gate.set()
     # The held rebuild completes; the one for the newer change now wants the index.
     deadline = time.monotonic() + DEADLINE
-    while _history_state(org)["builds"] < 2:
+    while _history_state(org)["builds"] != 2:
         assert time.monotonic() < deadline, "the held rebuild never completed"
         await asyncio.sleep(0.01)
     for _ in range(50):
