@@ -202,10 +202,10 @@ async def test_a_rebuild_never_takes_the_index_half_way_through_a_sync(
         session: AsyncSession,
         index: ExpertiseIndex,
         post_ids: Sequence[int],
-    ) -> None:
+    ) -> int:
         replaying.set()
         await resume.wait()
-        await replay(self, session, index, post_ids)
+        return await replay(self, session, index, post_ids)
 
     monkeypatch.setattr(service.RoutingService, "_add_posts", slow_replay)
     await _tom_writes(org, "Hydrogen safety rules")
