@@ -37,4 +37,5 @@ class AppContext:
         )
 
     async def close(self) -> None:
+        await self.routing.close()  # a history rebuild reading the database stops first
         await self.engine.dispose()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -21,7 +22,7 @@ from sqlalchemy.orm import aliased
 
 from askhub.validation import InputError
 from indexer.embedders import Embedder
-from indexer.expertise import ExpertiseIndex
+from indexer.expertise import Document, ExpertiseIndex
 from indexer.progress import Progress, silent
 from indexer.ranker import (
     FitSettings,
@@ -58,13 +59,17 @@ def _stamp(value: datetime | None) -> float | None:
     return value.timestamp()
 
 
-async def build_history(session: AsyncSession, index: ExpertiseIndex) -> History:
-    """Who did what and when, from the indexed documents and the outcomes of earlier asks."""
+async def build_history(
+    session: AsyncSession, index: ExpertiseIndex, documents: Sequence[Document] | None = None
+) -> History:
+    """Who did what and when, from the indexed documents and the outcomes of earlier asks.
+
+    The documents are taken from ``index`` at once (the event loop changes it; ``documents``:
+    taken already), then the rows are read; the documents are added and everything sorted in a
+    thread (most of the cost: seconds at 100k posts), so the event loop keeps serving."""
+    if documents is None:
+        documents = list(index.documents())
     history = History()
-    for document in index.documents():
-        history.add_document(
-            document.person, document.kind, _stamp(document.created_at), document.tags
-        )
     for pid, skills, languages in await session.execute(
         select(Person.id, Person.skills, Person.languages)
     ):
@@ -107,7 +112,16 @@ async def build_history(session: AsyncSession, index: ExpertiseIndex) -> History
             history.add_response(str(person_id), stamp, "declined")
         elif nudged_at is not None and now - nudged_at.replace(tzinfo=UTC) > IGNORED_AFTER:
             history.add_response(str(person_id), stamp, "ignored")
-    return history
+
+    def assemble() -> History:
+        for document in documents:
+            history.add_document(
+                document.person, document.kind, _stamp(document.created_at), document.tags
+            )
+        history.flat()  # sorted here, not by the first call that reads it
+        return history
+
+    return await anyio.to_thread.run_sync(assemble)
 
 
 async def training_questions(

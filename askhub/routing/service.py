@@ -13,9 +13,11 @@ and a crash or a drift costs at most a rebuild from stored vectors, never a re-e
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import threading
+import time
 from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, replace
@@ -25,7 +27,7 @@ import anyio.to_thread
 import numpy as np
 from numpy.typing import NDArray
 from sqlalchemy import delete, func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from askhub.logs import emit
 from askhub.routing import learning
@@ -62,6 +64,9 @@ WARM_UP_TEXT = "Who knows about this? Wie weet hier meer van?"
 # FAISS threads for building the approximate index in the background: one, so the other core
 # keeps serving (the build takes minutes at a million vectors either way).
 BACKGROUND_BUILD_THREADS = 1
+# A failed rebuild of the fitted ranker's history is tried again this long after it failed
+# (the last history built keeps serving meanwhile).
+HISTORY_RETRY_SECONDS = 60.0
 
 index_log = logging.getLogger("askhub.index")
 
@@ -142,11 +147,21 @@ class RoutingService:
         self._index: ExpertiseIndex | None = None
         self._watermark = 0
         self._lock = asyncio.Lock()
-        # The fitted ranker (None: the hand-set weights rank) and the history it reads, which
-        # is rebuilt when the index or the stored model changes.
+        # The fitted ranker (None: the hand-set weights rank) and the history it reads. The
+        # first history is built on the call that needs it (warm_up, at a start); after a change
+        # to the index or the stored model the last one built keeps serving while a fresh one
+        # is built in the background (_keep_history): no call waits for a rebuild.
         self._ranker: FittedRanker | None = None
         self._ranker_id = 0
         self._history: History | None = None
+        # Changes the history must follow (counted), and the count the serving one was built at.
+        self._history_wanted = 0
+        self._history_of = 0
+        self._history_task: asyncio.Task[None] | None = None
+        self._history_builds = 0
+        self._history_built_at: float | None = None
+        self._history_error: str | None = None
+        self._history_failed_at: float | None = None
         # What this process did to its replica, for /api/health: passages it encoded (its own
         # writes), passages it took from stored vectors by replaying changes or by a rebuild,
         # and how often it replayed, rebuilt or found itself out of step.
@@ -225,6 +240,19 @@ class RoutingService:
             "positives": ranker.positives,
             "fitted_at": datetime.fromtimestamp(ranker.fitted_at, UTC).isoformat(),
             "calibration": dict(ranker.metrics),
+            "history": self.history_state(),
+        }
+
+    def history_state(self) -> dict[str, object]:
+        """The fitted ranker's history: how often built, when last, whether it lags the index
+        (a rebuild follows in the background) and why the last rebuild failed."""
+        built = self._history_built_at
+        return {
+            "builds": self._history_builds,
+            "built_at": _iso(built) if built is not None else None,
+            "current": self._history is not None and self._history_of == self._history_wanted,
+            "rebuilding": self._history_task is not None and not self._history_task.done(),
+            "last_error": self._history_error,
         }
 
     # -- writing vectors ---------------------------------------------------------------------
@@ -395,7 +423,7 @@ class RoutingService:
             # Rows after the watermark may have been pruned (prune_changes), or the log went
             # back (a restore): the changes cannot be replayed, so the index is rebuilt.
             index = None
-        self._history = None
+        self._history_changed()
         # The priors count answers over the whole post and reply tables: recounted at a
         # rebuild, an audit, or a replay that touched an answer, not for every new post.
         answers_changed = index is None
@@ -476,12 +504,110 @@ class RoutingService:
             return
         loaded = await learning.newest_model(session)
         self._ranker_id, self._ranker = loaded if loaded else (newest, None)
-        self._history = None
+        self._history_changed()
+
+    def _history_changed(self) -> None:
+        """The fitted ranker's history no longer matches the index or the model: rebuild it
+        (in the background, see :meth:`history`)."""
+        self._history_wanted += 1
 
     async def history(self, session: AsyncSession, index: ExpertiseIndex) -> History:
+        """The history the fitted ranker reads: the last one built. Only the first is built
+        on the call (the start's warm-up pays it); when it is out of date a fresh one is built
+        in the background, one at a time, and takes its place once complete."""
         if self._history is None:
-            self._history = await learning.build_history(session, index)
+            wanted, _, documents = await self._history_snapshot()
+            history = await learning.build_history(session, index, documents)
+            if self._history is None:  # not put in place by a concurrent call meanwhile
+                self._put_history(history, wanted)
+            return history
+        if self._history_of != self._history_wanted:
+            self._start_history(session)
         return self._history
+
+    async def _history_snapshot(self) -> tuple[int, ExpertiseIndex | None, list[Document]]:
+        """The index's documents with the count of changes they include, taken between two
+        syncs (a sync changes the index across awaits: half way, a change is counted but its
+        posts are not back in yet)."""
+        async with self._lock:
+            index = self._index
+            documents = list(index.documents()) if index is not None else []
+            return self._history_wanted, index, documents
+
+    def _put_history(self, history: History, wanted: int) -> None:
+        self._history, self._history_of = history, wanted
+        self._history_builds += 1
+        self._history_built_at = datetime.now(UTC).timestamp()
+        self._history_error = self._history_failed_at = None
+
+    def _running_history(self) -> asyncio.Task[None] | None:
+        """The rebuild running on this event loop (one left behind by a closed loop, as a CLI
+        that runs several loops would leave, is forgotten)."""
+        task = self._history_task
+        if task is not None and (task.done() or task.get_loop() is not asyncio.get_running_loop()):
+            task = self._history_task = None
+        return task
+
+    def _start_history(self, session: AsyncSession) -> None:
+        if self._running_history() is not None:
+            return  # the running build goes on with the changes that came meanwhile
+        failed = self._history_failed_at
+        if failed is not None and time.monotonic() - failed < HISTORY_RETRY_SECONDS:
+            return
+        engine = session.bind
+        if not isinstance(engine, AsyncEngine):
+            return  # a session on one connection (none here): nothing to read beside it
+        self._history_task = asyncio.create_task(
+            self._keep_history(async_sessionmaker(engine, expire_on_commit=False)),
+            name="askhub-history",
+        )
+
+    async def _keep_history(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        """Build the history from the index and the database as they are now, put it in place
+        in one step, and again while changes came during the build (coalesced into one). A
+        failure is logged; the last history keeps serving and the next call after
+        ``HISTORY_RETRY_SECONDS`` tries again."""
+        try:
+            while self._history_of != self._history_wanted and self._index is not None:
+                started = time.perf_counter()
+                try:
+                    wanted, index, documents = await self._history_snapshot()
+                    if index is None:
+                        return
+                    async with sessions() as session:
+                        history = await learning.build_history(session, index, documents)
+                except Exception as exc:
+                    index_log.exception("rebuilding the fitted ranker's history failed")
+                    self._history_error = f"{type(exc).__name__}: {exc}"
+                    self._history_failed_at = time.monotonic()
+                    return
+                self._put_history(history, wanted)
+                emit(
+                    index_log,
+                    logging.INFO,
+                    {
+                        "event": "ranker_history",
+                        "documents": len(documents),
+                        "seconds": f"{time.perf_counter() - started:.3f}",
+                        "behind": self._history_wanted - wanted,
+                    },
+                )
+        finally:
+            if self._history_task is asyncio.current_task():
+                self._history_task = None
+
+    async def wait_history(self) -> None:
+        """Wait for a background rebuild of the fitted ranker's history, if one runs."""
+        while (task := self._running_history()) is not None:
+            await asyncio.shield(task)
+
+    async def close(self) -> None:
+        """Stop a background rebuild of the history (the database is closing)."""
+        task = self._running_history()
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def fit(
         self, sessions: async_sessionmaker[AsyncSession], progress: Progress = silent
@@ -651,7 +777,7 @@ class RoutingService:
         async with self._lock:
             if self._index is not None and post_ids:
                 self._index.remove(post_ids)
-                self._history = None  # the fitted ranker's features counted those posts too
+                self._history_changed()  # the fitted ranker's features counted those posts too
 
     def save(self) -> None:
         if self._index is not None:
