@@ -183,6 +183,12 @@ def test_several_dumps_name_the_bad_one_and_rankings_take_one(tmp_path: Path) ->
     assert result.stderr.strip().splitlines() == [
         f"askhub: {bad}: Users.xml line 2: Id 'x' is not an integer"
     ]
+    # Named before any good dump is evaluated: nothing else reaches stderr (no progress).
+    bad_last = askhub_here(dict(os.environ), "eval", "routing", str(CARDANO), str(bad))
+    assert bad_last.returncode == 2
+    assert bad_last.stderr.strip().splitlines() == [
+        f"askhub: {bad}: Users.xml line 2: Id 'x' is not an integer"
+    ]
     with_rankings = askhub_here(dict(os.environ), *command, "--rankings", str(tmp_path / "r.jsonl"))
     assert with_rankings.returncode == 2 and "exactly one dump" in with_rankings.stderr
 

@@ -222,6 +222,22 @@ async def _rank_with_askhub(
             await context.close()
 
 
+def _prepared(folder: Path) -> tuple[SEDump, EvalSplit]:
+    """The dump in ``folder`` and its split; raises DumpError/EvaluationError when it cannot
+    be evaluated (unreadable, or no test question)."""
+    dump = read_dump(folder)
+    try:
+        split = split_for_evaluation(dump)
+    except ValueError as exc:
+        raise EvaluationError(f"{folder.name}: {exc}") from None
+    if not split.test_questions:
+        raise EvaluationError(
+            f"{folder.name}: no test question (none after the cutoff was answered by someone "
+            "with history)"
+        )
+    return dump, split
+
+
 async def evaluate_routing(
     folder: Path,
     rankings: Path | None,
@@ -236,17 +252,8 @@ async def evaluate_routing(
     the mean milliseconds to rank one question. With ``rankings``, AskHub's top 100 UserIds per
     test question are written there as JSON lines.
     """
-    dump = read_dump(folder)
-    try:
-        split = split_for_evaluation(dump)
-    except ValueError as exc:
-        raise EvaluationError(f"{folder.name}: {exc}") from None
+    dump, split = _prepared(folder)
     questions = split.test_questions
-    if not questions:
-        raise EvaluationError(
-            f"{folder.name}: no test question (none after the cutoff was answered by someone "
-            "with history)"
-        )
     relevant = [q.relevant for q in questions]
     systems: dict[str, dict[str, float]] = {}
 
@@ -344,6 +351,13 @@ async def evaluate_sites(
 ) -> dict[str, object]:
     """Evaluate several dumps in one run: each site's report, and figures pooled over sites
     (weighted by test questions), with AskHub's ratio to the best baseline per site."""
+    # Every dump is read and split before any is evaluated (a second read each, seconds at
+    # most), so a bad one is named at once, not after minutes of evaluating the good ones.
+    for folder in folders:
+        try:
+            _prepared(folder)
+        except (DumpError, EvaluationError) as exc:
+            raise EvaluationError(f"{folder}: {exc}") from None
     reports = []
     for folder in folders:
         try:
