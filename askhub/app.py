@@ -40,6 +40,7 @@ from askhub.openapi import StrictStructSchemaPlugin
 from askhub.people.controllers import PostsController
 from askhub.privacy.controllers import PeopleController
 from askhub.referrals.controllers import SharesController
+from askhub.routing.follower import IndexFollower
 from askhub.scheduler import build_scheduler
 from askhub.settings import Settings
 from askhub.validation import InputError, NotFound, NotPermitted
@@ -69,6 +70,9 @@ def create_app(
         async with ctx.sessions() as session:
             await ctx.routing.sync(session)
             await ctx.routing.warm_up(session)
+        # Other processes' writes reach this index in the background (askhub/routing/follower.py).
+        follower = ctx.follower = IndexFollower(ctx.routing, ctx.sessions, ctx.settings)
+        follower.start()
         channels = build_channels(
             email=ctx.settings.smtp_enabled, webhook=ctx.settings.webhook_enabled
         )
@@ -80,6 +84,8 @@ def create_app(
         finally:
             if scheduler is not None:
                 scheduler.shutdown(wait=False)
+            await follower.stop()
+            ctx.follower = None
             await close_channels(channels)
             ctx.routing.save()
             if context is None:

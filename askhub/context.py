@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from askhub.routing.follower import IndexFollower
 from askhub.routing.service import RoutingService
 from askhub.settings import Settings
 from indexer.embedders import Embedder
@@ -22,6 +23,8 @@ class AppContext:
     # Rounds of each scheduler job finished in this process (``/api/health`` reports them):
     # whether the clock runs, and something to wait on instead of sleeping.
     rounds: Counter[str] = field(default_factory=Counter)
+    # Keeps the routing index in step in the background while the app serves (None elsewhere).
+    follower: IndexFollower | None = None
 
     @classmethod
     def create(cls, settings: Settings, embedder: Embedder | None = None) -> AppContext:

@@ -41,6 +41,8 @@ async def health(context: AppContext) -> Response[dict[str, Any]]:
             "status": "ok" if ok else "degraded",
             "database": database,
             "index": context.routing.state(),
+            # What keeps the index in step with other processes' writes (None: no app running).
+            "follower": context.follower.state() if context.follower else None,
             # Rounds of each scheduler job this process has finished (empty: no scheduler).
             "scheduler": dict(context.rounds),
         },

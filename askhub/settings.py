@@ -288,6 +288,16 @@ class Settings:
     index_changes_kept: int = field(
         default_factory=lambda: _int("ASKHUB_INDEX_CHANGES_KEPT", 20_000, 1, 100_000_000)
     )
+    # The index follower (askhub/routing/follower.py): seconds between its polls of the change
+    # log's head (on PostgreSQL NOTIFY wakes it sooner; the poll covers a missed notification),
+    # and between its audits, which count the stored vectors to catch a replica out of step
+    # (0: never).
+    index_poll_seconds: int = field(
+        default_factory=lambda: _int("ASKHUB_INDEX_POLL_SECONDS", 5, 1, DAY)
+    )
+    index_audit_seconds: int = field(
+        default_factory=lambda: _int("ASKHUB_INDEX_AUDIT_SECONDS", 600, 0, 365 * DAY)
+    )
     # Above this many passage vectors the routing index searches approximately (IVF-Flat),
     # built in the background from the stored vectors while exact search keeps serving; 0:
     # always exact. See README "Speed" for how the default was chosen.

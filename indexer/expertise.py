@@ -25,6 +25,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import repeat
 from pathlib import Path
 
 import numpy as np
@@ -99,15 +100,97 @@ class DocHit:
     weight: float
 
 
+_NO_INTS: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+_NO_FLOATS: NDArray[np.float64] = np.zeros(0, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class _Groups:
+    """A gathered query's people: their names (in code order) and place in that list, each
+    entry's person as a place, and the entries ordered by person with each one's start."""
+
+    names: list[str]
+    at: dict[str, int]
+    inverse: NDArray[np.intp]
+    order: NDArray[np.intp]
+    starts: NDArray[np.intp]
+
+
 @dataclass
 class Gathered:
-    """What one query found: per person their matching documents, plus what explains them."""
+    """What one query found: every matching document as flat arrays (one entry a document, in
+    the order the scorer sums them), grouped per person on demand, plus what explains them.
+
+    ``person`` and ``kind`` are codes into ``names`` and ``kinds``; ``similarity``, ``lexical``,
+    ``relevance`` and ``weight`` are as in ``DocHit``.
+    """
 
     terms: list[str]
     reference: float | None
-    per_person: defaultdict[str, list[DocHit]] = field(default_factory=lambda: defaultdict(list))
     doc_similarity: dict[int, float] = field(default_factory=dict)
     best_passage: dict[int, int] = field(default_factory=dict)
+    doc_ids: NDArray[np.int64] = field(default_factory=lambda: _NO_INTS)
+    person: NDArray[np.int64] = field(default_factory=lambda: _NO_INTS)
+    kind: NDArray[np.int64] = field(default_factory=lambda: _NO_INTS)
+    similarity: NDArray[np.float64] = field(default_factory=lambda: _NO_FLOATS)
+    lexical: NDArray[np.float64] = field(default_factory=lambda: _NO_FLOATS)
+    relevance: NDArray[np.float64] = field(default_factory=lambda: _NO_FLOATS)
+    weight: NDArray[np.float64] = field(default_factory=lambda: _NO_FLOATS)
+    names: Sequence[str] = ()
+    kinds: Sequence[str] = ()
+    _groups: _Groups | None = field(default=None, repr=False)
+    _per_person: defaultdict[str, list[DocHit]] | None = field(default=None, repr=False)
+
+    def people(self) -> tuple[list[str], NDArray[np.float64]]:
+        """Everyone with evidence and their hand-set score without the prior: weighted
+        relevance summed over their documents in document order (``np.bincount`` adds in
+        order, so the sums equal ``ExpertiseIndex.hand_score``'s to the bit)."""
+        groups = self._grouped()
+        totals = np.bincount(
+            groups.inverse, self.relevance * self.weight, minlength=len(groups.names)
+        )
+        return groups.names, np.asarray(totals, dtype=np.float64)
+
+    def _grouped(self) -> _Groups:
+        if self._groups is None:
+            codes, inverse = np.unique(self.person, return_inverse=True)
+            order = np.argsort(inverse, kind="stable")
+            starts = np.searchsorted(inverse[order], np.arange(len(codes) + 1))
+            names = [self.names[c] for c in codes.tolist()]
+            self._groups = _Groups(
+                names, {name: i for i, name in enumerate(names)}, inverse, order, starts
+            )
+        return self._groups
+
+    def rows_of(self, person: str) -> NDArray[np.int64]:
+        """The entries of ``person``'s documents, in document order (none: empty)."""
+        groups = self._grouped()
+        at = groups.at.get(person)
+        if at is None:
+            return _NO_INTS
+        return groups.order[groups.starts[at] : groups.starts[at + 1]]
+
+    @property
+    def per_person(self) -> defaultdict[str, list[DocHit]]:
+        """Per person their matching documents (made on first use; routing reads the arrays)."""
+        if self._per_person is None:
+            grouped: defaultdict[str, list[DocHit]] = defaultdict(list)
+            names, kinds = self.names, self.kinds
+            for doc_id, person, kind, similarity, lexical, relevance, weight in zip(
+                self.doc_ids.tolist(),
+                self.person.tolist(),
+                self.kind.tolist(),
+                self.similarity.tolist(),
+                self.lexical.tolist(),
+                self.relevance.tolist(),
+                self.weight.tolist(),
+                strict=True,
+            ):
+                grouped[names[person]].append(
+                    DocHit(doc_id, kinds[kind], similarity, lexical, relevance, weight)
+                )
+            self._per_person = grouped
+        return self._per_person
 
 
 @dataclass(frozen=True)
@@ -140,6 +223,114 @@ class _DocState:
     stamp: float | None = None
     # Whether the date says when its author was active (a profile's says when it was saved).
     dates_activity: bool = True
+    # Its row in the index's ``_Columns`` (a replaced document gets a new one).
+    row: int = -1
+
+
+class _IdRows:
+    """The row of each int id: an array indexed by the id while ids are below ``DIRECT``
+    (database ids: posts and embeddings count up from 1), a dict for any other id."""
+
+    DIRECT = 1 << 24
+
+    def __init__(self) -> None:
+        self.table = np.full(0, -1, dtype=np.int64)
+        self.other: dict[int, int] = {}
+
+    def set(self, ids: Sequence[int], rows: Sequence[int]) -> None:
+        ids_a = np.asarray(ids, dtype=np.int64)
+        rows_a = np.asarray(rows, dtype=np.int64)
+        direct = (ids_a >= 0) & (ids_a < self.DIRECT)
+        if direct.any():
+            top = int(ids_a[direct].max()) + 1
+            if top > len(self.table):
+                grown = np.full(min(max(top, 2 * len(self.table)), self.DIRECT), -1, np.int64)
+                grown[: len(self.table)] = self.table
+                self.table = grown
+            self.table[ids_a[direct]] = rows_a[direct]
+        if not direct.all():
+            self.other.update(zip(ids_a[~direct].tolist(), rows_a[~direct].tolist(), strict=True))
+
+    def drop(self, ids: Sequence[int]) -> None:
+        ids_a = np.asarray(ids, dtype=np.int64)
+        direct = (ids_a >= 0) & (ids_a < len(self.table))
+        self.table[ids_a[direct]] = -1
+        for other in ids_a[~direct].tolist():
+            self.other.pop(other, None)
+
+    def get(self, ids: NDArray[np.int64]) -> NDArray[np.int64]:
+        """The row of each id, -1 for none."""
+        direct = (ids >= 0) & (ids < len(self.table))
+        rows = np.full(len(ids), -1, dtype=np.int64)
+        rows[direct] = self.table[ids[direct]]
+        if self.other and not direct.all():
+            rest = np.flatnonzero(~direct)
+            rows[rest] = np.fromiter(
+                map(self.other.get, ids[rest].tolist(), repeat(-1)), np.int64, len(rest)
+            )
+        return rows
+
+
+class _Columns:
+    """Every registered document as arrays, a row each (appended, never reused): its id, its
+    author's code, its kind's code, whether it dates its author's activity, its stamp (NaN:
+    undated); and the row of each live document and of each passage's vector id. ``gather``
+    weighs and filters a query's documents with them at once (dict lookups by ``map``, no
+    Python loop a document)."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.row_of = _IdRows()
+        self.vector_row = _IdRows()
+        self.doc = np.zeros(0, dtype=np.int64)
+        self.person = np.zeros(0, dtype=np.int64)
+        self.kind = np.zeros(0, dtype=np.int64)
+        self.activity = np.zeros(0, dtype=bool)
+        self.stamp = np.zeros(0, dtype=np.float64)
+        self.names: list[str] = []
+        self.kinds: list[str] = []
+        self._person_codes: dict[str, int] = {}
+        self._kind_codes: dict[str, int] = {}
+
+    def append(self, states: Sequence[_DocState]) -> None:
+        people, kinds = self._person_codes, self._kind_codes
+        for state in states:
+            for name, codes, names in (
+                (state.document.person, people, self.names),
+                (state.document.kind, kinds, self.kinds),
+            ):
+                if name not in codes:
+                    codes[name] = len(names)
+                    names.append(name)
+        n, end = len(states), self.size + len(states)
+        if end > len(self.person):
+            room = max(end, 2 * len(self.person), 1024)
+            for name in ("doc", "person", "kind", "activity", "stamp"):
+                column = getattr(self, name)
+                grown = np.zeros(room, dtype=column.dtype)
+                grown[: self.size] = column[: self.size]
+                setattr(self, name, grown)
+        part = slice(self.size, end)
+        self.doc[part] = np.fromiter((s.document.doc_id for s in states), np.int64, n)
+        self.person[part] = np.fromiter((people[s.document.person] for s in states), np.int64, n)
+        self.kind[part] = np.fromiter((kinds[s.document.kind] for s in states), np.int64, n)
+        self.activity[part] = np.fromiter((s.dates_activity for s in states), bool, n)
+        self.stamp[part] = np.fromiter(
+            (np.nan if s.stamp is None else s.stamp for s in states), np.float64, n
+        )
+        for row, state in enumerate(states, self.size):
+            state.row = row
+        self.row_of.set(self.doc[part].tolist(), range(self.size, end))
+        self.size = end
+
+    def place(self, passages: Iterable[Passage], docs: Mapping[int, _DocState]) -> None:
+        """Note the row of each passage's document under its vector id."""
+        passages = list(passages)
+        self.vector_row.set([p.vector_id for p in passages], [docs[p.doc_id].row for p in passages])
+
+    def forget(self, doc_ids: Iterable[int], vector_ids: Iterable[int]) -> None:
+        self.row_of.drop(list(doc_ids))
+        self.vector_row.drop(list(vector_ids))
 
 
 def _state(document: Document) -> _DocState:
@@ -171,6 +362,7 @@ class ExpertiseIndex:
         # unknown, recomputed only after that document itself is removed.
         self._newest: float | None = None
         self._newest_stale = False
+        self._columns = _Columns()
 
     # -- building ---------------------------------------------------------------------------
 
@@ -212,6 +404,7 @@ class ExpertiseIndex:
                 )
             state.vector_ids.append(passage.vector_id)
             self._passages[passage.vector_id] = passage
+        self._columns.place(passages, self._docs)
         ids = np.fromiter((p.vector_id for p in passages), dtype=np.int64, count=len(passages))
         self.dense.add(ids, vectors)
         self.lexical.add((d.doc_id, d.text) for d in documents)
@@ -240,6 +433,7 @@ class ExpertiseIndex:
         for passage in passages:
             self._docs[passage.doc_id].vector_ids.append(passage.vector_id)
             self._passages[passage.vector_id] = passage
+        self._columns.place(passages, self._docs)
         self.lexical.add((d.doc_id, d.text) for d in documents)
 
     def remove(self, doc_ids: Iterable[int]) -> None:
@@ -256,14 +450,17 @@ class ExpertiseIndex:
                     self._newest_stale = True
         for vector_id in vector_ids:
             self._passages.pop(vector_id, None)
+        self._columns.forget(removed, vector_ids)
         if vector_ids:
             self.dense.remove(np.asarray(vector_ids, dtype=np.int64))
         if removed:
             self.lexical.remove(removed)
 
     def _register(self, documents: Sequence[Document]) -> None:
+        states = []
         for document in documents:
             state = _state(document)
+            states.append(state)
             before = self._docs.get(document.doc_id)
             if before is not None and before.document.kind == "answer":
                 self._answers[before.document.person] -= 1
@@ -274,6 +471,7 @@ class ExpertiseIndex:
                 self._newest = (
                     state.stamp if self._newest is None else max(self._newest, state.stamp)
                 )
+        self._columns.append(states)
 
     def reference_time(self) -> float | None:
         """The newest activity date in the index (epoch seconds), or None when undated."""
@@ -324,6 +522,7 @@ class ExpertiseIndex:
         only: Set[str] | None = None,
         query_vector: NDArray[np.float32] | None = None,
         before: float | None = None,
+        dense_hits: tuple[NDArray[np.int64], NDArray[np.float32]] | None = None,
     ) -> Gathered:
         """Every person with evidence for ``query``: their matching documents with the dense
         similarity, the lexical score and the document's prior weight.
@@ -331,73 +530,122 @@ class ExpertiseIndex:
         ``before`` (epoch seconds) replays the past: only documents created before it count
         and ages count back from it, so a ranker can be fitted on earlier questions without
         seeing their answers. Profiles (dated when saved, not when written) always count.
+        ``dense_hits`` is the dense search's answer when the caller searched already (a fit
+        searches many questions at once).
         """
         w = self.weights
-        gathered = Gathered(terms=[], reference=before)
+        columns = self._columns
+        gathered = Gathered(terms=[], reference=before, names=columns.names, kinds=columns.kinds)
         if not query.strip() or not self._docs:
             return gathered
-        qv = query_vector if query_vector is not None else self.embedder.encode([query])[0]
-        vector_ids, similarities = self.dense.search(qv, w.dense_candidates)
-        doc_similarity = gathered.doc_similarity
-        best_passage = gathered.best_passage
-        for vector_id, similarity in zip(vector_ids.tolist(), similarities.tolist(), strict=True):
-            if similarity <= w.min_similarity:
-                break  # best first: the rest are no evidence either
-            passage = self._passages.get(vector_id)
-            if passage is None or similarity <= doc_similarity.get(passage.doc_id, -2.0):
-                continue
-            doc_similarity[passage.doc_id] = similarity
-            best_passage[passage.doc_id] = vector_id
+        if dense_hits is None:
+            qv = query_vector if query_vector is not None else self.embedder.encode([query])[0]
+            dense_hits = self.dense.search(qv, w.dense_candidates)
+        vector_ids, similarities = dense_hits
+        # Each document's best passage: passages come best first, and the first one below the
+        # floor ends the evidence (the rest are no evidence either).
+        scores = similarities.astype(np.float64)
+        below = np.flatnonzero(scores <= w.min_similarity)
+        cut = int(below[0]) if len(below) else len(scores)
+        passage_rows = columns.vector_row.get(vector_ids[:cut])
+        known_passage = np.flatnonzero(passage_rows >= 0)
+        found = passage_rows[known_passage]
+        # Per document its best similarity, the first passage reaching it, in the order the
+        # documents first appear (as a dict filled passage by passage would hold them).
+        order = np.lexsort((known_passage, -scores[known_passage], found))
+        firsts = order[np.r_[True, found[order][1:] != found[order][:-1]]] if len(order) else order
+        firsts = np.sort(firsts)
+        dense_docs = columns.doc[found[firsts]].tolist()
+        gathered.doc_similarity = doc_similarity = dict(
+            zip(dense_docs, scores[known_passage[firsts]].tolist(), strict=True)
+        )
+        gathered.best_passage = dict(
+            zip(dense_docs, vector_ids[known_passage[firsts]].tolist(), strict=True)
+        )
         lex_ids, lex_scores, terms = self.lexical.search(query, w.lexical_candidates)
         gathered.terms = terms
-        doc_lexical = {
-            doc_id: min(score, 1.0)
-            for doc_id, score in zip(lex_ids.tolist(), lex_scores.tolist(), strict=True)
-        }
-        if before is not None:
+        doc_lexical = dict(
+            zip(
+                lex_ids.tolist(),
+                np.minimum(lex_scores.astype(np.float64), 1.0).tolist(),
+                strict=True,
+            )
+        )
+        if before is not None and doc_lexical:
             # Replaying the past: the best lexical match is the best one known then, so a
             # replayed question's scores are scaled as a live one's are (else they shrink
             # whenever a later post matches better, and a fitted model learns the shrinkage).
-            known = self._known_at
-            doc_lexical = {d: v for d, v in doc_lexical.items() if known(d, before)}
-            best = max(doc_lexical.values(), default=0.0)
+            rows = columns.row_of.get(np.fromiter(doc_lexical, np.int64, len(doc_lexical)))
+            known = (rows >= 0) & self._known(rows, before)
+            kept = np.fromiter(doc_lexical.values(), np.float64, len(doc_lexical))[known]
+            ids = np.fromiter(doc_lexical.keys(), np.int64, len(doc_lexical))[known]
+            best = float(kept.max(initial=0.0))
             if best > 0:
-                doc_lexical = {d: v / best for d, v in doc_lexical.items()}
+                kept = kept / best
+            doc_lexical = dict(zip(ids.tolist(), kept.tolist(), strict=True))
 
         reference = self._reference_time() if before is None else before
         gathered.reference = reference
+        # Every document either search found, in the order of the set the scorer used to
+        # walk (sums per person add in this order).
+        union = list(doc_similarity.keys() | doc_lexical.keys())
+        ids = np.fromiter(union, np.int64, len(union))
+        rows = columns.row_of.get(ids)
+        keep = rows >= 0
+        if before is not None:
+            keep &= self._known(rows, before)  # replaying the past: only what existed then
+        person = columns.person[rows]
+        # Only the few people found are checked against ``exclude`` and ``only``.
+        if exclude or only is not None:
+            codes = np.unique(person[keep])
+            names = columns.names
+            out = [
+                code
+                for code in codes.tolist()
+                if names[code] in exclude or (only is not None and names[code] not in only)
+            ]
+            if out:
+                keep &= ~np.isin(person, out)
+        similarity = np.fromiter(
+            map(doc_similarity.get, union, repeat(w.min_similarity)), np.float64, len(union)
+        )
+        lexical = np.fromiter(map(doc_lexical.get, union, repeat(0.0)), np.float64, len(union))
         dense_share = (1 - w.lexical_weight) / (1 - w.min_similarity)
-        for doc_id in doc_similarity.keys() | doc_lexical.keys():
-            state = self._docs.get(doc_id)
-            if state is None:
-                continue
-            # Replaying the past: only what existed then (``_known_at``, inlined: a fit
-            # replays a thousand questions of a thousand documents each).
-            if (
-                before is not None
-                and state.dates_activity
-                and (state.stamp is None or state.stamp >= before)
-            ):
-                continue
-            person = state.document.person
-            if person in exclude or (only is not None and person not in only):
-                continue
-            similarity = doc_similarity.get(doc_id, w.min_similarity)
-            lexical = doc_lexical.get(doc_id, 0.0)
-            relevance = dense_share * (similarity - w.min_similarity) + w.lexical_weight * lexical
-            if relevance <= 0:
-                continue
-            gathered.per_person[person].append(
-                DocHit(
-                    doc_id=doc_id,
-                    kind=state.document.kind,
-                    similarity=max(similarity - w.min_similarity, 0.0),
-                    lexical=lexical,
-                    relevance=relevance,
-                    weight=self._weight(state, reference),
-                )
-            )
+        relevance = dense_share * (similarity - w.min_similarity) + w.lexical_weight * lexical
+        keep &= relevance > 0
+        rows = rows[keep]
+        gathered.doc_ids = ids[keep]
+        gathered.person = person[keep]
+        gathered.kind = columns.kind[rows]
+        gathered.similarity = np.maximum(similarity[keep] - w.min_similarity, 0.0)
+        gathered.lexical = lexical[keep]
+        gathered.relevance = relevance[keep]
+        gathered.weight = self._weights(rows, reference)
         return gathered
+
+    def _known(self, rows: NDArray[np.int64], moment: float) -> NDArray[np.bool_]:
+        """Whether each row's document existed before ``moment`` (profiles always count)."""
+        columns = self._columns
+        return ~columns.activity[rows] | (columns.stamp[rows] < moment)
+
+    def _weights(self, rows: NDArray[np.int64], reference: float | None) -> NDArray[np.float64]:
+        """``_weight`` of each row's document, computed as it does (the power is Python's, so
+        every weight is the same to the bit: NumPy's vectorised power may round otherwise)."""
+        w = self.weights
+        columns = self._columns
+        asked = np.isin(
+            columns.kind[rows], [columns.kinds.index(k) for k in ASKED if k in columns.kinds]
+        )
+        weight = np.where(asked, w.question_weight, 1.0)
+        if reference is not None and w.recency_half_life_days > 0:
+            stamps = columns.stamp[rows]
+            dated = np.flatnonzero(~np.isnan(stamps))
+            exponents = (np.maximum(reference - stamps[dated], 0.0) / 86400.0) / (
+                w.recency_half_life_days
+            )
+            decay = np.fromiter((0.5**e for e in exponents.tolist()), np.float64, len(dated))
+            weight[dated] = weight[dated] * decay
+        return weight
 
     def near(
         self, vector: NDArray[np.float32], floor: float, kinds: Set[str]
@@ -417,13 +665,6 @@ class ExpertiseIndex:
                 continue
             found.setdefault(state.document.person, set()).add(state.document.doc_id)
         return found
-
-    def _known_at(self, doc_id: int, moment: float) -> bool:
-        """Whether the document existed before ``moment`` (profiles always count)."""
-        state = self._docs.get(doc_id)
-        if state is None:
-            return False
-        return not state.dates_activity or (state.stamp is not None and state.stamp < moment)
 
     def hand_score(self, person: str, hits: Sequence[DocHit], prior: bool = True) -> float:
         """The hand-set score: weighted relevance summed over documents, times the prior.
@@ -451,34 +692,29 @@ class ExpertiseIndex:
         before ranking, so the list is filled from the next candidates rather than shortened.
         """
         gathered = self.gather(query, exclude, only, query_vector)
-        scored = sorted(
-            (
-                (self.hand_score(person, hits), person)
-                for person, hits in gathered.per_person.items()
-            ),
-            key=lambda item: (-item[0], item[1]),
-        )
+        names, totals = gathered.people()
+        priors = self._priors
+        boost = np.fromiter((priors.get(name, 0.0) for name in names), np.float64, len(names))
+        scores = totals * (1 + self.weights.prior_weight * boost)
         return [
             PersonMatch(
-                person=person, score=round(score, 6), evidence=self.explain(person, gathered)
+                person=names[i], score=round(score, 6), evidence=self.explain(names[i], gathered)
             )
-            for score, person in scored[:k]
+            for score, i in best_first(scores, names, k)
         ]
 
     def explain(self, person: str, gathered: Gathered) -> tuple[Evidence, ...]:
         """The person's best documents for the gathered query, as evidence to show."""
-        best = sorted(
-            (
-                (hit.relevance * hit.weight, hit.doc_id)
-                for hit in gathered.per_person.get(person, ())
-            ),
-            reverse=True,
-        )[: self.weights.evidence_per_person]
+        rows = gathered.rows_of(person)
+        weighted = gathered.relevance[rows] * gathered.weight[rows]
+        doc_ids = gathered.doc_ids[rows]
+        # Best first, equal ones by the larger document id (as sorting (score, id) pairs).
+        best = np.lexsort((-doc_ids, -weighted))[: self.weights.evidence_per_person]
         return tuple(
             self._evidence(
-                doc_id, weighted, gathered.doc_similarity, gathered.best_passage, gathered.terms
+                doc_id, value, gathered.doc_similarity, gathered.best_passage, gathered.terms
             )
-            for weighted, doc_id in best
+            for value, doc_id in zip(weighted[best].tolist(), doc_ids[best].tolist(), strict=True)
         )
 
     def documents(self) -> Iterator[Document]:
@@ -514,6 +750,21 @@ class ExpertiseIndex:
             similarity=round(doc_similarity.get(doc_id, 0.0), 6),
             matched_terms=matched,
         )
+
+
+def best_first(
+    scores: NDArray[np.float64], names: Sequence[str], k: int
+) -> list[tuple[float, int]]:
+    """The ``k`` best (score, index) pairs, larger scores first and equal ones by name: only
+    the few at or above the k-th score are sorted."""
+    if 0 < k < len(scores):
+        kth = np.partition(scores, len(scores) - k)[len(scores) - k]
+        chosen = np.flatnonzero(scores >= kth).tolist()
+    else:
+        chosen = list(range(len(scores))) if k > 0 else []
+    values = scores.tolist()
+    chosen.sort(key=lambda i: (-values[i], names[i]))
+    return [(values[i], i) for i in chosen[:k]]
 
 
 def snippet(text: str, terms: Sequence[str], width: int = 220) -> str:

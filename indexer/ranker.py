@@ -19,18 +19,20 @@ evidence.
 from __future__ import annotations
 
 import bisect
+import gc
 import math
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
-from operator import attrgetter
+from itertools import chain, repeat
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from indexer.expertise import ASKED, ExpertiseIndex, Gathered
+from indexer.expertise import ASKED, ExpertiseIndex, Gathered, best_first
 from indexer.lexical import tokenize
 from indexer.progress import Progress, silent
 
@@ -130,6 +132,18 @@ class History:
         stamps = self._links.get((asker, person))
         return bisect.bisect_left(stamps, at) if stamps else 0
 
+    def helped_tie(self, asker: str | None, people: Sequence[str], at: float) -> list[float]:
+        """``log1p(helped_before(asker, person, at))`` of each person (the ``asker_tie``
+        feature; ``math.log1p``, as it always was, to the bit)."""
+        if asker is None:
+            return [0.0] * len(people)
+        self._sort()
+        links = self._links
+        return [
+            math.log1p(bisect.bisect_left(stamps, at)) if (stamps := links.get((asker, p))) else 0.0
+            for p in people
+        ]
+
     def add_document(
         self, person: str, kind: str, stamp: float | None, tags: Iterable[str]
     ) -> None:
@@ -159,24 +173,41 @@ class History:
     def _sort(self) -> None:
         if self._sorted:
             return
+        # Millions of small objects are made and none is garbage: the cyclic collector would
+        # walk the whole heap (every indexed document) again and again meanwhile.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._build()
+        finally:
+            if collecting:
+                gc.enable()
+        self._sorted = True
+
+    def _build(self) -> None:
         for record in self._people.values():
             record.answer_stamps.sort()
             record.activity_stamps.sort()
             record.responses.sort()
             for stamps in record.tag_stamps.values():
                 stamps.sort()
-        self._answer_log.sort()
         for stamps in self._links.values():
             stamps.sort()
-        self._log_names = sorted({person for _, person in self._answer_log})
+        # The answer log in time order (equal times by name) as arrays, people coded in name
+        # order: sorted by NumPy, not as a million tuples.
+        log = self._answer_log
+        size = len(log)
+        people = list(map(itemgetter(1), log))
+        self._log_names = sorted(set(people))
         code = self._codes = {person: i for i, person in enumerate(self._log_names)}
-        size = len(self._answer_log)
-        self._log_stamps = np.fromiter((s for s, _ in self._answer_log), np.float64, size)
-        self._log_codes = np.fromiter((code[p] for _, p in self._answer_log), np.int64, size)
+        log_stamps = np.fromiter(map(itemgetter(0), log), np.float64, size)
+        log_codes = np.fromiter(map(code.__getitem__, people), np.int64, size)
+        order = np.lexsort((log_codes, log_stamps))
+        self._log_stamps = log_stamps[order]
+        self._log_codes = log_codes[order]
         self._ever = (0, np.zeros(len(self._log_names), dtype=np.int64))
         self._ranked = {}
         self._flat = _Flat(self._people)
-        self._sorted = True
 
     def recently_active(self, at: float, k: int, exclude: Set[str]) -> list[str]:
         """The ``k`` people with most answers in the window before ``at``."""
@@ -238,16 +269,21 @@ class History:
                     break
         return picked
 
-    def popularity_places(self, people: Sequence[str]) -> list[int]:
+    def popularity_places(self, people: Sequence[str]) -> NDArray[np.int64]:
         """Each person's place (0 = most answers) among everyone by answers before the time of
         the last ``recently_active`` call (the popularity baseline's order), ``ACTIVE_DEPTH``
         when further down."""
+        places = np.full(len(people), ACTIVE_DEPTH, dtype=np.int64)
         ranked = self._ranked.get("ever")
-        if ranked is None:
-            return [ACTIVE_DEPTH] * len(people)
-        place = dict(zip(ranked[1][:ACTIVE_DEPTH].tolist(), range(ACTIVE_DEPTH), strict=False))
-        codes = self._codes
-        return [place.get(codes.get(person, -1), ACTIVE_DEPTH) for person in people]
+        if ranked is None or not len(ranked[1]):
+            return places
+        top = ranked[1][:ACTIVE_DEPTH]
+        by_code = np.argsort(top)
+        codes = np.fromiter(map(self._codes.get, people, repeat(-1)), np.int64, len(people))
+        at = np.minimum(np.searchsorted(top[by_code], codes), len(top) - 1)
+        hit = top[by_code][at] == codes
+        places[hit] = by_code[at[hit]]
+        return places
 
     def person(self, person: str) -> _PersonHistory | None:
         self._sort()
@@ -265,13 +301,39 @@ class _Runs:
     with a value per stamp (e.g. the outcome of an ask)."""
 
     def __init__(self, runs: Sequence[Sequence[float]], values: Sequence[Sequence[int]] = ()):
-        lengths = np.fromiter((len(r) for r in runs), np.int64, len(runs))
+        lengths = np.fromiter(map(len, runs), np.int64, len(runs))
         self.offsets = np.zeros(len(runs) + 2, dtype=np.int64)  # the last code: nobody
         np.cumsum(lengths, out=self.offsets[1 : len(runs) + 1])
         self.offsets[-1] = self.offsets[-2]
         total = int(self.offsets[-1])
-        self.stamps = np.fromiter((x for r in runs for x in r), np.float64, total)
-        self.values = np.fromiter((x for v in values for x in v), np.int64, total if values else 0)
+        self.stamps = np.fromiter(chain.from_iterable(runs), np.float64, total)
+        self.values = np.fromiter(chain.from_iterable(values), np.int64, total if values else 0)
+
+    def count_before(self, codes: NDArray[np.int64], at: float) -> NDArray[np.int64]:
+        """For each code (a candidate row), how many of its stamps are before ``at``: the whole
+        run when its last stamp is (routing now: everyone), else found by bisection (only the
+        runs that go on past ``at``), never by walking every stamp of the busiest people."""
+        starts = self.offsets[codes]
+        ends = self.offsets[codes + 1]
+        counts = ends - starts
+        if not len(self.stamps):
+            return counts
+        late = np.flatnonzero((counts > 0) & (self.stamps[np.maximum(ends - 1, 0)] >= at))
+        for row in late.tolist():
+            start = int(starts[row])
+            counts[row] = int(np.searchsorted(self.stamps[start : int(ends[row])], at))
+        return counts
+
+    def latest(
+        self, codes: NDArray[np.int64], counts: NDArray[np.int64], depth: int
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """The last ``depth`` of each row's first ``counts`` stamps: their rows and their index
+        in ``stamps``, row by row in time order."""
+        take = np.minimum(counts, depth)
+        first = self.offsets[codes] + counts - take
+        rows = np.repeat(np.arange(len(codes)), take)
+        within = np.arange(int(take.sum())) - np.repeat(np.cumsum(take) - take, take)
+        return rows, np.repeat(first, take) + within
 
     def before(
         self, codes: NDArray[np.int64], at: float
@@ -291,7 +353,8 @@ class _Runs:
 
 class _Flat:
     """``History`` as arrays over person codes: answers, activity, asks and their outcomes
-    (runs of stamps), languages; answers per tag are looked up per candidate (``tagged``).
+    (runs of stamps), languages, and per tag and per skill everyone who has it (``tagged``,
+    ``skill_hits``).
     Made by ``History._sort``."""
 
     def __init__(self, people: Mapping[str, _PersonHistory]) -> None:
@@ -303,60 +366,82 @@ class _Flat:
         self.activity = _Runs([r.activity_stamps for r in records])
         outcome = {name: i for i, name in enumerate(RESPONSES)}
         self.responses = _Runs(
-            [[stamp for stamp, _ in r.responses] for r in records],
-            [[outcome[o] for _, o in r.responses] for r in records],
+            [[stamp for stamp, _ in r.responses] if r.responses else () for r in records],
+            [[outcome[o] for _, o in r.responses] if r.responses else () for r in records],
         )
         self.records = records
-        self._language_owners: dict[str, list[int]] = defaultdict(list)
+        # Per language, whether each code speaks it (looked up, not searched, per candidate).
+        self._speakers: defaultdict[str, NDArray[np.bool_]] = defaultdict(
+            lambda: np.zeros(len(names) + 1, dtype=bool)
+        )
         self.has_languages = np.zeros(len(names) + 1, dtype=bool)
         for code, record in enumerate(records):
             for language in record.languages:
-                self._language_owners[language].append(code)
+                self._speakers[language][code] = True
             self.has_languages[code] = bool(record.languages)
-        self.skills = [r.skills for r in records]
+        # Per tag, everyone who answered it (codes ascending) with the runs of those answers'
+        # stamps; per skill, everyone who has it. A query's tags and words are looked up for
+        # all candidates at once, not candidate by candidate.
+        owners: defaultdict[str, list[int]] = defaultdict(list)
+        skilled: defaultdict[str, list[int]] = defaultdict(list)
+        for code, record in enumerate(records):
+            for tag in record.tag_stamps:
+                owners[tag].append(code)
+            for skill in record.skills:
+                skilled[skill].append(code)
+        self.tag_runs = {
+            tag: (
+                np.asarray(codes, dtype=np.int64),
+                _Runs([records[c].tag_stamps[tag] for c in codes]),
+            )
+            for tag, codes in owners.items()
+        }
+        self.skill_owners = {s: np.asarray(codes, dtype=np.int64) for s, codes in skilled.items()}
 
     def of(self, people: Iterable[str]) -> NDArray[np.int64]:
         codes, nobody = self.codes, self.nobody
-        return np.fromiter((codes.get(p, nobody) for p in people), np.int64)
+        return np.fromiter(map(codes.get, people, repeat(nobody)), np.int64)
 
     def tagged(
         self, codes: NDArray[np.int64], tags: Set[str], at: float
-    ) -> tuple[NDArray[np.int64], NDArray[np.int64], list[NDArray[np.float64]], list[int]]:
-        """Per code, its answers carrying any of ``tags`` before ``at`` and how many tags it
-        answered; and for the recency sum, each (code, tag)'s latest ``_RECENCY_DEPTH`` stamps
-        with its row. Only the few candidates who answered a tag cost more than a lookup."""
+    ) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]:
+        """Per code, its answers carrying any of ``tags`` before ``at`` and how many of the tags
+        it answered; and for the recency sum, each (code, tag)'s latest ``_RECENCY_DEPTH``
+        stamps with their row, row by row (each row's tags in the order of ``tags``)."""
         counts = np.zeros(len(codes), dtype=np.int64)
         known = np.zeros(len(codes), dtype=np.int64)
-        windows: list[NDArray[np.float64]] = []
-        rows: list[int] = []
-        records, size = self.records, len(self.records)
-        for row, code in enumerate(codes.tolist()):
-            if code >= size:
+        rows: list[NDArray[np.int64]] = [np.zeros(0, dtype=np.int64)]
+        stamps: list[NDArray[np.float64]] = [np.zeros(0, dtype=np.float64)]
+        for tag in tags:
+            entry = self.tag_runs.get(tag)
+            if entry is None:
                 continue
-            tag_stamps = records[code].tag_stamps
-            for tag in tags:
-                stamps = tag_stamps.get(tag)
-                if not stamps:
-                    continue
-                count = bisect.bisect_left(stamps, at)
-                if count:
-                    counts[row] += count
-                    known[row] += 1
-                    windows.append(np.asarray(stamps[max(0, count - _RECENCY_DEPTH) : count]))
-                    rows.append(row)
-        return counts, known, windows, rows
+            owners, runs = entry
+            place = np.minimum(np.searchsorted(owners, codes), len(owners) - 1)
+            local = np.where(owners[place] == codes, place, len(owners))  # else: nobody
+            count = runs.count_before(local, at)
+            counts += count
+            known += count > 0
+            tag_rows, index = runs.latest(local, count, _RECENCY_DEPTH)
+            rows.append(tag_rows)
+            stamps.append(runs.stamps[index])
+        all_rows = np.concatenate(rows)
+        order = np.argsort(all_rows, kind="stable")
+        return counts, known, all_rows[order], np.concatenate(stamps)[order]
 
     def skill_hits(self, codes: NDArray[np.int64], terms: Set[str]) -> NDArray[np.int64]:
-        skills = self.skills
-        size = len(skills)
-        return np.fromiter(
-            (len(skills[c] & terms) if c < size else 0 for c in codes.tolist()),
-            np.int64,
-            len(codes),
-        )
+        """Per code, how many of ``terms`` are among its skills."""
+        hits = np.zeros(len(codes), dtype=np.int64)
+        for term in terms:
+            owners = self.skill_owners.get(term)
+            if owners is not None:
+                place = np.minimum(np.searchsorted(owners, codes), len(owners) - 1)
+                hits += owners[place] == codes
+        return hits
 
     def speaks(self, codes: NDArray[np.int64], language: str) -> NDArray[np.bool_]:
-        return np.isin(codes, self._language_owners.get(language, []))
+        speakers = self._speakers.get(language)
+        return np.zeros(len(codes), dtype=bool) if speakers is None else speakers[codes]
 
 
 def query_language(text: str) -> str | None:
@@ -400,63 +485,48 @@ def candidate_features(
     only: Set[str] | None = None,
     before: float | None = None,
     needed: Set[str] | None = None,
+    dense_hits: tuple[NDArray[np.int64], NDArray[np.float32]] | None = None,
 ) -> Candidates:
     """Candidates for ``query`` and their features (rows in ``FEATURES`` order).
 
     ``before`` replays the past (fitting); routing now passes None and ``query.at`` is now.
     ``needed`` (routing with a model: ``FittedRanker.needed``) leaves the features the model
     gives no weight at 0 instead of computing them; None computes all (fitting).
+    ``dense_hits``: the query's dense search, when the caller searched already.
     """
     excluded = set(exclude) | ({query.asker} if query.asker else set())
-    gathered = index.gather(query.text, excluded, only, query.vector, before=before)
+    gathered = index.gather(
+        query.text, excluded, only, query.vector, before=before, dense_hits=dense_hits
+    )
     at = query.at if query.at is not None else time.time()
     # Two stages: the hand-set score picks who is worth featurising (the fitted model re-ranks
     # them); featurising every person with a stray match would cost more than the search.
     # Without the prior: it counts answers given up to now (leakage when replaying the past);
     # the answers feature counts them as of the question.
-    hand = {
-        person: index.hand_score(person, hits, prior=False)
-        for person, hits in gathered.per_person.items()
-    }
-    people = sorted(hand, key=lambda person: (-hand[person], person))[:TOPICAL_CANDIDATES]
+    names, hand = gathered.people()
+    chosen = [i for _, i in best_first(hand, names, TOPICAL_CANDIDATES)]
+    people = [names[i] for i in chosen]
     recent = history.recently_active(at, RECENT_CANDIDATES, excluded)
     topical_people = set(people)
     people += [p for p in recent if p not in topical_people and (only is None or p in only)]
     query_tags = {t.lower() for t in query.tags}
     query_terms = set(tokenize(query.text)) | query_tags
     language = query_language(query.text)
-    best_dense = _best_dense(index, gathered) if needed is None or "dense_gap" in needed else 0.0
     want = set(FEATURES) if needed is None else set(needed)
     rows = _feature_rows(
-        history, people, gathered, hand, at, query_tags, query_terms, language, best_dense, want
+        history, people, gathered, chosen, hand, at, query_tags, query_terms, language, want
     )
     if "asker_tie" in want:
-        rows[:, _TIE] = [math.log1p(history.helped_before(query.asker, p, at)) for p in people]
+        rows[:, _TIE] = history.helped_tie(query.asker, people, at)
     if "ever_rank" in want:
         rows[:, _COLUMN["ever_rank"]] = np.log1p(history.popularity_places(people))
-    topical = np.array([p in topical_people for p in people], dtype=bool)
+    topical = np.zeros(len(people), dtype=bool)
+    topical[: len(chosen)] = True
     return Candidates(people, rows, topical, gathered)
-
-
-def _best_dense(index: ExpertiseIndex, gathered: Gathered) -> float:
-    """The best dense similarity of anyone's evidence: that of the best dense match when it is
-    someone's evidence (most often), else found by looking at all."""
-    similarity = gathered.doc_similarity
-    if similarity:
-        best = max(similarity, key=similarity.__getitem__)
-        document = index.document(best)
-        if document is not None:
-            for hit in gathered.per_person.get(document.person, ()):
-                if hit.doc_id == best:
-                    return hit.similarity
-    return max((h.similarity for hits in gathered.per_person.values() for h in hits), default=0.0)
 
 
 # Earlier answers counted in a recency sum: the latest this many.
 _RECENCY_DEPTH = 500
-_SIMILARITY = attrgetter("similarity")
-_LEXICAL = attrgetter("lexical")
-_KIND = attrgetter("kind")
 _COLUMN = {name: i for i, name in enumerate(FEATURES)}
 # Features read from each person's history record (one loop over the candidates).
 _HISTORY = frozenset(
@@ -470,17 +540,18 @@ def _feature_rows(
     history: History,
     people: Sequence[str],
     gathered: Gathered,
-    hand: Mapping[str, float],
+    chosen: Sequence[int],
+    hand: NDArray[np.float64],
     at: float,
     query_tags: Set[str],
     query_terms: Set[str],
     language: str | None,
-    best_dense: float,
     want: Set[str],
 ) -> NDArray[np.float64]:
     """Each person's features in ``want`` (``asker_tie`` and ``ever_rank`` left 0), a column
-    at a time: the evidence of all candidates as flat arrays, counts by bisection per person,
-    and the recency sums over all candidates' answers at once."""
+    at a time: the evidence of all candidates straight from the gathered arrays, and the
+    history of all candidates as flat arrays. ``people`` starts with the topical ones,
+    ``chosen`` their places in ``gathered.people()`` (whose scores ``hand`` holds)."""
     n = len(people)
     features = np.zeros((n, len(FEATURES)), dtype=np.float64)
 
@@ -488,46 +559,62 @@ def _feature_rows(
         if name in want:
             features[:, _COLUMN[name]] = values
 
-    # Evidence: every matching document of every candidate, flat.
-    per_person = [gathered.per_person.get(person, ()) for person in people]
-    hits = [hit for person_hits in per_person for hit in person_hits]
-    hit_rows = np.repeat(np.arange(n), [len(person_hits) for person_hits in per_person])
-    similarity = np.fromiter(map(_SIMILARITY, hits), np.float64, len(hits))
-    lexical = np.fromiter(map(_LEXICAL, hits), np.float64, len(hits))
+    # Evidence: every matching document of every candidate, flat. Each candidate's place among
+    # the gathered people (-1: none; the recently active may have evidence too), and each
+    # gathered document's candidate row (-1: not a candidate's).
+    groups = gathered._grouped()
+    found = np.asarray(
+        list(chosen) + [groups.at.get(p, -1) for p in people[len(chosen) :]], dtype=np.int64
+    )
+    has = found >= 0
+    place = np.full(len(groups.names), -1, dtype=np.int64)
+    place[found[has]] = np.flatnonzero(has)
+    hit_rows = place[groups.inverse]
+    mine = hit_rows >= 0
+    hit_rows = hit_rows[mine]
+    similarity = gathered.similarity[mine]
+    lexical = gathered.lexical[mine]
     dense_best, dense_top3, dense_count = _best_three(hit_rows, similarity, n)
     put("dense_max", dense_best)
     put("dense_top3", dense_top3)
     put("dense_count", np.log1p(dense_count))
     if want & {"answer_dense_max", "profile_similarity"}:
-        kinds = np.array(list(map(_KIND, hits)), dtype=object)
-        told = ~np.isin(kinds, list(ASKED))
-        put("answer_dense_max", _row_max(hit_rows, similarity, told, n))
-        put("profile_similarity", _row_max(hit_rows, similarity, kinds == "profile", n))
+        kinds = gathered.kind[mine]
+        kind_names = list(gathered.kinds)
+        asked_kinds = [i for i, kind in enumerate(kind_names) if kind in ASKED]
+        profile = kind_names.index("profile") if "profile" in kind_names else -1
+        put("answer_dense_max", _row_max(hit_rows, similarity, ~np.isin(kinds, asked_kinds), n))
+        put("profile_similarity", _row_max(hit_rows, similarity, kinds == profile, n))
+    # The best dense similarity of anyone's evidence (that of the best dense match when it is
+    # someone's evidence: every other document's is lower).
+    best_dense = float(gathered.similarity.max(initial=0.0))
     put("dense_gap", dense_best - best_dense)
     lexical_best, lexical_top3, lexical_count = _best_three(hit_rows, lexical, n)
     put("lexical_max", lexical_best)
     put("lexical_top3", lexical_top3)
     put("lexical_count", np.log1p(lexical_count))
-    put("hand_score", np.log1p(100 * np.array([hand.get(p, 0.0) for p in people])))
-    put("topical", np.array([1.0 if person_hits else 0.0 for person_hits in per_person]))
+    scores = np.zeros(n, dtype=np.float64)
+    scores[has] = hand[found[has]]
+    put("hand_score", np.log1p(100 * scores))
+    put("topical", has.astype(np.float64))
 
     # History, as of ``at``: every candidate's runs of stamps at once (flat arrays).
     if not want & _HISTORY:
         return features
     flat = history.flat()
     codes = flat.of(people)
-    rows, within, index, answers = flat.answers.before(codes, at)
+    answers = flat.answers.count_before(codes, at)
     put("answers", np.log1p(answers))
     scales = tuple(days for days in (7, 30, 180) if f"recent_{days}d" in want)
     if scales:
         # The latest _RECENCY_DEPTH answers of each candidate before ``at``.
-        latest = within >= answers[rows] - _RECENCY_DEPTH
-        ages = flat.answers.stamps[index[latest]] - at
+        rows, index = flat.answers.latest(codes, answers, _RECENCY_DEPTH)
+        ages = flat.answers.stamps[index] - at
         for days in scales:
-            decayed = np.bincount(rows[latest], np.exp(ages / (days * DAY)), minlength=n)
+            decayed = np.bincount(rows, np.exp(ages / (days * DAY)), minlength=n)
             put(f"recent_{days}d", np.log1p(decayed))
     if want & {"activity", "days_idle"}:
-        _, _, _, active = flat.activity.before(codes, at)
+        active = flat.activity.count_before(codes, at)
         put("activity", np.log1p(active))
         idle_days = np.full(n, 3650.0)
         seen = active > 0
@@ -539,13 +626,11 @@ def _feature_rows(
         tags_known = np.zeros(n, dtype=np.int64)
         tag_recent = np.zeros(n, dtype=np.float64)
         if query_tags:
-            tag_answers, tags_known, windows, window_rows = flat.tagged(codes, query_tags, at)
-            if windows and "tag_recent" in want:
-                ages = np.concatenate(windows) - at
+            tag_answers, tags_known, window_rows, window = flat.tagged(codes, query_tags, at)
+            if len(window) and "tag_recent" in want:
+                ages = window - at
                 tag_recent = np.bincount(
-                    np.repeat(window_rows, [len(w) for w in windows]),
-                    np.exp(ages / (30 * DAY)),
-                    minlength=n,
+                    window_rows, np.exp(ages / (30 * DAY)), minlength=n
                 ).astype(np.float64)
         put("tag_answers", np.log1p(tag_answers))
         put("tag_share", tags_known / len(query_tags) if query_tags else np.zeros(n))
@@ -707,12 +792,16 @@ def training_set(
     ordered = ordered[first:]
     used = 0
     progress("features", 0, len(ordered))
+    searched: list[tuple[NDArray[np.int64], NDArray[np.float32]] | None] = []
     for position, question in enumerate(ordered, 1):
         progress("features", position, len(ordered))
+        if not searched:
+            searched = _dense_batch(index, ordered[position - 1 : position - 1 + SEARCH_BATCH])
+        dense_hits = searched.pop(0)
         at = question.query.at
         if at is None:
             continue
-        found = candidate_features(index, history, question.query, before=at)
+        found = candidate_features(index, history, question.query, before=at, dense_hits=dense_hits)
         if not found.people:
             continue
         blocks.append(found.features)
@@ -723,6 +812,35 @@ def training_set(
         empty = np.zeros((0, len(FEATURES)))
         return TrainingSet(empty, np.zeros(0, np.int8), np.zeros(0, np.int64), 0)
     return TrainingSet(np.vstack(blocks), np.concatenate(labels), np.concatenate(groups), used)
+
+
+# Replayed questions are searched this many at once (FAISS spreads them over its threads).
+# Below FAISS's threshold for computing a batch's scores as one matrix product (20 queries),
+# each query's scores are the single-query search's to the bit, so replaying in batches finds
+# exactly what routing each question alone would.
+SEARCH_BATCH = 16
+
+
+def _dense_batch(
+    index: ExpertiseIndex, questions: Sequence[TrainingQuestion]
+) -> list[tuple[NDArray[np.int64], NDArray[np.float32]] | None]:
+    """The dense search of each question with a vector, as ``DenseIndex.search`` answers one
+    (None for a question without one: ``gather`` encodes it)."""
+    vectors = [q.query.vector for q in questions]
+    present = [v for v in vectors if v is not None]
+    if not present or not len(index) or not questions:
+        return [None] * len(questions)
+    ids, scores = index.dense.search_batch(np.stack(present), index.weights.dense_candidates)
+    found = iter(zip(ids, scores, strict=True))
+    out: list[tuple[NDArray[np.int64], NDArray[np.float32]] | None] = []
+    for vector in vectors:
+        if vector is None:
+            out.append(None)
+            continue
+        row_ids, row_scores = next(found)
+        keep = row_ids >= 0
+        out.append((row_ids[keep], row_scores[keep]))
+    return out
 
 
 # The features the default model uses. Chosen, with the other settings in ``FitSettings``, by

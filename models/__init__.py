@@ -26,6 +26,7 @@ from models.entities import (
     Role,
     RoutingModel,
     WebSession,
+    person_maybe_unavailable,
 )
 from models.referrals import (
     Offer,
@@ -71,5 +72,6 @@ __all__ = [
     "ShareLink",
     "ShareVisits",
     "WebSession",
+    "person_maybe_unavailable",
     "referral_of",
 ]

@@ -87,6 +87,12 @@ class Availability(enum.StrEnum):
     OPTED_OUT = "opted_out"
 
 
+# The people who may be unavailable now (away, opted out), read by every routing call: the
+# partial index ix_person_not_available holds just them. A query must name this very predicate
+# (``person_maybe_unavailable``), as a literal, for PostgreSQL's planner and SQLite's to use it.
+MAYBE_UNAVAILABLE = "availability <> 'available'"
+
+
 class PostKind(enum.StrEnum):
     PROFILE = "profile"
     POST = "post"
@@ -153,6 +159,16 @@ class NudgeState(enum.StrEnum):
 
 class Person(Base):
     __tablename__ = "person"
+    # Every routing call reads who may be unavailable (away, opted out): a partial index holds
+    # just them (migration 0011), so the call reads those rows instead of the whole table.
+    __table_args__ = (
+        Index(
+            "ix_person_not_available",
+            "id",
+            postgresql_where=text(MAYBE_UNAVAILABLE),
+            sqlite_where=text(MAYBE_UNAVAILABLE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     handle: Mapped[str] = mapped_column(String(64), unique=True)
@@ -430,3 +446,8 @@ class IndexChange(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     post_id: Mapped[int] = mapped_column(Integer)
+
+
+def person_maybe_unavailable() -> Any:
+    """``WHERE`` people who may be unavailable now, in the form the partial index matches."""
+    return text(f"person.{MAYBE_UNAVAILABLE}")

@@ -19,10 +19,15 @@ BUDGET_WINDOW = timedelta(days=7)
 
 
 def is_available(person: Person, now: datetime) -> bool:
-    if person.availability == Availability.OPTED_OUT:
+    return availability_allows(person.availability, person.away_until, now)
+
+
+def availability_allows(availability: str, away_until: datetime | None, now: datetime) -> bool:
+    """The availability rule on the two columns it reads (routing reads just those)."""
+    if availability == Availability.OPTED_OUT:
         return False
-    if person.availability == Availability.AWAY:
-        return person.away_until is not None and person.away_until <= now
+    if availability == Availability.AWAY:
+        return away_until is not None and away_until <= now
     return True
 
 

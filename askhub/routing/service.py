@@ -1,9 +1,13 @@
 """The bridge between the database and the expertise index.
 
 The database is the truth: every passage vector is stored in ``embedding`` with its model id.
-The in-memory index follows that table by watermark (highest embedding id seen) and count, so
-a post written by the CLI, another process or this one is searchable at the next routing call,
-and a crash costs at most a rebuild from stored vectors, never a re-encode.
+The in-memory index is a replica that follows that table through the ``index_change`` log
+(migration 0007): the watermark is the last change replayed. A routing call checks only the
+log's head (an index lookup), so a post written by the CLI, another process or this one is
+searchable at the next call; on PostgreSQL a follower (askhub/routing/follower.py) replays
+changes in the background as they are NOTIFYed, so calls seldom replay anything themselves.
+The full count that catches a replica out of step runs off the request path (:meth:`audit`),
+and a crash or a drift costs at most a rebuild from stored vectors, never a re-encode.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import logging
 import math
 import threading
+from collections import Counter
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -25,14 +30,29 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from askhub.logs import emit
 from askhub.routing import learning
 from askhub.routing.audience import is_everyone, members
-from askhub.routing.availability import asks_in_window, held_back, is_available, open_asks
+from askhub.routing.availability import (
+    asks_in_window,
+    availability_allows,
+    held_back,
+    open_asks,
+)
 from askhub.settings import Settings
 from indexer.dense import IVF, DenseIndex, approximate_copy
 from indexer.embedders import Embedder, load_embedder
 from indexer.expertise import Document, Evidence, ExpertiseIndex, Passage, PersonMatch
 from indexer.progress import Progress, silent
 from indexer.ranker import FittedRanker, History, Query, candidate_features
-from models import Availability, Embedding, IndexChange, Person, Post, Reply, ReplyKind
+from models import (
+    Embedding,
+    IndexChange,
+    Person,
+    Post,
+    PostKind,
+    Reply,
+    ReplyKind,
+    RoutingModel,
+    person_maybe_unavailable,
+)
 
 EMBED_BATCH = 256
 # Replaying more changed posts than this (and a quarter of the index) rebuilds instead.
@@ -127,6 +147,10 @@ class RoutingService:
         self._ranker: FittedRanker | None = None
         self._ranker_id = 0
         self._history: History | None = None
+        # What this process did to its replica, for /api/health: passages it encoded (its own
+        # writes), passages it took from stored vectors by replaying changes or by a rebuild,
+        # and how often it replayed, rebuilt or found itself out of step.
+        self.counters: Counter[str] = Counter()
         # The approximate index being built in the background (see _keep_approximate): its
         # thread, when it started, and a future the CLI can wait on.
         self._builder: threading.Thread | None = None
@@ -159,6 +183,15 @@ class RoutingService:
             "people": index.people if index else 0,
             "watermark": self._watermark,
             "ranker": self.ranker_state(),
+            "passages": {
+                what: self.counters[f"passages_{what}"]
+                for what in ("encoded", "replayed", "loaded")
+            },
+            "queries_encoded": self.counters["queries_encoded"],
+            "replays": self.counters["replays"],
+            "rebuilds": self.counters["rebuilds"],
+            "audits": self.counters["audits"],
+            "out_of_step": self.counters["out_of_step"],
             "search": self.search_state(),
         }
 
@@ -211,6 +244,7 @@ class RoutingService:
         chunks = [ExpertiseIndex.chunks(d) for d in documents]
         texts = [text for per_doc in chunks for text in per_doc]
         vectors = await anyio.to_thread.run_sync(self.embedder.encode, texts)
+        self.counters["passages_encoded"] += len(texts)
         model_id = self.model_id
         stale = delete(Embedding).where(Embedding.post_id.in_([p.id for p in posts]))
         if not every_model:
@@ -283,63 +317,134 @@ class RoutingService:
     async def sync(self, session: AsyncSession) -> ExpertiseIndex:
         """Bring the in-memory index up to date with the stored vectors (cheap when it is).
 
-        The watermark is the last ``index_change`` row replayed: the posts changed after it are
-        removed from the index and added again from their stored vectors, the rest stays. A
-        count that disagrees with the table (a change log lost, vectors of another model) is
-        healed by a rebuild from the stored vectors, never by re-encoding.
+        What every routing call pays: one statement of three index lookups (the change log's
+        head and oldest row, the newest stored ranker), never a scan. The watermark is the last
+        ``index_change`` row replayed: the posts changed after it are removed from the index
+        and added again from their stored vectors, the rest stays. The head is read on every
+        call, not left to the follower, so a client that wrote through this process (or whose
+        write through another one has committed) is routed against its own post at once.
         """
         async with self._lock:
-            model_id = self.model_id
-            # One statement, one snapshot: the count belongs to the changes up to ``head``.
-            head, oldest, count = (
+            head, oldest, ranker = (
                 await session.execute(
                     select(
                         select(func.coalesce(func.max(IndexChange.id), 0)).scalar_subquery(),
                         select(func.coalesce(func.min(IndexChange.id), 0)).scalar_subquery(),
-                        select(func.count())
-                        .where(Embedding.model_id == model_id)
-                        .scalar_subquery(),
+                        select(func.coalesce(func.max(RoutingModel.id), 0)).scalar_subquery(),
                     )
                 )
             ).one()
-            head, oldest, count = int(head), int(oldest), int(count)
-            await self._follow_model(session)
+            await self._follow_model(session, int(ranker))
             index = self._index
-            if index is not None and oldest > self._watermark + 1:
-                # Rows after the watermark may have been pruned (prune_changes): the changes
-                # cannot be replayed, so the index is rebuilt from the stored vectors.
-                index = None
-            if index is not None and head == self._watermark:
-                if count == len(index.dense):
-                    return index
-                index = None  # out of step: rebuild below
-            self._history = None
-            if index is None:
-                index = self._load_saved(count, head)
-                if index is not None:
-                    await self._attach_documents(session, index)
-            if index is not None and head != self._watermark:
-                changed = list(
-                    await session.scalars(
-                        select(IndexChange.post_id)
-                        .where(IndexChange.id > self._watermark, IndexChange.id <= head)
-                        .distinct()
-                    )
+            if index is not None and int(head) == self._watermark:
+                return index
+            return await self._catch_up(session, int(head), int(oldest))
+
+    async def audit(self, session: AsyncSession) -> bool:
+        """The safety net, off the request path (the follower runs it now and then): count the
+        stored vectors and rebuild from them when the index holds another number (a change
+        log lost or rewritten, vectors of another model). Returns whether it rebuilt.
+
+        The count is compared only when nothing was left to replay: head, oldest and count come
+        from one statement (one snapshot), and when the head is the watermark no change has
+        committed since the replayed state was read, so index and table must agree.
+        """
+        async with self._lock:
+            head, oldest, count = await self._head_and_count(session)
+            self.counters["audits"] += 1
+            index = self._index
+            if index is None or head != self._watermark:
+                await self._catch_up(session, head, oldest)
+                return False
+            if count == len(index.dense):
+                # Replies count as answers too, and they change no vector: recount now and then.
+                index.set_priors(await self._priors(session, index))
+                return False
+            emit(
+                index_log,
+                logging.WARNING,
+                {"event": "out_of_step", "vectors": len(index.dense), "stored": count},
+            )
+            self.counters["out_of_step"] += 1
+            self._index = None
+            await self._catch_up(session, head, oldest)
+            return True
+
+    async def _head_and_count(self, session: AsyncSession) -> tuple[int, int, int]:
+        """The change log's head and oldest row and the stored vectors of this model, in one
+        statement, so the count belongs to the changes up to ``head``. The count scans the
+        table: only a start, a rebuild and an audit run it, never a routing call."""
+        head, oldest, count = (
+            await session.execute(
+                select(
+                    select(func.coalesce(func.max(IndexChange.id), 0)).scalar_subquery(),
+                    select(func.coalesce(func.min(IndexChange.id), 0)).scalar_subquery(),
+                    select(func.count())
+                    .where(Embedding.model_id == self.model_id)
+                    .scalar_subquery(),
                 )
-                if len(changed) > max(REPLAY_LIMIT, len(index) // 4):
-                    index = None  # a bulk change (an import): one rebuild is cheaper
-                else:
-                    index.remove(changed)
-                    await self._add_posts(session, index, changed)
-                    self._watermark = head
-            if index is None:
-                index = ExpertiseIndex(self.embedder)
-                await self._add_all(session, index)
+            )
+        ).one()
+        return int(head), int(oldest), int(count)
+
+    async def _catch_up(self, session: AsyncSession, head: int, oldest: int) -> ExpertiseIndex:
+        """Replay the changes after the watermark up to ``head``, or rebuild when they cannot
+        be replayed (the lock is held)."""
+        index = self._index
+        if index is not None and (oldest > self._watermark + 1 or head < self._watermark):
+            # Rows after the watermark may have been pruned (prune_changes), or the log went
+            # back (a restore): the changes cannot be replayed, so the index is rebuilt.
+            index = None
+        self._history = None
+        # The priors count answers over the whole post and reply tables: recounted at a
+        # rebuild, an audit, or a replay that touched an answer, not for every new post.
+        answers_changed = index is None
+        if index is not None and head != self._watermark:
+            changed = list(
+                await session.scalars(
+                    select(IndexChange.post_id)
+                    .where(IndexChange.id > self._watermark, IndexChange.id <= head)
+                    .distinct()
+                )
+            )
+            if len(changed) > max(REPLAY_LIMIT, len(index) // 4):
+                index = None  # a bulk change (an import): one rebuild is cheaper
+                answers_changed = True
+            else:
+                answers_changed = self._touches_answers(index, changed)
+                index.remove(changed)
+                self.counters["passages_replayed"] += await self._add_posts(session, index, changed)
+                answers_changed = answers_changed or self._touches_answers(index, changed)
+                self.counters["replays"] += 1
                 self._watermark = head
+        if index is None:
+            index = await self._rebuild(session)
+        if answers_changed:
             index.set_priors(await self._priors(session, index))
-            self._index = index
-            self._keep_approximate(index)
+        self._index = index
+        self._keep_approximate(index)
+        return index
+
+    @staticmethod
+    def _touches_answers(index: ExpertiseIndex, post_ids: Sequence[int]) -> bool:
+        return any(
+            (document := index.document(pid)) is not None and document.kind == PostKind.ANSWER
+            for pid in post_ids
+        )
+
+    async def _rebuild(self, session: AsyncSession) -> ExpertiseIndex:
+        """A new index from the stored vectors (the saved file when it matches the table)."""
+        head, _, count = await self._head_and_count(session)
+        self.counters["rebuilds"] += 1
+        index = self._load_saved(count, head)
+        if index is not None:
+            await self._attach_documents(session, index)
+            self.counters["passages_loaded"] += len(index.dense)
             return index
+        index = ExpertiseIndex(self.embedder)
+        self.counters["passages_loaded"] += await self._add_all(session, index)
+        self._watermark = head
+        return index
 
     async def prune_changes(self, session: AsyncSession) -> int:
         """Delete the ``index_change`` rows older than the newest ``index_changes_kept``;
@@ -365,8 +470,8 @@ class RoutingService:
         result = await session.execute(delete(IndexChange).where(IndexChange.id < floor))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
-    async def _follow_model(self, session: AsyncSession) -> None:
-        newest = await learning.newest_model_id(session)
+    async def _follow_model(self, session: AsyncSession, newest: int) -> None:
+        """Load the stored ranker when ``newest`` (its id, read by the caller) is new."""
         if newest == self._ranker_id:
             return
         loaded = await learning.newest_model(session)
@@ -484,18 +589,19 @@ class RoutingService:
             [Passage(vector_id=r[0], doc_id=r[1], text=r[2]) for r in rows],
         )
 
-    async def _add_all(self, session: AsyncSession, index: ExpertiseIndex) -> None:
+    async def _add_all(self, session: AsyncSession, index: ExpertiseIndex) -> int:
         post_ids = list(
             await session.scalars(
                 select(Embedding.post_id).where(Embedding.model_id == self.model_id).distinct()
             )
         )
-        await self._add_posts(session, index, sorted(post_ids))
+        return await self._add_posts(session, index, sorted(post_ids))
 
     async def _add_posts(
         self, session: AsyncSession, index: ExpertiseIndex, post_ids: Sequence[int]
-    ) -> None:
-        """Add these posts with every stored passage vector they have now (none: gone)."""
+    ) -> int:
+        """Add these posts with every stored passage vector they have now (none: gone);
+        returns how many passages that was."""
         posts: dict[int, Post] = {}
         vectors_by_id: dict[int, bytes] = {}
         passages: list[Passage] = []
@@ -512,13 +618,14 @@ class RoutingService:
                     passages.append(Passage(vector_id=vid, doc_id=pid, text=text))
                     vectors_by_id[vid] = blob
         if not passages:
-            return
+            return 0
         with_vectors = {p.doc_id for p in passages}
         documents = [document_for(posts[pid]) for pid in post_ids if pid in with_vectors]
         vectors = np.vstack(
             [np.frombuffer(vectors_by_id[p.vector_id], dtype=np.float32) for p in passages]
         )
         index.add(documents, passages, vectors)
+        return len(passages)
 
     async def _priors(self, session: AsyncSession, index: ExpertiseIndex) -> dict[str, float]:
         """Answers given (imported answers and replies), log-scaled to [0, 1].
@@ -540,7 +647,7 @@ class RoutingService:
 
     async def forget(self, post_ids: Sequence[int]) -> None:
         """Drop posts from this process's index now (their rows and vectors are gone from the
-        database; other processes notice the count shrink and rebuild at their next sync)."""
+        database; other processes replay the deletion from the change log)."""
         async with self._lock:
             if self._index is not None and post_ids:
                 self._index.remove(post_ids)
@@ -641,6 +748,12 @@ class RoutingService:
         if self._build_done is not None:
             await asyncio.shield(self._build_done)
 
+    async def encode_query(self, text: str) -> NDArray[np.float32]:
+        """A query's vector (counted apart from the passages this process stores)."""
+        self.counters["queries_encoded"] += 1
+        vectors = await anyio.to_thread.run_sync(self.embedder.encode, [text])
+        return np.asarray(vectors[0], dtype=np.float32)
+
     # -- asked before ------------------------------------------------------------------------
 
     async def similar_posts(
@@ -653,7 +766,7 @@ class RoutingService:
         if not text.strip():
             return []
         index = await self.sync(session)
-        vector = (await anyio.to_thread.run_sync(self.embedder.encode, [text]))[0]
+        vector = await self.encode_query(text)
         gathered = index.gather(text, query_vector=vector)
         floor = max(SIMILAR_FLOOR - index.weights.min_similarity, 0.0)
         hits = [
@@ -753,17 +866,21 @@ class RoutingService:
         index = await self.sync(session)
         now = datetime.now(UTC)
         # The same rule the nudge loop uses; only people not marked available can fail it.
+        # Three columns of the partial index's rows: whole people (JSON columns and all) cost
+        # more to load than the rest of a call when many are away.
         unavailable = {
-            str(person.id)
-            for person in await session.scalars(
-                select(Person).where(Person.availability != Availability.AVAILABLE)
+            str(person_id)
+            for person_id, availability, away_until in await session.execute(
+                select(Person.id, Person.availability, Person.away_until).where(
+                    person_maybe_unavailable()
+                )
             )
-            if not is_available(person, now)
+            if not availability_allows(availability, away_until, now)
         }
         only: set[str] | None = None
         if not is_everyone(audience):
             only = {str(m.id) for m in await members(session, audience)}
-        query_vector = (await anyio.to_thread.run_sync(self.embedder.encode, [text]))[0]
+        query_vector = await self.encode_query(text)
         history = await self.history(session, index) if self._ranker is not None else None
         matches = self.rank(
             index,
