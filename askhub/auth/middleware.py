@@ -2,15 +2,72 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from litestar.middleware._utils import should_bypass_middleware
+from litestar.types import Receive, Scope, Send
+from sqlalchemy import inspect
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from askhub.auth.service import person_for_token
+from askhub.auth.service import token_owner
 from askhub.context import AppContext
+from models import Person
+
+# Where the request's database session waits for ``askhub.dependencies.provide_session``.
+REQUEST_SESSION = "askhub.session"
+
+
+def request_session(scope: Scope) -> AsyncSession | None:
+    """The session the token was checked in, if this request was authenticated by token."""
+    found: AsyncSession | None = cast(dict[str, Any], scope).get(REQUEST_SESSION)
+    return found
+
+
+def detached_copy(person: Person) -> Person:
+    """``request.user``: the person's columns as loaded, in no session. The session's own
+    instance is the handler's (``me``), and a rollback there expires it, while the error
+    handlers still read the person's language from ``request.user``."""
+    return Person(**{column.key: getattr(person, column.key) for column in _COLUMNS})
+
+
+_COLUMNS = inspect(Person).column_attrs
 
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
+    """Checks the token in the session (and transaction) the handler then uses: one database
+    connection and one transaction per request instead of two, and the person is already in
+    the session when the handler asks for them. A plain read was about 15 round trips to the
+    database, each a wait for the CPU on a busy machine; this saves four."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if should_bypass_middleware(
+            exclude_http_methods=self.exclude_http_methods,
+            exclude_opt_key=self.exclude_opt_key,
+            exclude_path_pattern=self.exclude,
+            scope=scope,
+            scopes=self.scopes,
+        ):
+            await self.app(scope, receive, send)
+            return
+        context: AppContext = scope["app"].state.context
+        async with context.sessions() as session:
+            shared = cast(dict[str, Any], scope)
+            shared[REQUEST_SESSION] = session
+            try:
+                result = await self.authenticate_request(ASGIConnection(scope))
+                scope["user"] = result.user
+                scope["auth"] = result.auth
+                await self.app(scope, receive, send)
+                # provide_session commits what the handler did; a handler that used no session
+                # leaves only the token's "last used" stamp to keep.
+                if session.in_transaction():
+                    await session.commit()
+            finally:
+                shared.pop(REQUEST_SESSION, None)
+
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
         header = connection.headers.get("authorization", "")
         scheme, _, token = header.partition(" ")
@@ -18,9 +75,15 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
             raise NotAuthorizedException(
                 "missing bearer token: send 'Authorization: Bearer <token>'"
             )
-        context: AppContext = connection.app.state.context
-        async with context.sessions() as session, session.begin():
-            person = await person_for_token(session, token.strip())
-        if person is None:
+        session = request_session(connection.scope)
+        assert session is not None  # __call__ opened it
+        found = await token_owner(session, token.strip())
+        if found is None:
             raise NotAuthorizedException("invalid or revoked token")
-        return AuthenticationResult(user=person, auth=token)
+        person, touched = found
+        if touched:
+            # The stamp commits now, not with the handler's work: a write lock held through the
+            # request would block any short transaction of its own (seen, on SQLite), and a
+            # failed request would lose it.
+            await session.commit()
+        return AuthenticationResult(user=detached_copy(person), auth=token)

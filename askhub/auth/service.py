@@ -38,6 +38,13 @@ async def create_token(
 
 async def person_for_token(session: AsyncSession, token: str) -> Person | None:
     """The person of a valid token: known, not revoked (deleted), not expired."""
+    found = await token_owner(session, token)
+    return found[0] if found else None
+
+
+async def token_owner(session: AsyncSession, token: str) -> tuple[Person, bool] | None:
+    """The person of a valid token, and whether its "last used" stamp was written (at most
+    once a minute: then the caller should commit soon, or it holds SQLite's write lock)."""
     now = datetime.now(UTC)
     row = (
         await session.execute(
@@ -51,15 +58,14 @@ async def person_for_token(session: AsyncSession, token: str) -> Person | None:
     api_token, person = row
     if api_token.expires_at is not None and api_token.expires_at <= now:
         return None
-    await _touch(session, api_token, now)
-    return person
+    return person, await _touch(session, api_token, now)
 
 
-async def _touch(session: AsyncSession, api_token: ApiToken, now: datetime) -> None:
+async def _touch(session: AsyncSession, api_token: ApiToken, now: datetime) -> bool:
     """Record a use at most once a minute per token; other uses write nothing."""
     stale = now - TOUCH_EVERY
     if api_token.last_used_at is not None and api_token.last_used_at > stale:
-        return
+        return False
     await session.execute(
         update(ApiToken)
         .where(
@@ -69,6 +75,7 @@ async def _touch(session: AsyncSession, api_token: ApiToken, now: datetime) -> N
         .values(last_used_at=now)
         .execution_options(synchronize_session=False)
     )
+    return True
 
 
 async def list_tokens(

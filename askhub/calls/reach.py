@@ -37,7 +37,8 @@ from sqlalchemy.orm import aliased
 
 from askhub.calls import notify
 from askhub.i18n import N_, Translator
-from askhub.routing.audience import Member, members
+from askhub.recent import Recent
+from askhub.routing.audience import Member, audience_size, in_audience, members
 from askhub.routing.availability import BUDGET_WINDOW
 from askhub.settings import Settings
 from models import Call, CallKind, CallStatus, Match, MatchState, Person, Reply, ReplyKind
@@ -500,11 +501,35 @@ class Reach:
     audience: int
 
 
+# A call's page shows its reach on every read. The yes-rates behind it join every finished
+# call's asks and the audience is a count over the people: at 100k people together they cost
+# more than the rest of the read. Both move slowly, so reading a call may use figures up to
+# READ_MAX_AGE seconds old (per process and database); deciding whom to ask (the waves, the
+# preview) always computes them afresh.
+READ_MAX_AGE = 30.0
+_recent_rates: Recent[Rates] = Recent(READ_MAX_AGE)
+_recent_audiences: Recent[int] = Recent(READ_MAX_AGE)
+
+
+async def _audience_on_read(session: AsyncSession, call: Call) -> int:
+    audience = call.audience or {}
+    key = tuple(str(audience.get(k) or "").lower() for k in ("department", "location", "language"))
+    everyone = await _recent_audiences.get(
+        session, key, lambda: audience_size(session, call.audience)
+    )
+    # The asker is never in their own call's audience.
+    asker = call.__dict__.get("asker")  # loaded with the call; never a lazy load here
+    if asker is None:
+        return await audience_size(session, call.audience, exclude=call.asker_id)
+    return everyone - (1 if in_audience(asker, audience) else 0)
+
+
 async def reach_of(session: AsyncSession, settings: Settings, call: Call, now: datetime) -> Reach:
-    rates = await learned_rates(session, settings)
+    priors = (settings.volunteer_rate_bp, settings.answer_rate_bp)
+    rates = await _recent_rates.get(session, priors, lambda: learned_rates(session, settings))
     have, outstanding = expected_from_asked(call, rates, settings, now)
     asked = sum(1 for m in call.matches if m.nudged_at is not None)
-    audience = len(await members(session, call.audience, exclude=call.asker_id))
+    audience = max(0, await _audience_on_read(session, call))
     open_ = call.status == CallStatus.OPEN
     if call.kind == CallKind.VOLUNTEERS and call.needed:
         shortfall = call.needed - have - outstanding if open_ else 0.0

@@ -53,6 +53,30 @@ def in_audience(person: Person, audience: Mapping[str, Any] | None) -> bool:
     return not language or str(language).lower() in {x.lower() for x in person.languages or []}
 
 
+async def audience_size(
+    session: AsyncSession, audience: Mapping[str, Any] | None, exclude: int | None = None
+) -> int:
+    """How many people :func:`members` would return, counted in the database: a call's page
+    shows it on every read, and loading every member's row for a number cost most of that read
+    at 100k people."""
+    audience = audience or {}
+    language = str(audience.get("language") or "").lower()
+    query = select(Person.languages) if language else select(func.count()).select_from(Person)
+    for field in ("department", "location"):
+        if audience.get(field):
+            query = query.where(func.lower(getattr(Person, field)) == str(audience[field]).lower())
+    if exclude is not None:
+        query = query.where(Person.id != exclude)
+    if not language:
+        return int(await session.scalar(query) or 0)
+    # A profile language is an element of a JSON list: compared here, one column per person.
+    return sum(
+        1
+        for languages in await session.scalars(query)
+        if language in {x.lower() for x in languages or []}
+    )
+
+
 async def members(
     session: AsyncSession, audience: Mapping[str, Any] | None, exclude: int | None = None
 ) -> list[Member]:
