@@ -119,6 +119,22 @@ def test_training_rows_see_nothing_from_the_question_onwards(community: Communit
     assert round(np.expm1(row[FEATURES.index("answers")])) == answers_before
 
 
+def test_the_regularisation_is_the_one_that_ranks_held_back_questions_best(
+    community: Community,
+) -> None:
+    data = training_set(community.index, community.history, community.questions[:120])
+    strengths = (1.0, 0.01, 0.001)  # not in order: the choice must not depend on it
+    each = {
+        c: fit_ranker(data, FitSettings(regularisation=c)).metrics["held_mrr_fitted"]
+        for c in strengths
+    }
+    chosen = fit_ranker(data, FitSettings(regularisation=strengths))
+    best = max(each.values())
+    assert chosen.metrics["held_mrr_fitted"] == best
+    # Of equally good strengths, the strongest penalty (smallest C) is kept.
+    assert chosen.metrics["regularisation"] == min(c for c, mrr in each.items() if mrr == best)
+
+
 def test_the_fitted_ranker_puts_the_topic_experts_first(
     community: Community, fitted: FittedRanker
 ) -> None:

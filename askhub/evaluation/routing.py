@@ -107,6 +107,8 @@ def _run_ranker(
 # *other* sites.
 GRID: dict[str, FitSettings] = {
     "default": FitSettings(),
+    # The regularisation fixed instead of chosen on the held-back history (0.01 was the default).
+    "C=0.01": FitSettings(regularisation=0.01),
     "C=0.1": FitSettings(regularisation=0.1),
     "no-anchor": FitSettings(anchor=1.0),
     "all-features": FitSettings(use=None),
