@@ -226,7 +226,6 @@ async def create_call(
             )
         )
     await session.flush()
-    await index_call(session, routing, call)
     stored = await get_call(session, call.id)
     assert stored is not None
     if stored.deadline is None or stored.deadline > now:
@@ -234,6 +233,9 @@ async def create_call(
         if not routed and not asked:
             # Nobody passed the relevance floor: say so now, not after the first wave interval.
             await tell_exhausted(session, settings, stored, now)
+    # Last: writing vectors takes the vector writers' lock until commit (migration 0007), so
+    # concurrent posts queue behind each other for as little as possible.
+    await index_call(session, routing, call)
     return stored
 
 
