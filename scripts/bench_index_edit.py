@@ -27,16 +27,17 @@ WORDS = [f"w{i}" for i in range(20_000)]
 
 
 class RandomEmbedder:
-    """Unit vectors from a seeded generator: the cost of the index, not of a model."""
+    """Unit vectors from a seeded generator: the cost of the index, not of a model (also
+    used by bench_sync.py)."""
 
     model_id = "bench-random"
-    dim = DIM
 
-    def __init__(self) -> None:
+    def __init__(self, dim: int = DIM) -> None:
+        self.dim = dim
         self._rng = np.random.default_rng(0)
 
     def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        v = self._rng.standard_normal((len(texts), DIM)).astype(np.float32)
+        v = self._rng.standard_normal((len(texts), self.dim)).astype(np.float32)
         out: NDArray[np.float32] = v / np.linalg.norm(v, axis=1, keepdims=True)
         return out
 

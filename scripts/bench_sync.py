@@ -26,12 +26,11 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from numpy.typing import NDArray
+from bench_index_edit import RandomEmbedder  # scripts/ is on the path when run as a script
 from sqlalchemy import event, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,21 +49,6 @@ from models.db import create_engine, session_factory, upgrade
 
 DIM = 512
 WORDS = [f"w{i}" for i in range(20_000)]
-
-
-class RandomEmbedder:
-    """Unit vectors from a seeded generator: the cost of the index, not of a model."""
-
-    model_id = "bench-random"
-    dim = DIM
-
-    def __init__(self) -> None:
-        self._rng = np.random.default_rng(0)
-
-    def encode(self, texts: Sequence[str]) -> NDArray[np.float32]:
-        v = self._rng.standard_normal((len(texts), DIM)).astype(np.float32)
-        out: NDArray[np.float32] = v / np.linalg.norm(v, axis=1, keepdims=True)
-        return out
 
 
 async def fill(session: AsyncSession, people: int, posts: int, embedder: RandomEmbedder) -> None:
@@ -162,7 +146,7 @@ async def main() -> None:
     engine = create_engine(url)
     await upgrade(engine)
     sessions = session_factory(engine)
-    embedder = RandomEmbedder()
+    embedder = RandomEmbedder(DIM)
     async with sessions() as session:
         stored = int(await session.scalar(select(func.count()).select_from(Embedding)) or 0)
     if stored == 0:
