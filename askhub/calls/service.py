@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -41,7 +42,7 @@ from askhub.routing.availability import asks_in_window, held_back, open_asks
 from askhub.routing.network import Network, rank_for_referral
 from askhub.routing.service import RoutedPerson, RoutingService
 from askhub.settings import Settings
-from askhub.validation import VISIBLE, InputError, NotPermitted
+from askhub.validation import VISIBLE, ConflictError, InputError, NotPermitted
 from models import (
     Call,
     CallKind,
@@ -191,6 +192,22 @@ class AlreadyPosted(Exception):
 # What a request key may be: what clients send as Idempotency-Key (a UUID, a hash, a counter).
 REQUEST_KEY = re.compile(r"[\x21-\x7e]{1,100}")
 KEY_REUSED = N_("this key was already used for another call; send a new key for a new call")
+KEY_IN_FLIGHT = N_("a request with this key is still being handled; try again in a moment")
+
+
+async def _claim(session: AsyncSession, asker: Person, request_key: str) -> None:
+    """On PostgreSQL, hold the asker's key for this transaction, or refuse (409) while another
+    request holds it: a repeat must not wait on the first post's routing holding a database
+    connection, or fifty repeats at once drain the pool. SQLite (one process) lets the key's
+    unique constraint queue them; its writers take turns anyway."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    # Two 32-bit keys (a key space apart from the single-key lock of migration 0007); a hash
+    # clash only makes another key of the same asker wait a moment.
+    key = zlib.crc32(request_key.encode()) - 2**31
+    held = await session.scalar(select(func.pg_try_advisory_xact_lock(asker.id, key)))
+    if not held:
+        raise ConflictError(KEY_IN_FLIGHT, "Idempotency-Key")
 
 
 async def _posted_before(
@@ -232,6 +249,7 @@ async def create_call(
             raise CallError(
                 N_("a request key is 1 to 100 visible ASCII characters"), "Idempotency-Key"
             )
+        await _claim(session, asker, request_key)
         await _posted_before(session, asker, request_key, data)
     audience = msgspec.to_builtins(data.audience) if data.audience else None
     await check_audience_can_hold(session, data, audience, asker)

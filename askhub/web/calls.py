@@ -44,6 +44,7 @@ from askhub.i18n import Translator, plural_translator, translator
 from askhub.people.ambassadors import may_facilitate
 from askhub.referrals.service import Report, may_share
 from askhub.referrals.service import report as spread_report
+from askhub.validation import ConflictError
 from askhub.web.core import (
     FormErrors,
     convert,
@@ -262,8 +263,10 @@ async def post_call(
             return redirect(f"/calls/{posted.call_id}")
         except AudienceTooSmall as exc:
             errors = {"needed": too_small(_t(request, viewer), exc)}
-        except CallError as exc:
-            errors = {exc.field or "form": exc}
+        except (CallError, ConflictError) as exc:
+            # The form's own request key is no field the asker sees: its refusal is the form's.
+            field = exc.field if exc.field and exc.field != "Idempotency-Key" else "form"
+            errors = {field: exc}
     if errors or data is None:
         return page(
             request,
