@@ -6,12 +6,14 @@ Everything is measured in one run, on this machine, with the baseline in the sam
 1. Delivery rate: email nudges dispatched per second through the outbox (claim, render, SMTP,
    record: ``askhub.nudges.dispatch.dispatch_due``) into an SMTP server on loopback, with one
    message in flight (the default) and with ``--concurrency K`` (4) in flight, each against raw
-   aiosmtplib sending the same messages, rendered beforehand to bytes, to the same server with
-   as many sessions (the ceiling: what the channel does, without rendering or a database). Also
-   raw ``aiosmtplib.send`` with one connection per message (what the channel did before it kept
-   its session), and the email channel alone (render + send, no database). The runs take turns,
-   a fifth of each per round (``--quick``: half), so a change in the load of this shared
-   machine during the run falls on all of them alike; each figure adds up its rounds.
+   aiosmtplib (``SMTP.sendmail``) sending the same messages, rendered beforehand to bytes, to
+   the same server over as many sessions: the baseline issue 13 names, SMTP without rendering
+   or a database. Also raw ``aiosmtplib.send`` with one connection per message (what the
+   channel did before it kept its session), the email channel alone (render + send, no
+   database), and bare SMTP spoken on asyncio streams over one session without aiosmtplib (the
+   floor of what the protocol itself costs the sender). The runs take turns, a fifth of each
+   per round (``--quick``: half), so a change in the load of this shared machine during the
+   run falls on all of them alike; each figure adds up its rounds.
 2. Scheduler overhead per tick with 10,000 open matches: 2,000 open calls, each with 5 nudged
    matches (and 5 more proposed candidates for a next wave), the outbox holding the 20,000 sent
    nudges of those asks. ``lifecycle_tick`` + ``dispatch_due`` when nothing is due, p50/p95 over
@@ -20,8 +22,8 @@ Everything is measured in one run, on this machine, with the baseline in the sam
 The SMTP server is a tiny aiosmtpd sink in a process of its own that only counts Message-IDs,
 so it costs both sides of the comparison alike (a real server is another process too); its CPU
 per message is reported beside the sender's, and ``--sink-processes N`` runs N of them on one
-port (SO_REUSEPORT), to tell a sink that is the ceiling from a sender that is. Databases: a temporary
-SQLite file, and with ``--postgres URL`` also PostgreSQL, in a schema of its own that is dropped
+port (SO_REUSEPORT), to tell a sink that is the ceiling from a sender that is. Databases: a
+temporary SQLite file, and with ``--postgres URL`` also PostgreSQL, in a schema of its own that is dropped
 afterwards (nothing else in that database is touched).
 
 Usage: .venv/bin/python scripts/bench_nudges.py [--quick] [--postgres URL] [--concurrency K]
@@ -149,6 +151,14 @@ class _SharedPortController(Controller):
             self._factory_invoker, host=self.hostname, port=self.port, reuse_port=True
         )
 
+    def _trigger_server(self) -> None:
+        # start() connects once to see this server answer; with the port shared, a connection
+        # may land on another process, so connect until one has reached this one.
+        for _ in range(100):
+            super()._trigger_server()
+            if self._factory_invoked.wait(0.05):
+                return
+
 
 def _serve_sink(commands: Connection, port: int) -> None:
     """A sink process: aiosmtpd on loopback ``port`` (0: a free one), answering ``snapshot``,
@@ -203,6 +213,8 @@ class CountingSink:
             process.start()
             self._pipes.append(ours)
             self._children.append(process)
+            if not ours.poll(120):
+                raise RuntimeError("an SMTP sink process did not start")
             self.port = int(ours.recv())
         return self
 
@@ -446,6 +458,38 @@ async def delivery(
 
         return await timed(count, work, sink)
 
+    async def bare_session(count: int) -> Rate:
+        """``count`` messages over one SMTP session spoken on asyncio streams, without
+        aiosmtplib: MAIL, RCPT and DATA one after the other as aiosmtplib sends them, checking
+        nothing but the reply codes. The floor of what the protocol costs the sender."""
+
+        async def reply(reader: asyncio.StreamReader) -> int:
+            while (line := await reader.readline())[3:4] == b"-":
+                pass
+            return int(line[:3])
+
+        async def work() -> None:
+            reader, writer = await asyncio.open_connection(HOST, sink.port)
+            assert await reply(reader) == 220
+            writer.write(b"EHLO bench\r\n")
+            assert await reply(reader) == 250
+            for n in range(count):
+                message = rendered[n % len(rendered)]
+                for command, code in (
+                    (f"MAIL FROM:<{message.sender}>\r\n".encode(), 250),
+                    (f"RCPT TO:<{message.recipient}>\r\n".encode(), 250),
+                    (b"DATA\r\n", 354),
+                    (message.data.replace(b"\r\n.", b"\r\n..") + b".\r\n", 250),
+                ):
+                    writer.write(command)
+                    assert await reply(reader) == code
+            writer.write(b"QUIT\r\n")
+            await reply(reader)
+            writer.close()
+            await writer.wait_closed()
+
+        return await timed(count, work, sink)
+
     single = EmailChannel(EmailSettings(host=HOST, port=sink.port))
 
     async def channel(n: int) -> None:
@@ -476,9 +520,11 @@ async def delivery(
 
     chunk = sizes.nudges // sizes.rounds
     per_connection = max(sizes.baseline // sizes.rounds, 1)
-    runs = {name: Tally() for name in ("session", "sessions", "one", "many", "raw", "channel")}
+    kinds = ("session", "sessions", "one", "many", "raw", "channel", "bare")
+    runs = {name: Tally() for name in kinds}
     for n in range(sizes.rounds):
         runs["session"].add(await raw_sessions(chunk, 1))
+        runs["bare"].add(await bare_session(chunk))
         runs["one"].add(await through_outbox(f"one{n}", chunk, 1))
         runs["sessions"].add(await raw_sessions(chunk, concurrency))
         runs["many"].add(await through_outbox(f"many{n}", chunk, concurrency))
@@ -496,6 +542,7 @@ async def delivery(
         "ratio_parallel_outbox_to_raw_parallel": round(many.per_s / parallel.per_s, 3),
         "ratio_parallel_outbox_to_raw_session": round(many.per_s / ceiling.per_s, 3),
         "ratio_channel_to_raw_session": round(runs["channel"].per_s / ceiling.per_s, 3),
+        "ratio_outbox_to_bare_session": round(one.per_s / runs["bare"].per_s, 3),
         "ratio_outbox_to_raw_connection_per_message": round(one.per_s / runs["raw"].per_s, 3),
         "delivered_exactly_once": True,
     }
@@ -689,11 +736,12 @@ def report(name: str, d: dict[str, Any], o: dict[str, Any]) -> None:
         "session": "raw aiosmtplib, 1 session",
         "channel": "email channel, no DB",
         "raw": "raw, a connection each",
+        "bare": "bare SMTP on streams, 1 session",
     }
     for key, label in labels.items():
         run = d[key]
         print(
-            f"  {label:28} {run['per_s']:8.1f} /s  {run['cpu_ms']:6.3f} ms CPU each "
+            f"  {label:32} {run['per_s']:8.1f} /s  {run['cpu_ms']:6.3f} ms CPU each "
             f"(sink {run['sink_cpu_ms']:5.3f})  "
             f"({run['count']} sends; by round {run['per_s_by_round']})"
         )
@@ -703,7 +751,8 @@ def report(name: str, d: dict[str, Any], o: dict[str, Any]) -> None:
         f"{d['ratio_parallel_outbox_to_raw_session']}; outbox 1 in flight / raw 1 session "
         f"{d['ratio_outbox_to_raw_session']}, / a connection each "
         f"{d['ratio_outbox_to_raw_connection_per_message']} (channel / raw 1 session "
-        f"{d['ratio_channel_to_raw_session']}); every Message-ID exactly once"
+        f"{d['ratio_channel_to_raw_session']}; outbox 1 in flight / bare SMTP "
+        f"{d['ratio_outbox_to_bare_session']}); every Message-ID exactly once"
     )
     idle = o["idle_tick_ms"]
     wave = o["wave_tick"]
