@@ -155,7 +155,7 @@ class _SharedPortController(Controller):
         # start() connects once to see this server answer; with the port shared, a connection
         # may land on another process, so connect until one has reached this one.
         for _ in range(100):
-            super()._trigger_server()
+            super()._trigger_server()  # type: ignore[no-untyped-call]
             if self._factory_invoked.wait(0.05):
                 return
 
