@@ -338,7 +338,7 @@ async def _transmit(client: aiosmtplib.SMTP, rendered: Rendered) -> None:
 
 async def _write_data(client: aiosmtplib.SMTP, payload: bytes) -> aiosmtplib.SMTPResponse:
     """The message after DATA's 354, and the server's answer to it; the session is closed on a
-    lost connection or a timeout, as ``execute_command`` does (its state is unknown then)."""
+    lost connection, a timeout or a 421, as ``execute_command`` does."""
     protocol = client.protocol
     if protocol is None:
         raise aiosmtplib.SMTPServerDisconnected("Server not connected")
@@ -346,10 +346,13 @@ async def _write_data(client: aiosmtplib.SMTP, payload: bytes) -> aiosmtplib.SMT
         protocol.write(payload)
         # read_response marks a reply as expected before it yields, so the answer cannot
         # arrive unnoticed in between.
-        return await protocol.read_response(timeout=client.timeout)
+        reply = await protocol.read_response(timeout=client.timeout)
     except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
         client.close()
         raise
+    if reply.code == aiosmtplib.SMTPStatus.domain_unavailable:
+        client.close()  # 421: the server is closing the session
+    return reply
 
 
 IDLE_SECONDS = 20.0
