@@ -180,6 +180,39 @@ def public_url(value: str) -> str:
 _URL_SAFE = "!#$%&'()*+,-./:;=?@[]_~"
 
 
+class AlreadyPosted(Exception):
+    """The asker posted this call before under the same request key: nothing new was stored
+    or sent. ``call_id`` is the first post's call."""
+
+    def __init__(self, call_id: int) -> None:
+        super().__init__(f"call {call_id} was already posted with this request key")
+        self.call_id = call_id
+
+
+# What a request key may be: what clients send as Idempotency-Key (a UUID, a hash, a counter).
+REQUEST_KEY = re.compile(r"[\x21-\x7e]{1,100}")
+KEY_REUSED = N_("this key was already used for another call; send a new key for a new call")
+
+
+async def _posted_before(
+    session: AsyncSession, asker: Person, request_key: str, data: CallCreate
+) -> None:
+    """Raise AlreadyPosted if ``asker`` posted a call under ``request_key`` (the same call: a
+    different one under a reused key is refused, naming the key)."""
+    found = (
+        await session.execute(
+            select(Call.id, Call.kind, Call.title, Call.body).where(
+                Call.asker_id == asker.id, Call.request_key == request_key
+            )
+        )
+    ).first()
+    if found is None:
+        return
+    if (str(found.kind), found.title, found.body) != (data.kind, data.title, data.body):
+        raise CallError(KEY_REUSED, "Idempotency-Key")
+    raise AlreadyPosted(found.id)
+
+
 async def create_call(
     session: AsyncSession,
     routing: RoutingService,
@@ -187,11 +220,20 @@ async def create_call(
     asker: Person,
     data: CallCreate,
     now: datetime | None = None,
+    request_key: str | None = None,
 ) -> Call:
     """Store the call and its matches, and ask the first wave, in one transaction. ``now``
-    (default: the clock) lets a simulation post on a virtual clock."""
+    (default: the clock) lets a simulation post on a virtual clock. With ``request_key`` (the
+    client's name for this request) a repeat of a post the asker made before raises
+    AlreadyPosted instead of posting again, also when both arrive at once."""
     now = now or datetime.now(UTC)
     _validate(data)
+    if request_key is not None:
+        if not REQUEST_KEY.fullmatch(request_key):
+            raise CallError(
+                N_("a request key is 1 to 100 visible ASCII characters"), "Idempotency-Key"
+            )
+        await _posted_before(session, asker, request_key, data)
     audience = msgspec.to_builtins(data.audience) if data.audience else None
     await check_audience_can_hold(session, data, audience, asker)
     call = Call(
@@ -204,9 +246,21 @@ async def create_call(
         deadline=data.deadline,
         audience=audience,
         created_at=now,
+        request_key=request_key,
     )
-    session.add(call)
-    await session.flush()
+    if request_key is None:
+        session.add(call)
+        await session.flush()
+    else:
+        # The key's unique constraint decides between requests that arrive together: the
+        # second insert waits for the first transaction, then fails on the key.
+        try:
+            async with session.begin_nested():
+                session.add(call)
+                await session.flush()
+        except IntegrityError:
+            await _posted_before(session, asker, request_key, data)
+            raise
     if call.kind == CallKind.REFERRAL and data.url:
         session.add(
             Referral(
