@@ -11,6 +11,7 @@ from litestar.datastructures import ResponseHeader
 from litestar.params import HeaderParameter, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from askhub.auth.middleware import READS_ONLY
 from askhub.calls import control, service, similar
 from askhub.calls.schemas import (
     AcceptIn,
@@ -172,13 +173,16 @@ class CallsController(Controller):
         calls, total = await service.board(db, me, wanted, limit, offset)
         return Response([service.call_out(c, me) for c in calls], headers={TOTAL: str(total)})
 
-    @get("/{call_id:int}", responses=errors(404))
+    # Reads only: "seen" is written in a transaction of its own (service.mark_seen).
+    @get("/{call_id:int}", responses=errors(404), opt={READS_ONLY: True})
     async def get_call(
         self, db: AsyncSession, context: AppContext, me: Person, call_id: Id
     ) -> CallOut:
         """The call, with ``reach``: people asked so far, planned, and useful replies expected
         by the deadline."""
-        call = await _call(db, call_id)
+        call = await service.read_call(db, call_id)
+        if call is None:
+            raise NotFound("no call with id {id}", id=call_id)
         await service.mark_seen(context.sessions, call, me, datetime.now(UTC))
         out = service.call_out(call, me)
         out.reach = await service.reach_out(db, context.settings, call)

@@ -8,11 +8,12 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cache
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import msgspec
-from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import joinedload, selectinload
@@ -488,11 +489,58 @@ async def get_call(session: AsyncSession, call_id: int) -> Call | None:
         # mostly waiting on round trips to the database).
         .options(
             joinedload(Call.asker),
+            # The referral (a backref, not known to the type checker): one row or none, so
+            # joined rather than a query of its own.
+            joinedload(getattr(Call, "referral")),  # noqa: B009
             selectinload(Call.matches).joinedload(Match.person),
             selectinload(Call.replies).joinedload(Reply.person),
         )
         .execution_options(populate_existing=True)
     )
+
+
+# What a read of a call shows of each person (``person_brief``); of the asker also what the
+# audience test reads (``reach``: the asker is never in their own call's audience).
+_BRIEF = (Person.id, Person.handle, Person.name, Person.department)
+_ASKER = (*_BRIEF, Person.location, Person.languages)
+
+
+@cache
+def _read_statements() -> tuple[Select[Call], Select[Reply]]:
+    # Built once (after the mappers are configured: the referral is a backref), not per read.
+    call = (
+        select(Call)
+        .where(Call.id == bindparam("call_id"))
+        .options(
+            joinedload(Call.asker).load_only(*_ASKER),
+            joinedload(getattr(Call, "referral")),  # noqa: B009 (a backref)
+            joinedload(Call.matches).joinedload(Match.person).load_only(*_BRIEF),
+        )
+    )
+    # The replies in a statement of their own, set on the call below: joined too, they would
+    # come as matches x replies rows (a volunteers call has thousands of both).
+    replies = (
+        select(Reply)
+        .where(Reply.call_id == bindparam("call_id"))
+        .order_by(Reply.id)
+        .options(joinedload(Reply.person).load_only(*_BRIEF))
+    )
+    return call, replies
+
+
+async def read_call(session: AsyncSession, call_id: int) -> Call | None:
+    """A call to show (``GET /api/calls/{id}``), in two statements instead of four, and
+    with of each person only what the page shows: half the CPU of :func:`get_call` (the
+    JSON columns of every person asked, decoded and thrown away, were a good part of it). Its
+    people are partly loaded: for reading in this request only, never for changing (use
+    :func:`get_call`). A person already in the session (the reader) stays whole."""
+    call_query, replies_query = _read_statements()
+    call = (await session.scalars(call_query, {"call_id": call_id})).unique().one_or_none()
+    if call is None:
+        return None
+    replies = (await session.scalars(replies_query, {"call_id": call_id})).all()
+    set_committed_value(call, "replies", list(replies))
+    return call
 
 
 async def call_of_reply(session: AsyncSession, reply_id: int) -> Call | None:
