@@ -39,7 +39,7 @@ from askhub.nudges.payload import NudgePayload
 from askhub.people.service import get_by_handle, like_pattern, not_erased, person_brief
 from askhub.routing.audience import in_audience as person_in_audience
 from askhub.routing.audience import members
-from askhub.routing.availability import asks_in_window, held_back, open_asks
+from askhub.routing.availability import asks_in_window, held_back, hold_asking, open_asks
 from askhub.routing.network import Network, rank_for_referral
 from askhub.routing.service import RoutedPerson, RoutingService
 from askhub.settings import Settings
@@ -1005,6 +1005,7 @@ async def _forward(
         call.matches.append(match)
     if match.state != MatchState.PROPOSED:
         return
+    await hold_asking(session)
     budget = await asks_in_window(session, [target.id], now)
     waiting = await open_asks(session, [target.id])
     if held_back(target, now, budget, waiting, settings.max_open_asks) is None:
