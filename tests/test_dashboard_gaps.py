@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from askhub.calls.service import index_call
@@ -171,6 +172,35 @@ async def test_concurrent_ticks_send_one_digest(org: AppContext) -> None:
         return_exceptions=True,
     )
     assert not [r for r in results if isinstance(r, BaseException)]
+    async with org.sessions() as session:
+        digests = (await session.scalars(select(Nudge).where(Nudge.kind == NudgeKind.DIGEST))).all()
+    assert [n.person_id for n in digests] == [boss.id]
+
+
+async def test_a_write_elsewhere_while_a_digest_is_built_does_not_lose_it(
+    org: AppContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Other ticks write while a digest is built (at every start they run together): the
+    digest used to fail on SQLite with "database is locked" and wait a round; now it waits its
+    turn to write and goes out."""
+    from askhub.dashboard import scheduled
+
+    async with org.sessions() as session, session.begin():
+        boss = await get_by_handle(session, "noor.jansen")
+        assert boss is not None
+        boss.role = Role.MANAGER
+    built = scheduled.digest_for
+
+    async def built_while_another_writes(*args: object, **kwargs: object) -> NudgePayload:
+        payload = await built(*args, **kwargs)  # type: ignore[arg-type]
+        async with org.sessions() as other, other.begin():
+            person = await get_by_handle(other, "eva.brown")
+            assert person is not None
+            person.bio = (person.bio or "") + " "
+        return payload
+
+    monkeypatch.setattr(scheduled, "digest_for", built_while_another_writes)
+    assert await send_manager_digests(org.sessions, org.settings, NOW) == 1
     async with org.sessions() as session:
         digests = (await session.scalars(select(Nudge).where(Nudge.kind == NudgeKind.DIGEST))).all()
     assert [n.person_id for n in digests] == [boss.id]

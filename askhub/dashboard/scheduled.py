@@ -84,7 +84,7 @@ async def send_manager_digests(
     moment = now or datetime.now(UTC)
     week = week_reported(moment)[0].date().isoformat()
     sent = 0
-    async with sessions() as session, session.begin():
+    async with sessions() as session:
         done = set(
             await session.scalars(
                 select(Nudge.person_id).where(
@@ -95,28 +95,35 @@ async def send_manager_digests(
         )
         managers = (
             await session.scalars(
-                select(Person).where(Person.role == Role.MANAGER).order_by(Person.id)
+                select(Person.id).where(Person.role == Role.MANAGER).order_by(Person.id)
             )
         ).all()
-        for manager in managers:
-            if manager.id in done:
-                continue
-            try:
-                async with session.begin_nested():
-                    payload = await digest_for(session, settings, manager, moment)
-                    sent += bool(
-                        await notify.send(
-                            session,
-                            settings,
-                            manager,
-                            NudgeKind.DIGEST,
-                            f"{KEY}:{manager.id}:{week}",
-                            payload,
-                            moment,
-                        )
+    for manager_id in managers:
+        if manager_id in done:
+            continue
+        # A transaction per manager, not a savepoint in one: on SQLite a savepoint opens the
+        # transaction before the digest's reads, and its write then failed at once ("database
+        # is locked") whenever another tick had written meanwhile; without one, the write waits
+        # its turn. One manager's failure still leaves the others' digests.
+        try:
+            async with sessions() as session, session.begin():
+                manager = await session.get(Person, manager_id)
+                if manager is None:
+                    continue
+                payload = await digest_for(session, settings, manager, moment)
+                sent += bool(
+                    await notify.send(
+                        session,
+                        settings,
+                        manager,
+                        NudgeKind.DIGEST,
+                        f"{KEY}:{manager.id}:{week}",
+                        payload,
+                        moment,
                     )
-            except Exception:  # one manager's data must not stop the others' digests
-                log.exception("manager digest for person %s failed; retried next round", manager.id)
+                )
+        except Exception:  # one manager's data must not stop the others' digests
+            log.exception("manager digest for person %s failed; retried next round", manager_id)
     return sent
 
 
