@@ -103,6 +103,18 @@ def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     return raw
 
 
+def _served_at() -> str:
+    """Where ``askhub serve`` listens (ASKHUB_HOST, ASKHUB_PORT): links point there until
+    ASKHUB_BASE_URL says otherwise, so a second instance on another port links to itself. A
+    wildcard address is no place to link to: loopback instead."""
+    host = _text("ASKHUB_HOST", "127.0.0.1")
+    if host in ("0.0.0.0", "::", "[::]"):
+        host = "127.0.0.1"
+    elif ":" in host and not host.startswith("["):
+        host = f"[{host}]"
+    return f"http://{host}:{_int('ASKHUB_PORT', 8000, 1, 65535)}"
+
+
 def parse_networks(raw: str) -> tuple[Network, ...]:
     """``"10.0.0.1, 192.168.0.0/16, ::1"`` → networks; ValueError names a bad entry."""
     networks = []
@@ -218,7 +230,7 @@ class Settings:
     )
     # Links in nudges and emails point here.
     base_url: str = field(
-        default_factory=lambda: _text("ASKHUB_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+        default_factory=lambda: _text("ASKHUB_BASE_URL", _served_at()).rstrip("/")
     )
     # Signs the one-click links in nudges; generated into the data dir when not set.
     secret_key: str | None = field(default_factory=lambda: _raw("ASKHUB_SECRET_KEY") or None)

@@ -79,3 +79,18 @@ def test_processes_starting_at_once_on_a_fresh_data_dir_share_one_signing_key(
     assert failures == []
     assert len(keys) == 16 and len(set(keys)) == 1 and len(keys[0]) >= 32
     assert [p.name for p in (tmp_path / "var").iterdir()] == ["secret.key"]
+
+
+def test_links_point_where_the_app_is_served_until_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A demo started on another port used to put links to port 8000 in its nudges."""
+    for name in ("ASKHUB_BASE_URL", "ASKHUB_HOST", "ASKHUB_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert Settings().base_url == "http://127.0.0.1:8000"
+    monkeypatch.setenv("ASKHUB_PORT", "8765")
+    assert Settings().base_url == "http://127.0.0.1:8765"
+    monkeypatch.setenv("ASKHUB_HOST", "0.0.0.0")  # listening everywhere: link to loopback
+    assert Settings().base_url == "http://127.0.0.1:8765"
+    monkeypatch.setenv("ASKHUB_BASE_URL", "https://askhub.example.com/")
+    assert Settings().base_url == "https://askhub.example.com"
