@@ -39,6 +39,7 @@ from askhub.routing.availability import (
     open_asks,
 )
 from askhub.settings import Settings
+from indexer.chunking import chunk_text
 from indexer.dense import IVF, DenseIndex, approximate_copy
 from indexer.embedders import Embedder, load_embedder
 from indexer.expertise import Document, Evidence, ExpertiseIndex, Passage, PersonMatch
@@ -138,6 +139,14 @@ def reasons_for(match: PersonMatch | Ranked, kinds: dict[int, str]) -> list[dict
         }
         for e in match.evidence
     ]
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Passages and their vectors (one row each), encoded before they are stored."""
+
+    passages: tuple[str, ...]
+    vectors: NDArray[np.float32]
 
 
 class RoutingService:
@@ -258,9 +267,16 @@ class RoutingService:
     # -- writing vectors ---------------------------------------------------------------------
 
     async def embed_posts(
-        self, session: AsyncSession, posts: Sequence[Post], every_model: bool = False
+        self,
+        session: AsyncSession,
+        posts: Sequence[Post],
+        every_model: bool = False,
+        encoded: Encoded | None = None,
     ) -> int:
         """Encode posts (chunked) and store their vectors in this session's transaction.
+
+        ``encoded``: the passages already encoded (a call's text, encoded once for routing
+        and for its post), used when they are exactly these posts' passages.
 
         The old vectors (of this model; with ``every_model``, of all: the text changed) are
         deleted only after encoding, so the vector writers' lock (migration 0007) is held for
@@ -271,7 +287,10 @@ class RoutingService:
         documents = [document_for(p) for p in posts]
         chunks = [ExpertiseIndex.chunks(d) for d in documents]
         texts = [text for per_doc in chunks for text in per_doc]
-        vectors = await anyio.to_thread.run_sync(self.embedder.encode, texts)
+        if encoded is not None and list(encoded.passages) == texts:
+            vectors = encoded.vectors
+        else:
+            vectors = await anyio.to_thread.run_sync(self.embedder.encode, texts)
         self.counters["passages_encoded"] += len(texts)
         model_id = self.model_id
         stale = delete(Embedding).where(Embedding.post_id.in_([p.id for p in posts]))
@@ -880,6 +899,16 @@ class RoutingService:
         vectors = await anyio.to_thread.run_sync(self.embedder.encode, [text])
         return np.asarray(vectors[0], dtype=np.float32)
 
+    async def encode_text(self, text: str) -> Encoded | None:
+        """A text that is one passage (a call's), encoded once to route it and to store it
+        as its post's vector; None when it is longer (the query is the whole text, while the
+        post is stored as several passages). The passage is the text with its whitespace
+        collapsed, which the model does not see: the vector is the query's own."""
+        passages = chunk_text(text)
+        if len(passages) != 1:
+            return None
+        return Encoded(tuple(passages), (await self.encode_query(passages[0]))[np.newaxis, :])
+
     # -- asked before ------------------------------------------------------------------------
 
     async def similar_posts(
@@ -940,12 +969,15 @@ class RoutingService:
         tags: Sequence[str] = (),
         asker: int | None = None,
         floor: bool = True,
+        query_vector: NDArray[np.float32] | None = None,
     ) -> list[RoutedPerson]:
         """The ``k`` best people for ``text`` with reasons, skipping people who cannot be asked
         and everyone below the relevance floor. Without ``floor`` (a volunteers call, open to
         everyone in its audience) nobody is dropped for lack of evidence: the best-fitting
-        come first, in order."""
-        matches, _ = await self._ranked(session, text, k, exclude, audience, tags, asker, floor)
+        come first, in order. ``query_vector``: ``text`` already encoded."""
+        matches, _ = await self._ranked(
+            session, text, k, exclude, audience, tags, asker, floor, query_vector
+        )
         return await self._routed(session, matches)
 
     async def preview(
@@ -988,6 +1020,7 @@ class RoutingService:
         tags: Sequence[str],
         asker: int | None,
         floor: bool,
+        query_vector: NDArray[np.float32] | None = None,
     ) -> tuple[list[Ranked], set[str]]:
         index = await self.sync(session)
         now = datetime.now(UTC)
@@ -1006,7 +1039,8 @@ class RoutingService:
         only: set[str] | None = None
         if not is_everyone(audience):
             only = {str(m.id) for m in await members(session, audience)}
-        query_vector = await self.encode_query(text)
+        if query_vector is None:
+            query_vector = await self.encode_query(text)
         history = await self.history(session, index) if self._ranker is not None else None
         matches = self.rank(
             index,
@@ -1037,13 +1071,23 @@ class RoutingService:
                 select(Person).where(Person.id.in_([int(m.person) for m in matches]))
             )
         }
-        doc_ids = [e.doc_id for m in matches for e in m.evidence]
-        kinds = {
-            pid: str(kind)
-            for pid, kind in await session.execute(
-                select(Post.id, Post.kind).where(Post.id.in_(doc_ids))
+        # The evidence's kinds as the index holds them (a query fewer); the database only for
+        # a post that left the index meanwhile.
+        kinds: dict[int, str] = {}
+        missing = []
+        for e in (e for m in matches for e in m.evidence):
+            document = self._index.document(e.doc_id) if self._index is not None else None
+            if document is None:
+                missing.append(e.doc_id)
+            else:
+                kinds[e.doc_id] = document.kind
+        if missing:
+            kinds.update(
+                (pid, str(kind))
+                for pid, kind in await session.execute(
+                    select(Post.id, Post.kind).where(Post.id.in_(missing))
+                )
             )
-        }
         return [
             RoutedPerson(
                 person=people[int(m.person)],
