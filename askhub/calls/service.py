@@ -412,7 +412,7 @@ async def index_call(
     )
     session.add(post)
     await session.flush()
-    await routing.embed_posts(session, [post], encoded=encoded)
+    await routing.embed_posts(session, [post], encoded=encoded, new=True)
     return post
 
 

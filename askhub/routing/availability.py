@@ -93,6 +93,39 @@ async def asks_in_window(
     return {pid: int(n) for pid, n in rows}
 
 
+async def asks_and_waiting(
+    session: AsyncSession, person_ids: Iterable[int], now: datetime
+) -> tuple[dict[int, int], dict[int, int]]:
+    """``asks_in_window`` and ``open_asks`` in one statement (one round trip to the database
+    for a wave instead of two): each count filters the person's asks its own way."""
+    ids = list(person_ids)
+    if not ids:
+        return {}, {}
+    rows = await session.execute(
+        select(
+            Match.person_id,
+            func.count().filter(
+                Match.nudged_at >= now - BUDGET_WINDOW, Match.introduced.is_(False)
+            ),
+            func.count().filter(
+                Match.state.in_([MatchState.NUDGED, MatchState.SEEN]),
+                Call.status == CallStatus.OPEN,
+            ),
+        )
+        .join(Call, Call.id == Match.call_id)
+        .where(Match.person_id.in_(ids))
+        .group_by(Match.person_id)
+    )
+    asked: dict[int, int] = {}
+    waiting: dict[int, int] = {}
+    for pid, in_window, open_ in rows:
+        if in_window:
+            asked[pid] = int(in_window)
+        if open_:
+            waiting[pid] = int(open_)
+    return asked, waiting
+
+
 async def open_asks(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, int]:
     """Asks still waiting for the person's reply on calls that are open."""
     ids = list(person_ids)

@@ -32,12 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from askhub.logs import emit
 from askhub.routing import learning
 from askhub.routing.audience import is_everyone, members
-from askhub.routing.availability import (
-    asks_in_window,
-    availability_allows,
-    held_back,
-    open_asks,
-)
+from askhub.routing.availability import asks_and_waiting, availability_allows, held_back
 from askhub.settings import Settings
 from indexer.chunking import chunk_text
 from indexer.dense import IVF, DenseIndex, approximate_copy
@@ -272,11 +267,13 @@ class RoutingService:
         posts: Sequence[Post],
         every_model: bool = False,
         encoded: Encoded | None = None,
+        new: bool = False,
     ) -> int:
         """Encode posts (chunked) and store their vectors in this session's transaction.
 
         ``encoded``: the passages already encoded (a call's text, encoded once for routing
-        and for its post), used when they are exactly these posts' passages.
+        and for its post), used when they are exactly these posts' passages. ``new``: the
+        posts were made in this transaction, so they have no vectors to delete.
 
         The old vectors (of this model; with ``every_model``, of all: the text changed) are
         deleted only after encoding, so the vector writers' lock (migration 0007) is held for
@@ -293,10 +290,11 @@ class RoutingService:
             vectors = await anyio.to_thread.run_sync(self.embedder.encode, texts)
         self.counters["passages_encoded"] += len(texts)
         model_id = self.model_id
-        stale = delete(Embedding).where(Embedding.post_id.in_([p.id for p in posts]))
-        if not every_model:
-            stale = stale.where(Embedding.model_id == model_id)
-        await session.execute(stale)
+        if not new:
+            stale = delete(Embedding).where(Embedding.post_id.in_([p.id for p in posts]))
+            if not every_model:
+                stale = stale.where(Embedding.model_id == model_id)
+            await session.execute(stale)
         rows = []
         at = 0
         for post, per_doc in zip(posts, chunks, strict=True):
@@ -468,6 +466,8 @@ class RoutingService:
             index = await self._rebuild(session)
         if answers_changed:
             index.set_priors(await self._priors(session, index))
+        # BM25's full rebuilds run beside the requests, not on one (about 47 s at 1M posts).
+        index.lexical.background = True
         self._index = index
         self._keep_approximate(index)
         return index
@@ -996,8 +996,7 @@ class RoutingService:
         lowest = self.floor_score(matches[0].score if matches else 0.0)
         ids = [int(m.person) for m in matches]
         now = datetime.now(UTC)
-        used = await asks_in_window(session, ids, now)
-        waiting = await open_asks(session, ids)
+        used, waiting = await asks_and_waiting(session, ids, now)
         routed = await self._routed(session, matches[:k])
         marked = []
         for person in routed:
