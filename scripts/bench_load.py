@@ -627,6 +627,12 @@ def mixed(r: random.Random) -> Request:
 # -- the run ------------------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -647,10 +653,17 @@ def measure(
     rows: list[Row] = []
 
     def run(target: str, ports: Sequence[int], phase: str, make: Any, n: int) -> None:
+        # CPU the serving processes spent per request: steadier than latency on a shared
+        # machine, where other work decides how long a request waits for a core.
+        apps = [servers.processes[servers.app_ports.index(p)] for p in ports if target != "bare"]
+        cpu = sum(cpu_seconds(a.pid) for a in apps)
         tally, elapsed = asyncio.run(run_load(ports, make, n, seconds))
+        cpu = sum(cpu_seconds(a.pid) for a in apps) - cpu
         found = rows_of(target, phase, tally, elapsed)
+        served = sum(row.count for row in found)
         for row in found:
-            print(row.line() + f"   (load {load_average()})", flush=True)
+            spent = f", {1000 * cpu / served:.1f} ms CPU a request" if apps and served else ""
+            print(row.line() + f"   (load {load_average()}{spent})", flush=True)
         rows.extend(found)
 
     targets = [("1 process", servers.app_ports[:1])]

@@ -18,7 +18,7 @@ import logging
 import math
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -26,8 +26,9 @@ from datetime import UTC, datetime
 import anyio.to_thread
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from askhub.logs import emit
 from askhub.routing import learning
@@ -55,6 +56,11 @@ from models import (
 EMBED_BATCH = 256
 # Replaying more changed posts than this (and a quarter of the index) rebuilds instead.
 REPLAY_LIMIT = 2000
+# New posts this process wrote, kept to be replayed from memory (see RoutingService._written).
+WRITTEN_KEPT = 1000
+_WRITTEN_KEY = "askhub_written_posts"
+# A post as this process wrote it: its change rows, document, passages and their vectors.
+Written = tuple[int, Document, list[Passage], NDArray[np.float32]]
 # What the start routes once to warm up (its answer is thrown away).
 WARM_UP_TEXT = "Who knows about this? Wie weet hier meer van?"
 # FAISS threads for building the approximate index in the background: one, so the other core
@@ -170,6 +176,12 @@ class RoutingService:
         # writes), passages it took from stored vectors by replaying changes or by a rebuild,
         # and how often it replayed, rebuilt or found itself out of step.
         self.counters: Counter[str] = Counter()
+        # The new posts this process wrote (a call's post), as written: post id -> the change
+        # rows the write logged, its document, passages and vectors. Replaying the write then
+        # needs nothing from the database (two queries and the vectors' bytes fewer a post),
+        # when the log holds exactly those rows for it (none more: nobody changed it since).
+        # A rolled-back write never reaches the log; the oldest entries make way.
+        self._written: OrderedDict[int, Written] = OrderedDict()
         # The approximate index being built in the background (see _keep_approximate): its
         # thread, when it started, and a future the CLI can wait on.
         self._builder: threading.Thread | None = None
@@ -313,7 +325,40 @@ class RoutingService:
                 )
         session.add_all(rows)
         await session.flush()
+        if new:
+            written = {}
+            at = 0
+            for post, document, per_doc in zip(posts, documents, chunks, strict=True):
+                mine = rows[at : at + len(per_doc)]
+                written[post.id] = (
+                    len(mine),
+                    document,
+                    [Passage(vector_id=r.id, doc_id=post.id, text=r.text) for r in mine],
+                    np.asarray(vectors[at : at + len(per_doc)], dtype=np.float32),
+                )
+                at += len(per_doc)
+            self._keep_when_committed(session, written)
         return len(rows)
+
+    def _keep_when_committed(self, session: AsyncSession, written: dict[int, Written]) -> None:
+        """Keep ``written`` for replaying once the session commits; forget it on a rollback
+        (on SQLite a rolled-back post's id is given to the next post)."""
+        sync = session.sync_session
+        pending: dict[int, Written] | None = sync.info.get(_WRITTEN_KEY)
+        if pending is None:
+            pending = sync.info[_WRITTEN_KEY] = {}
+
+            def committed(_session: Session) -> None:
+                self._written.update(sync.info.pop(_WRITTEN_KEY, {}))
+                while len(self._written) > WRITTEN_KEPT:
+                    self._written.popitem(last=False)
+
+            def rolled_back(_session: Session, _previous: object) -> None:
+                sync.info.pop(_WRITTEN_KEY, None)
+
+            event.listen(sync, "after_commit", committed, once=True)
+            event.listen(sync, "after_soft_rollback", rolled_back, once=True)
+        pending.update(written)
 
     async def embed_missing(
         self, sessions: async_sessionmaker[AsyncSession], progress: Progress = silent
@@ -445,20 +490,25 @@ class RoutingService:
         # rebuild, an audit, or a replay that touched an answer, not for every new post.
         answers_changed = index is None
         if index is not None and head != self._watermark:
-            changed = list(
+            # Each changed post with its number of change rows (counted here: the rows are
+            # the few since the watermark).
+            logged = Counter(
                 await session.scalars(
-                    select(IndexChange.post_id)
-                    .where(IndexChange.id > self._watermark, IndexChange.id <= head)
-                    .distinct()
+                    select(IndexChange.post_id).where(
+                        IndexChange.id > self._watermark, IndexChange.id <= head
+                    )
                 )
             )
+            changed = list(logged)
             if len(changed) > max(REPLAY_LIMIT, len(index) // 4):
                 index = None  # a bulk change (an import): one rebuild is cheaper
                 answers_changed = True
             else:
                 answers_changed = self._touches_answers(index, changed)
                 index.remove(changed)
-                self.counters["passages_replayed"] += await self._add_posts(session, index, changed)
+                mine = self._replay_written(index, logged)
+                rest = [pid for pid in changed if pid not in mine]
+                self.counters["passages_replayed"] += await self._add_posts(session, index, rest)
                 answers_changed = answers_changed or self._touches_answers(index, changed)
                 self.counters["replays"] += 1
                 self._watermark = head
@@ -471,6 +521,19 @@ class RoutingService:
         self._index = index
         self._keep_approximate(index)
         return index
+
+    def _replay_written(self, index: ExpertiseIndex, logged: Counter[int]) -> set[int]:
+        """Add the posts of ``logged`` (post id -> its change rows being replayed) that this
+        process wrote and nobody changed since, from memory; returns their ids."""
+        replayed: set[int] = set()
+        for post_id, rows in logged.items():
+            written = self._written.pop(post_id, None)
+            if written is None or written[0] != rows:
+                continue  # not ours, or changed again since: from the database
+            _, document, passages, vectors = written
+            index.add([document], passages, vectors)
+            replayed.add(post_id)
+        return replayed
 
     @staticmethod
     def _touches_answers(index: ExpertiseIndex, post_ids: Sequence[int]) -> bool:
