@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from askhub.context import AppContext
-from askhub.i18n import environment_language, localise_error, translator
+from askhub.i18n import environment_language, localise_error, plural_translator, translator
 from askhub.progress import TerminalProgress
 from askhub.settings import SettingError, Settings
 from askhub.settings import load as load_settings
@@ -31,6 +31,16 @@ DEMO_HANDLE = "demo"
 def t(message: str, **values: object) -> str:
     """A message for the person at the terminal, in their language (ASKHUB_LANG or LANG)."""
     return translator(environment_language())(message, **values)
+
+
+def tn(singular: str, plural: str, n: int, **values: object) -> str:
+    """``t`` for a count: the form the terminal's language needs for ``n``."""
+    return plural_translator(environment_language())(singular, plural, n, **values)
+
+
+def say(message: str, **values: object) -> None:
+    """One ``askhub:`` line on stdout, ``message`` translated (see :func:`t`)."""
+    click.echo(f"askhub: {t(message, **values)}")
 
 
 def fail(message: str, **values: object) -> NoReturn:
@@ -84,7 +94,7 @@ def main() -> None:
     try:
         load_settings()
     except SettingError as exc:
-        fail(str(exc))
+        refuse(exc)
 
 
 @main.command()
@@ -146,8 +156,8 @@ def db_upgrade() -> None:
     try:
         run(work)
     except MigrationRefused as exc:
-        fail(f"the database was not upgraded: {exc}")
-    click.echo("askhub: database is up to date")
+        fail("the database was not upgraded: {error}", error=exc)
+    say("database is up to date")
 
 
 @main.group()
@@ -168,7 +178,7 @@ def demo_load(if_empty: bool) -> None:
         async with context.sessions() as session, session.begin():
             people = await session.scalar(select(func.count()).select_from(Person))
             if if_empty and people:
-                return f"askhub: {people} people already loaded; demo not loaded"
+                return t("askhub: {people} people already loaded; demo not loaded", people=people)
             records = [msgspec.convert(p, PersonIn) for p in build_demo_people()]
             records.append(
                 PersonIn(
@@ -189,9 +199,13 @@ def demo_load(if_empty: bool) -> None:
             calls = await load_history(session, datetime.now(UTC))
         with shown_progress() as progress:
             await context.routing.embed_missing(context.sessions, progress)
-        return (
-            f"askhub: demo organisation loaded: {result.created} new, {result.updated} updated, "
-            f"{result.posts_added} posts, {calls} calls"
+        return t(
+            "askhub: demo organisation loaded: {created} new, {updated} updated, {posts} posts, "
+            "{calls} calls",
+            created=result.created,
+            updated=result.updated,
+            posts=result.posts_added,
+            calls=calls,
         )
 
     click.echo(run(work))
@@ -212,17 +226,22 @@ def import_people(file: Path) -> None:
     try:
         records = read_people_file(file)
     except ImportFileError as exc:
-        fail(f"{exc}; nothing was imported")
+        fail("{error}; nothing was imported", error=exc)
 
     async def work(context: AppContext) -> str:
         async with context.sessions() as session, session.begin():
             result = await upsert_people(session, records)
         with shown_progress() as progress:
             embedded = await context.routing.embed_missing(context.sessions, progress)
-        return (
-            f"askhub: imported {len(records)} people ({result.created} new, {result.updated} "
-            f"updated), {result.posts_added} posts added, {result.posts_removed} removed, "
-            f"{embedded} embedded"
+        return t(
+            "askhub: imported {people} people ({created} new, {updated} updated), {added} posts "
+            "added, {removed} removed, {embedded} embedded",
+            people=len(records),
+            created=result.created,
+            updated=result.updated,
+            added=result.posts_added,
+            removed=result.posts_removed,
+            embedded=embedded,
         )
 
     try:
@@ -302,10 +321,15 @@ def token_create(handle: str, days: int | None) -> None:
     created = run(work)
     if created is None:
         fail("no person with handle {handle}", handle=repr(handle))
-    until = f", valid until {expires_at:%Y-%m-%d %H:%M} UTC" if expires_at else ""
-    click.echo(
-        f"askhub: token for @{handle}{until} (shown once; send as 'Authorization: Bearer …'):"
-    )
+    if expires_at is not None:
+        say(
+            "token for @{handle}, valid until {until} UTC (shown once; send as "
+            "'Authorization: Bearer …'):",
+            handle=handle,
+            until=f"{expires_at:%Y-%m-%d %H:%M}",
+        )
+    else:
+        say("token for @{handle} (shown once; send as 'Authorization: Bearer …'):", handle=handle)
     click.echo(created)
 
 
@@ -331,7 +355,11 @@ def token_list(handle: str | None) -> None:
             return [
                 f"{tok.id:>6}  @{owner:<24} {_when(tok.created_at):<17} "
                 f"{_when(tok.last_used_at):<17} {_when(tok.expires_at)}"
-                + ("  (expired)" if tok.expires_at is not None and tok.expires_at <= now else "")
+                + (
+                    "  " + t("(expired)")
+                    if tok.expires_at is not None and tok.expires_at <= now
+                    else ""
+                )
                 for tok, owner in await list_tokens(session, handle)
             ]
 
@@ -339,9 +367,12 @@ def token_list(handle: str | None) -> None:
     if lines is None:
         fail("no person with handle {handle}", handle=repr(handle))
     if not lines:
-        click.echo("askhub: no API tokens")
+        say("no API tokens")
         return
-    click.echo(f"{'id':>6}  {'person':<25} {'created (UTC)':<17} {'last used':<17} expires")
+    click.echo(
+        f"{'id':>6}  {t('person'):<25} {t('created (UTC)'):<17} {t('last used'):<17} "
+        + t("expires")
+    )
     for line in lines:
         click.echo(line)
 
@@ -375,7 +406,7 @@ def token_revoke(ids: tuple[int, ...], all_of: str | None) -> None:
     revoked = run(work)
     if isinstance(revoked, str):
         fail(revoked)
-    click.echo(f"askhub: revoked {revoked} token{'s' if revoked != 1 else ''}")
+    click.echo("askhub: " + tn("revoked {n} token", "revoked {n} tokens", revoked))
 
 
 @main.group()
@@ -393,7 +424,11 @@ def people_erase(handle: str, yes: bool) -> None:
 
     if not yes:
         click.confirm(
-            f"Erase @{handle} and everything that is theirs? This cannot be undone", abort=True
+            t(
+                "Erase @{handle} and everything that is theirs? This cannot be undone",
+                handle=handle,
+            ),
+            abort=True,
         )
 
     async def work(context: AppContext) -> Erasure | None:
@@ -407,9 +442,14 @@ def people_erase(handle: str, yes: bool) -> None:
     erased = run(work)
     if erased is None:
         fail("no person with handle {handle}", handle=repr(handle))
-    click.echo(
-        f"askhub: erased @{handle}: {erased.posts} posts, {erased.vectors} vectors and "
-        f"{erased.calls} calls removed; {erased.replies_kept} replies kept without their name"
+    say(
+        "erased @{handle}: {posts} posts, {vectors} vectors and {calls} calls removed; "
+        "{replies} replies kept without their name",
+        handle=handle,
+        posts=erased.posts,
+        vectors=erased.vectors,
+        calls=erased.calls,
+        replies=erased.replies_kept,
     )
 
 
@@ -440,7 +480,7 @@ def user_set_password(handle: str) -> None:
         refuse(exc)
     if done is None:
         fail("no person with handle {handle}", handle=repr(handle))
-    click.echo(f"askhub: password set for @{handle}")
+    say("password set for @{handle}", handle=handle)
 
 
 @main.command("backup")
@@ -454,7 +494,7 @@ def backup_command(file: Path) -> None:
         size = backup(Settings().database_url, file)
     except BackupError as exc:
         fail(t(exc.message, **exc.values))
-    click.echo(f"askhub: backed up to {file} ({size:,} bytes)")
+    say("backed up to {file} ({size} bytes)", file=file, size=f"{size:,}")
 
 
 @main.command("restore")
@@ -480,10 +520,14 @@ def restore_command(file: Path, force: bool) -> None:
     try:
         state = run(work)
     except MigrationRefused as exc:
-        fail(f"restored, but the database was not upgraded: {exc}")
-    click.echo(
-        f"askhub: restored from {file}; index rebuilt from stored vectors: "
-        f"{state['documents']} documents, {state['vectors']} vectors, {state['people']} people"
+        fail("restored, but the database was not upgraded: {error}", error=exc)
+    say(
+        "restored from {file}; index rebuilt from stored vectors: {documents} documents, "
+        "{vectors} vectors, {people} people",
+        file=file,
+        documents=state["documents"],
+        vectors=state["vectors"],
+        people=state["people"],
     )
 
 
@@ -538,9 +582,14 @@ def index_build() -> None:
         context.routing.save()
         state = context.routing.state()
         click.echo(search_summary(context.routing.search_state()), err=True)
-        return (
-            f"askhub: index ready ({state['model']}): {state['documents']} documents, "
-            f"{state['vectors']} vectors, {state['people']} people; {embedded} newly embedded"
+        return t(
+            "askhub: index ready ({model}): {documents} documents, {vectors} vectors, {people} "
+            "people; {embedded} newly embedded",
+            model=state["model"],
+            documents=state["documents"],
+            vectors=state["vectors"],
+            people=state["people"],
+            embedded=embedded,
         )
 
     click.echo(run(work))
@@ -561,7 +610,13 @@ def index_rebuild() -> None:
             await context.routing.sync(session)
         await context.routing.wait_approximate()
         context.routing.save()
-        return f"askhub: rebuilt with {context.routing.model_id}: {embedded} posts embedded, {dropped} old vectors dropped"
+        return t(
+            "askhub: rebuilt with {model}: {embedded} posts embedded, {dropped} old vectors "
+            "dropped",
+            model=context.routing.model_id,
+            embedded=embedded,
+            dropped=dropped,
+        )
 
     click.echo(run(work))
 
@@ -576,9 +631,13 @@ def import_stackexchange_command(folder: Path) -> None:
     # The whole dump is read and checked before the database is touched.
     try:
         with shown_progress() as progress:
-            summary = run(lambda context: import_stackexchange(context, folder, progress))
+            summary = run(
+                lambda context: import_stackexchange(
+                    context, folder, progress, translator(environment_language())
+                )
+            )
     except DumpError as exc:
-        fail(f"{folder}: {exc}; nothing was imported")
+        fail("{folder}: {error}; nothing was imported", folder=folder, error=exc)
     click.echo(summary)
 
 
@@ -620,7 +679,9 @@ def eval_routing(folders: tuple[Path, ...], rankings: Path | None, as_json: bool
                 report = asyncio.run(evaluate_sites(folders, progress=progress))
     except (DumpError, EvaluationError) as exc:
         # One dump: name it (as before); several: the error names the dump itself.
-        fail(f"{folders[0]}: {exc}" if len(folders) == 1 else str(exc))
+        if len(folders) == 1:
+            fail("{folder}: {error}", folder=folders[0], error=exc)
+        fail("{error}", error=exc)
     if as_json:
         click.echo(json.dumps(report, indent=2))
     elif len(folders) == 1:
@@ -647,11 +708,15 @@ def routing_fit() -> None:
         except NotEnoughHistory as exc:
             refuse(exc)
         metrics = report.ranker.metrics
-        return (
-            f"askhub: fitted ranker v{report.model_id} on {report.ranker.questions} questions "
-            f"({report.ranker.positives} answers) in {report.seconds:.1f} s; held-back Brier "
-            f"{metrics.get('brier', float('nan')):.4f} (constant "
-            f"{metrics.get('brier_constant', float('nan')):.4f})"
+        return t(
+            "askhub: fitted ranker v{version} on {questions} questions ({answers} answers) in "
+            "{seconds} s; held-back Brier {brier} (constant {constant})",
+            version=report.model_id,
+            questions=report.ranker.questions,
+            answers=report.ranker.positives,
+            seconds=f"{report.seconds:.1f}",
+            brier=f"{metrics.get('brier', float('nan')):.4f}",
+            constant=f"{metrics.get('brier_constant', float('nan')):.4f}",
         )
 
     click.echo(run(work))
@@ -718,7 +783,7 @@ def call_close(call_id: int, handle: str) -> None:
 
     async def act(context: AppContext, session: Any, found: Any, person: Any) -> str:
         await control.close(session, context.settings, found, person)
-        return f"askhub: call {call_id} closed"
+        return t("askhub: call {id} closed", id=call_id)
 
     click.echo(_on_call(call_id, handle, act))
 
@@ -735,7 +800,7 @@ def call_reopen(call_id: int, handle: str, deadline: str | None) -> None:
 
     async def act(context: AppContext, session: Any, found: Any, person: Any) -> str:
         await control.reopen(session, context.settings, found, person, when)
-        return f"askhub: call {call_id} reopened"
+        return t("askhub: call {id} reopened", id=call_id)
 
     click.echo(_on_call(call_id, handle, act))
 
@@ -753,7 +818,11 @@ def call_extend(call_id: int, handle: str, deadline: str) -> None:
 
     async def act(context: AppContext, session: Any, found: Any, person: Any) -> str:
         await control.extend(session, found, person, when)
-        return f"askhub: call {call_id} now has its deadline at {when.isoformat()}"
+        return t(
+            "askhub: call {id} now has its deadline at {deadline}",
+            id=call_id,
+            deadline=when.isoformat(),
+        )
 
     click.echo(_on_call(call_id, handle, act))
 
@@ -767,7 +836,7 @@ def call_withdraw(call_id: int, handle: str) -> None:
 
     async def act(context: AppContext, session: Any, found: Any, person: Any) -> str:
         await control.withdraw(session, context.settings, context.routing, found, person)
-        return f"askhub: call {call_id} withdrawn"
+        return t("askhub: call {id} withdrawn", id=call_id)
 
     click.echo(_on_call(call_id, handle, act))
 
@@ -796,7 +865,9 @@ def call_message(call_id: int, text: str, handle: str) -> None:
 
     async def act(context: AppContext, session: Any, found: Any, person: Any) -> str:
         sent = await control.message_volunteers(session, context.settings, found, person, text)
-        return f"askhub: message queued for {sent} volunteer{'s' if sent != 1 else ''}"
+        return "askhub: " + tn(
+            "message queued for {n} volunteer", "message queued for {n} volunteers", sent
+        )
 
     click.echo(_on_call(call_id, handle, act))
 
@@ -814,7 +885,7 @@ def _introduce(handle: str, fields: dict[str, Any]) -> str:
     try:
         data = msgspec.convert(fields, IntroductionIn)
     except msgspec.ValidationError as exc:
-        fail(str(exc))
+        refuse(exc)
 
     async def work(context: AppContext) -> str:
         async with context.sessions() as session, session.begin():
@@ -832,12 +903,8 @@ def _introduce(handle: str, fields: dict[str, Any]) -> str:
 
     try:
         return "askhub: " + run(work)
-    except BudgetSpent as exc:
-        fail(str(exc))
-    except InputError as exc:
-        fail(f"{exc.field + ': ' if exc.field else ''}{exc}")
-    except NotPermitted as exc:
-        fail(str(exc))
+    except (BudgetSpent, InputError, NotPermitted) as exc:
+        refuse(exc)
 
 
 @call.command("introduce")
@@ -880,14 +947,14 @@ def people_ambassador(person: str, off: bool, handle: str) -> None:
                 fail(t("no person with handle {handle}", handle=repr(missing)))
             if off:
                 await ambassadors.dismiss(session, by, who)
-                return f"askhub: @{person} is no longer an ambassador"
+                return t("askhub: @{handle} is no longer an ambassador", handle=person)
             made = await ambassadors.appoint(session, by, who)
             return ambassadors.link_of(context.settings.base_url, made)
 
     try:
         click.echo(run(work))
     except NotPermitted as exc:
-        fail(str(exc))
+        refuse(exc)
 
 
 @people.command("ambassadors")
@@ -910,7 +977,7 @@ def people_ambassadors(handle: str) -> None:
     try:
         lines = run(work)
     except NotPermitted as exc:
-        fail(str(exc))
+        refuse(exc)
     for line in lines:
         click.echo(line)
 

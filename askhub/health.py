@@ -2,23 +2,66 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from litestar import Response, get
 from litestar.openapi.datastructures import ResponseSpec
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from askhub.context import AppContext
 from askhub.recent import Recent
 from models import Person
+from models.db import read_without_transaction
 
 _people: Recent[int] = Recent(10.0)
 
 
 async def _count(session: AsyncSession) -> int:
     return int(await session.scalar(select(func.count()).select_from(Person)) or 0)
+
+
+async def _check(sessions: async_sessionmaker[AsyncSession]) -> dict[str, Any]:
+    database: dict[str, Any] = {}
+    try:
+        async with sessions() as session:
+            await read_without_transaction(session)
+            await session.execute(text("SELECT 1"))
+            # A count over every person: the load balancer asks every few seconds.
+            database["people"] = await _people.get(session, "people", lambda: _count(session))
+        database["ok"] = True
+    # A refused or cut connection may come from the driver unwrapped (asyncpg's connect).
+    except (SQLAlchemyError, ConnectionError) as exc:
+        database.update(ok=False, error=type(exc).__name__)
+    return database
+
+
+class SharedCheck:
+    """At most one database check in flight per database: a request that arrives while one
+    runs takes its answer, which is then at most one round trip old. Under many probes at
+    once the database sees one ``SELECT 1`` per round trip instead of one per request; a
+    database that goes away is still seen by the next check that starts."""
+
+    def __init__(self) -> None:
+        self._running: WeakKeyDictionary[Any, asyncio.Future[dict[str, Any]]] = WeakKeyDictionary()
+
+    async def run(self, key: Any, check: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
+        running = self._running.get(key)
+        if (
+            running is None
+            or running.done()
+            or running.get_loop() is not asyncio.get_running_loop()
+        ):
+            running = self._running[key] = asyncio.ensure_future(check())
+        # Shielded: one waiter cancelled (its client went away) does not cancel the others'.
+        return dict(await asyncio.shield(running))
+
+
+_shared = SharedCheck()
 
 
 @get(
@@ -34,16 +77,9 @@ async def _count(session: AsyncSession) -> int:
     },
 )
 async def health(context: AppContext) -> Response[dict[str, Any]]:
-    database: dict[str, Any] = {"dialect": context.engine.dialect.name}
-    try:
-        async with context.sessions() as session:
-            await session.execute(text("SELECT 1"))
-            # A count over every person: the load balancer asks every few seconds.
-            database["people"] = await _people.get(session, "people", lambda: _count(session))
-        database["ok"] = True
-    # A refused or cut connection may come from the driver unwrapped (asyncpg's connect).
-    except (SQLAlchemyError, ConnectionError) as exc:
-        database.update(ok=False, error=type(exc).__name__)
+    sessions = context.sessions
+    found = await _shared.run(sessions, lambda: _check(sessions))
+    database: dict[str, Any] = {"dialect": context.engine.dialect.name, **found}
     ok = bool(database["ok"])
     return Response(
         {

@@ -22,7 +22,6 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from time import perf_counter
 
-from litestar.datastructures import MutableScopeHeaders
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -30,6 +29,7 @@ requests_log = logging.getLogger("askhub.requests")
 ticks_log = logging.getLogger("askhub.ticks")
 
 REQUEST_ID_HEADER = "X-Request-ID"
+_RID = REQUEST_ID_HEADER.lower().encode()
 # An incoming request id is kept only if it is short and plain (a proxy's UUID or similar);
 # anything else is replaced, so a header cannot smuggle text into the logs.
 _SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -117,7 +117,9 @@ def request_log(app: ASGIApp) -> ASGIApp:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableScopeHeaders.from_message(message)[REQUEST_ID_HEADER] = rid
+                headers = [h for h in message.get("headers") or () if h[0].lower() != _RID]
+                headers.append((_RID, rid.encode()))
+                message["headers"] = headers
             await send(message)
 
         failed = True

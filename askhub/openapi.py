@@ -66,6 +66,8 @@ Offset = Annotated[int, Parameter(ge=0, le=MAX_ID)]
 BEARER: list[dict[str, list[str]]] = [{"bearer": []}]
 # Paged lists give the total over all pages in this header.
 TOTAL = "X-Total-Count"
+# A post repeated under the same Idempotency-Key answers with the first one and says so here.
+REPLAYED = "Idempotent-Replayed"
 
 
 class StrictStructSchemaPlugin(StructSchemaPlugin):

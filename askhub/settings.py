@@ -14,7 +14,9 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+from askhub.validation import Worded
 from indexer.embedders import DEFAULT_MODEL
 from models.db import data_dir, database_url
 
@@ -24,8 +26,12 @@ DAY = 24 * 3600
 APPROXIMATE_ABOVE = 100_000
 
 
-class SettingError(ValueError):
-    """A setting with a value AskHub cannot use; the message names the variable."""
+class SettingError(Worded, ValueError):
+    """A setting with a value AskHub cannot use; the message names the variable, in the
+    terminal's language where the CLI reports it."""
+
+    def __init__(self, message: str, **values: Any) -> None:
+        super().__init__(self._word(message, values))
 
 
 def _raw(name: str) -> str:
@@ -45,7 +51,13 @@ def _int(name: str, default: int, low: int = 1, high: int = 2**31 - 1) -> int:
     except ValueError:
         value = None
     if value is None or not low <= value <= high:
-        raise SettingError(f"{name} must be a whole number from {low} to {high}, got {raw!r}")
+        raise SettingError(
+            "{name} must be a whole number from {low} to {high}, got {raw}",
+            name=name,
+            low=low,
+            high=high,
+            raw=repr(raw),
+        )
     return value
 
 
@@ -58,7 +70,13 @@ def _float(name: str, default: float, low: float, high: float) -> float:
     except ValueError:
         value = None
     if value is None or not low <= value <= high:
-        raise SettingError(f"{name} must be a number from {low:g} to {high:g}, got {raw!r}")
+        raise SettingError(
+            "{name} must be a number from {low} to {high}, got {raw}",
+            name=name,
+            low=f"{low:g}",
+            high=f"{high:g}",
+            raw=repr(raw),
+        )
     return value
 
 
@@ -70,13 +88,18 @@ def _bool(name: str, default: bool) -> bool:
         return True
     if raw in ("0", "false", "no", "off"):
         return False
-    raise SettingError(f"{name} must be true or false, got {raw!r}")
+    raise SettingError("{name} must be true or false, got {raw}", name=name, raw=repr(raw))
 
 
 def _choice(name: str, default: str, choices: tuple[str, ...]) -> str:
     raw = _raw(name).lower() or default
     if raw not in choices:
-        raise SettingError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+        raise SettingError(
+            "{name} must be one of {choices}, got {raw}",
+            name=name,
+            choices=", ".join(choices),
+            raw=repr(raw),
+        )
     return raw
 
 
@@ -98,7 +121,7 @@ def _networks(name: str) -> tuple[Network, ...]:
     try:
         return parse_networks(_raw(name))
     except ValueError as exc:
-        raise SettingError(f"{name}: {exc}") from exc
+        raise SettingError("{name}: {error}", name=name, error=exc) from exc
 
 
 def allow_hosts_from_env() -> tuple[str, ...]:

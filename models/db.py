@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -45,6 +48,32 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A pooled PostgreSQL connection that sat unused this long is checked before it is handed out.
+IDLE_CHECK_SECONDS = 2.0
+
+
+def _note_idle(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _check_if_idle(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Instead of SQLAlchemy's pre-ping on every checkout (three round trips on asyncpg:
+    BEGIN, an empty statement, ROLLBACK; a quarter of a plain read's), only a connection idle
+    for a while is checked: one a database restart may have cut while nobody used it. One
+    that is busy and gets cut fails its statement instead: SQLAlchemy then replaces every
+    pooled connection older than the failure, and the request answers 503 with Retry-After
+    (askhub.errors.database_error)."""
+    since = record.info.get("idle_since")
+    if since is None or time.monotonic() - since < IDLE_CHECK_SECONDS:
+        return
+    try:
+        dbapi_connection.ping()
+    except Exception as exc:
+        # The server went away: this connection and every other pooled one are replaced, and
+        # the pool hands out a new one.
+        raise InvalidatePoolError(f"idle connection failed its check: {exc!r}") from exc
+
+
 def create_engine(url: str | None = None) -> AsyncEngine:
     url = url or database_url()
     if url.startswith("sqlite"):
@@ -54,11 +83,24 @@ def create_engine(url: str | None = None) -> AsyncEngine:
         engine = create_async_engine(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_pre_ping=True)
+    engine = create_async_engine(url)
+    event.listen(engine.sync_engine.pool, "checkin", _note_idle)
+    event.listen(engine.sync_engine.pool, "checkout", _check_if_idle)
+    return engine
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def read_without_transaction(session: AsyncSession) -> None:
+    """Before a session's first statement: on PostgreSQL, run its statements without BEGIN and
+    COMMIT (autocommit). Under READ COMMITTED each statement of a transaction sees its own
+    snapshot anyway, so for work that only reads they were two round trips that changed nothing.
+    SQLite keeps its transaction: one snapshot for all the statements, and BEGIN there costs no
+    round trip. Anything written in such a session commits statement by statement."""
+    if session.bind is not None and session.bind.dialect.name == "postgresql":
+        await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 @asynccontextmanager

@@ -276,6 +276,10 @@ class Embedding(Base):
 
 class Call(Base):
     __tablename__ = "call"
+    # One call per (asker, request key): a retried post finds the first (migration 0015).
+    __table_args__ = (
+        UniqueConstraint("asker_id", "request_key", name="uq_call_asker_request_key"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     asker_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="CASCADE"), index=True)
@@ -298,6 +302,8 @@ class Call(Base):
     exhausted_at: Mapped[datetime | None]
     # A question without a deadline closes a set time after this (or after created_at).
     reopened_at: Mapped[datetime | None]
+    # The client's name for the request that posted it (``Idempotency-Key``), if it gave one.
+    request_key: Mapped[str | None] = mapped_column(String(100))
 
     asker: Mapped[Person] = relationship()
     matches: Mapped[list[Match]] = relationship(

@@ -6,23 +6,28 @@ Everything is measured in one run, on this machine, with the baseline in the sam
 1. Delivery rate: email nudges dispatched per second through the outbox (claim, render, SMTP,
    record: ``askhub.nudges.dispatch.dispatch_due``) into an SMTP server on loopback, with one
    message in flight (the default) and with ``--concurrency K`` (4) in flight, each against raw
-   aiosmtplib sending the same messages, rendered beforehand to bytes, to the same server with
-   as many sessions (the ceiling: what the channel does, without rendering or a database). Also
-   raw ``aiosmtplib.send`` with one connection per message (what the channel did before it kept
-   its session), and the email channel alone (render + send, no database). The runs take turns,
-   a fifth of each per round (``--quick``: half), so a change in the load of this shared
-   machine during the run falls on all of them alike; each figure adds up its rounds.
+   aiosmtplib (``SMTP.sendmail``) sending the same messages, rendered beforehand to bytes, to
+   the same server over as many sessions: the baseline issue 13 names, SMTP without rendering
+   or a database. Also raw ``aiosmtplib.send`` with one connection per message (what the
+   channel did before it kept its session), the email channel alone (render + send, no
+   database), and bare SMTP spoken on asyncio streams over one session without aiosmtplib (the
+   floor of what the protocol itself costs the sender). The runs take turns, a fifth of each
+   per round (``--quick``: half), so a change in the load of this shared machine during the
+   run falls on all of them alike; each figure adds up its rounds.
 2. Scheduler overhead per tick with 10,000 open matches: 2,000 open calls, each with 5 nudged
    matches (and 5 more proposed candidates for a next wave), the outbox holding the 20,000 sent
    nudges of those asks. ``lifecycle_tick`` + ``dispatch_due`` when nothing is due, p50/p95 over
    the ticks; then one tick in which 1% of the calls are due for their next wave.
 
 The SMTP server is a tiny aiosmtpd sink in a process of its own that only counts Message-IDs,
-so it costs both sides of the comparison alike (a real server is another process too). Databases: a temporary
-SQLite file, and with ``--postgres URL`` also PostgreSQL, in a schema of its own that is dropped
+so it costs both sides of the comparison alike (a real server is another process too); its CPU
+per message is reported beside the sender's, and ``--sink-processes N`` runs N of them on one
+port (SO_REUSEPORT), to tell a sink that is the ceiling from a sender that is. Databases: a
+temporary SQLite file, and with ``--postgres URL`` also PostgreSQL, in a schema of its own that is dropped
 afterwards (nothing else in that database is touched).
 
 Usage: .venv/bin/python scripts/bench_nudges.py [--quick] [--postgres URL] [--concurrency K]
+       [--sink-processes N]
 The report goes to stdout; its last line is one JSON object with every figure.
 """
 
@@ -137,28 +142,50 @@ class _Counter:
         return "250 OK"
 
 
-def _serve_sink(commands: Connection) -> None:
-    """The sink process: aiosmtpd on a free loopback port, answering ``snapshot``, ``reset``
-    and ``stop`` on the pipe."""
+class _SharedPortController(Controller):
+    """aiosmtpd listening with SO_REUSEPORT, so several sink processes can share one port (the
+    kernel spreads the sessions over them)."""
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(
+            self._factory_invoker, host=self.hostname, port=self.port, reuse_port=True
+        )
+
+    def _trigger_server(self) -> None:
+        # start() connects once to see this server answer; with the port shared, a connection
+        # may land on another process, so connect until one has reached this one.
+        for _ in range(100):
+            super()._trigger_server()  # type: ignore[no-untyped-call]
+            if self._factory_invoked.wait(0.05):
+                return
+
+
+def _serve_sink(commands: Connection, port: int) -> None:
+    """A sink process: aiosmtpd on loopback ``port`` (0: a free one), answering ``snapshot``,
+    ``reset`` and ``stop`` on the pipe; a snapshot also carries this process's CPU seconds."""
     counter = _Counter()
     for attempt in range(5):
-        # aiosmtpd needs a concrete port (it connects to it to see that it is up).
-        with socket.socket() as probe:
-            probe.bind((HOST, 0))
-            port = int(probe.getsockname()[1])
-        controller = Controller(counter, hostname=HOST, port=port, server_hostname="bench-sink")
+        chosen = port
+        if not chosen:
+            # aiosmtpd needs a concrete port (it connects to it to see that it is up).
+            with socket.socket() as probe:
+                probe.bind((HOST, 0))
+                chosen = int(probe.getsockname()[1])
+        controller = _SharedPortController(
+            counter, hostname=HOST, port=chosen, server_hostname="bench-sink"
+        )
         try:
             controller.start()
         except OSError:
-            if attempt == 4:
+            if attempt == 4 or port:
                 raise
             continue
         break
-    commands.send(port)
+    commands.send(chosen)
     try:
         while (command := commands.recv()) != "stop":
             with counter.lock:
-                commands.send(dict(counter.counts))
+                commands.send((dict(counter.counts), time.process_time()))
                 if command == "reset":
                     counter.counts.clear()
     finally:
@@ -166,40 +193,56 @@ def _serve_sink(commands: Connection) -> None:
 
 
 class CountingSink:
-    """aiosmtpd on loopback in a process of its own, as a real mail server is: its work does not
-    compete with the sender for this process's interpreter (it did when it ran in a thread
-    here, and capped every figure at what one interpreter does for both ends)."""
+    """aiosmtpd on loopback in ``processes`` processes of its own sharing one port, as a real
+    mail server is: its work does not compete with the sender for this process's interpreter
+    (it did when it ran in a thread here, and capped every figure at what one interpreter does
+    for both ends). With more than one, the kernel spreads the sessions over them, so a sink
+    that is the ceiling can be told apart from a sender that is."""
 
-    def __init__(self) -> None:
+    def __init__(self, processes: int = 1) -> None:
         self.port = 0
-        self._pipe: Connection | None = None
-        self._process: multiprocessing.process.BaseProcess | None = None
+        self.processes = processes
+        self._pipes: list[Connection] = []
+        self._children: list[multiprocessing.process.BaseProcess] = []
 
     def start(self) -> CountingSink:
         context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        self._process = context.Process(target=_serve_sink, args=(theirs,), daemon=True)
-        self._process.start()
-        self._pipe = ours
-        self.port = int(ours.recv())
+        for _ in range(self.processes):
+            ours, theirs = context.Pipe()
+            process = context.Process(target=_serve_sink, args=(theirs, self.port), daemon=True)
+            process.start()
+            self._pipes.append(ours)
+            self._children.append(process)
+            if not ours.poll(120):
+                raise RuntimeError("an SMTP sink process did not start")
+            self.port = int(ours.recv())
         return self
 
-    def _ask(self, command: str) -> Counter[str]:
-        assert self._pipe is not None
-        self._pipe.send(command)
-        return Counter(self._pipe.recv())
+    def _ask(self, command: str) -> tuple[Counter[str], float]:
+        counts: Counter[str] = Counter()
+        cpu = 0.0
+        for pipe in self._pipes:
+            pipe.send(command)
+            theirs, seconds = pipe.recv()
+            counts.update(theirs)
+            cpu += seconds
+        return counts, cpu
 
     def stop(self) -> None:
-        if self._pipe is not None and self._process is not None:
-            self._pipe.send("stop")
-            self._process.join(10)
-            self._pipe = None
+        for pipe, process in zip(self._pipes, self._children, strict=True):
+            pipe.send("stop")
+            process.join(10)
+        self._pipes, self._children = [], []
 
     def reset(self) -> None:
         self._ask("reset")
 
     def snapshot(self) -> Counter[str]:
-        return self._ask("snapshot")
+        return self._ask("snapshot")[0]
+
+    def cpu_seconds(self) -> float:
+        """CPU seconds the sink processes have used so far, all together."""
+        return self._ask("snapshot")[1]
 
 
 # -- databases --------------------------------------------------------------------------------
@@ -289,6 +332,7 @@ class Rate:
     count: int
     seconds: float
     cpu_seconds: float  # this process (the sink runs in its own)
+    sink_cpu_seconds: float  # the sink's processes, all together
 
     @property
     def per_s(self) -> float:
@@ -299,33 +343,38 @@ class Rate:
         return 1000 * self.cpu_seconds / self.count
 
 
-async def timed(count: int, work: Callable[[], Awaitable[Any]]) -> Rate:
+async def timed(count: int, work: Callable[[], Awaitable[Any]], sink: CountingSink) -> Rate:
+    sink_cpu = sink.cpu_seconds()
     start, cpu = time.perf_counter(), time.process_time()
     await work()
-    return Rate(count, time.perf_counter() - start, time.process_time() - cpu)
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    return Rate(count, seconds, cpu, sink.cpu_seconds() - sink_cpu)
 
 
-async def timed_rate(count: int, send: Callable[[int], Awaitable[None]]) -> Rate:
+async def timed_rate(
+    count: int, send: Callable[[int], Awaitable[None]], sink: CountingSink
+) -> Rate:
     """``count`` sends, one after the other."""
 
     async def work() -> None:
         for n in range(count):
             await send(n)
 
-    return await timed(count, work)
+    return await timed(count, work, sink)
 
 
 class Tally:
     """One kind of run's rounds added up."""
 
     def __init__(self) -> None:
-        self.count, self.seconds, self.cpu = 0, 0.0, 0.0
+        self.count, self.seconds, self.cpu, self.sink_cpu = 0, 0.0, 0.0, 0.0
         self.rounds: list[float] = []
 
     def add(self, rate: Rate) -> None:
         self.count += rate.count
         self.seconds += rate.seconds
         self.cpu += rate.cpu_seconds
+        self.sink_cpu += rate.sink_cpu_seconds
         self.rounds.append(round(rate.per_s, 1))
 
     @property
@@ -335,6 +384,10 @@ class Tally:
     @property
     def cpu_ms(self) -> float:
         return 1000 * self.cpu / self.count
+
+    @property
+    def sink_cpu_ms(self) -> float:
+        return 1000 * self.sink_cpu / self.count
 
 
 async def delivery(
@@ -403,7 +456,39 @@ async def delivery(
         async def work() -> None:
             await asyncio.gather(*(one(range(k, count, sessions)) for k in range(sessions)))
 
-        return await timed(count, work)
+        return await timed(count, work, sink)
+
+    async def bare_session(count: int) -> Rate:
+        """``count`` messages over one SMTP session spoken on asyncio streams, without
+        aiosmtplib: MAIL, RCPT and DATA one after the other as aiosmtplib sends them, checking
+        nothing but the reply codes. The floor of what the protocol costs the sender."""
+
+        async def reply(reader: asyncio.StreamReader) -> int:
+            while (line := await reader.readline())[3:4] == b"-":
+                pass
+            return int(line[:3])
+
+        async def work() -> None:
+            reader, writer = await asyncio.open_connection(HOST, sink.port)
+            assert await reply(reader) == 220
+            writer.write(b"EHLO bench\r\n")
+            assert await reply(reader) == 250
+            for n in range(count):
+                message = rendered[n % len(rendered)]
+                for command, code in (
+                    (f"MAIL FROM:<{message.sender}>\r\n".encode(), 250),
+                    (f"RCPT TO:<{message.recipient}>\r\n".encode(), 250),
+                    (b"DATA\r\n", 354),
+                    (message.data.replace(b"\r\n.", b"\r\n..") + b".\r\n", 250),
+                ):
+                    writer.write(command)
+                    assert await reply(reader) == code
+            writer.write(b"QUIT\r\n")
+            await reply(reader)
+            writer.close()
+            await writer.wait_closed()
+
+        return await timed(count, work, sink)
 
     single = EmailChannel(EmailSettings(host=HOST, port=sink.port))
 
@@ -420,7 +505,7 @@ async def delivery(
             settings = DispatchSettings(concurrency=in_flight)
             dispatched.append(await dispatch_due(db.sessions, {"email": email}, settings))
 
-        rate = await timed(count, dispatch)
+        rate = await timed(count, dispatch, sink)
         [result] = dispatched
         counts = sink.snapshot()
         async with db.sessions() as session:
@@ -435,14 +520,16 @@ async def delivery(
 
     chunk = sizes.nudges // sizes.rounds
     per_connection = max(sizes.baseline // sizes.rounds, 1)
-    runs = {name: Tally() for name in ("session", "sessions", "one", "many", "raw", "channel")}
+    kinds = ("session", "sessions", "one", "many", "raw", "channel", "bare")
+    runs = {name: Tally() for name in kinds}
     for n in range(sizes.rounds):
         runs["session"].add(await raw_sessions(chunk, 1))
+        runs["bare"].add(await bare_session(chunk))
         runs["one"].add(await through_outbox(f"one{n}", chunk, 1))
         runs["sessions"].add(await raw_sessions(chunk, concurrency))
         runs["many"].add(await through_outbox(f"many{n}", chunk, concurrency))
-        runs["raw"].add(await timed_rate(per_connection, raw))
-        runs["channel"].add(await timed_rate(per_connection, channel))
+        runs["raw"].add(await timed_rate(per_connection, raw, sink))
+        runs["channel"].add(await timed_rate(per_connection, channel, sink))
         await single.end_session()
     sink.reset()
     ceiling, parallel = runs["session"], runs["sessions"]
@@ -455,6 +542,7 @@ async def delivery(
         "ratio_parallel_outbox_to_raw_parallel": round(many.per_s / parallel.per_s, 3),
         "ratio_parallel_outbox_to_raw_session": round(many.per_s / ceiling.per_s, 3),
         "ratio_channel_to_raw_session": round(runs["channel"].per_s / ceiling.per_s, 3),
+        "ratio_outbox_to_bare_session": round(one.per_s / runs["bare"].per_s, 3),
         "ratio_outbox_to_raw_connection_per_message": round(one.per_s / runs["raw"].per_s, 3),
         "delivered_exactly_once": True,
     }
@@ -463,6 +551,7 @@ async def delivery(
             "count": tally.count,
             "per_s": round(tally.per_s, 1),
             "cpu_ms": round(tally.cpu_ms, 3),
+            "sink_cpu_ms": round(tally.sink_cpu_ms, 3),
             "per_s_by_round": tally.rounds,
         }
     return figures
@@ -647,11 +736,13 @@ def report(name: str, d: dict[str, Any], o: dict[str, Any]) -> None:
         "session": "raw aiosmtplib, 1 session",
         "channel": "email channel, no DB",
         "raw": "raw, a connection each",
+        "bare": "bare SMTP on streams, 1 session",
     }
     for key, label in labels.items():
         run = d[key]
         print(
-            f"  {label:28} {run['per_s']:8.1f} /s  {run['cpu_ms']:6.3f} ms CPU each  "
+            f"  {label:32} {run['per_s']:8.1f} /s  {run['cpu_ms']:6.3f} ms CPU each "
+            f"(sink {run['sink_cpu_ms']:5.3f})  "
             f"({run['count']} sends; by round {run['per_s_by_round']})"
         )
     print(
@@ -660,7 +751,8 @@ def report(name: str, d: dict[str, Any], o: dict[str, Any]) -> None:
         f"{d['ratio_parallel_outbox_to_raw_session']}; outbox 1 in flight / raw 1 session "
         f"{d['ratio_outbox_to_raw_session']}, / a connection each "
         f"{d['ratio_outbox_to_raw_connection_per_message']} (channel / raw 1 session "
-        f"{d['ratio_channel_to_raw_session']}); every Message-ID exactly once"
+        f"{d['ratio_channel_to_raw_session']}; outbox 1 in flight / bare SMTP "
+        f"{d['ratio_outbox_to_bare_session']}); every Message-ID exactly once"
     )
     idle = o["idle_tick_ms"]
     wave = o["wave_tick"]
@@ -711,10 +803,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     results["load_average_at_start"] = load
     print(
         f"askhub nudge bench ({'quick' if args.quick else 'full'}) on {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; load average at start {load} (CPU ms below are "
-        "this process's, the sink's not: less sensitive to a busy machine)"
+        f"Python {platform.python_version()}; load average at start {load}; "
+        f"{args.sink_processes} sink process(es) (CPU ms below are this process's, then the "
+        "sink's: less sensitive to a busy machine than the rates)"
     )
-    sink = CountingSink().start()
+    sink = CountingSink(args.sink_processes).start()
+    results["sink_processes"] = args.sink_processes
     try:
         with tempfile.TemporaryDirectory(prefix="askhub-bench-db-") as directory:
             path = Path(directory)
@@ -754,7 +848,16 @@ def main() -> None:
         metavar="K",
         help="messages in flight for the parallel runs (ASKHUB_DELIVERY_CONCURRENCY), default 4",
     )
+    parser.add_argument(
+        "--sink-processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="aiosmtpd sink processes sharing the port (SO_REUSEPORT), default 1",
+    )
     args = parser.parse_args()
+    if args.concurrency < 1 or args.sink_processes < 1:
+        parser.error("--concurrency and --sink-processes must be at least 1")
     results = asyncio.run(main_async(args))
     print(json.dumps(results, sort_keys=True))
     sys.stdout.flush()

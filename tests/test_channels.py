@@ -181,6 +181,22 @@ async def test_email_without_a_valid_address_is_permanent(address: str | None) -
         assert sink.messages == []
 
 
+async def test_lines_that_start_with_a_dot_arrive_as_written() -> None:
+    """SMTP ends a message at a line holding a single dot, so the sender doubles every leading
+    dot and the server takes one off again: a body with such lines arrives whole."""
+    body = "Before you push:\n.env must stay out of git\n.\n..and this line starts with two\nEnd."
+    with SMTPSink() as sink:
+        channel = email_channel(sink.port)
+        await channel.send(make_message("dots", body=body))
+        await channel.send(make_message("after-dots"))
+        await channel.end_session()
+        [first, second] = sink.wait_for(2)
+    text, html = parts(first)
+    assert "\n.env must stay out of git\n.\n..and this line starts with two\nEnd." in text
+    assert ".env must stay out of git" in html
+    assert str(second["Message-ID"]) == message_id("after-dots")
+
+
 async def test_email_550_refusal_is_permanent() -> None:
     with SMTPSink(reject={"zoe@example.com"}) as sink:
         with pytest.raises(DeliveryError) as failure:

@@ -215,3 +215,45 @@ async def test_tokens_are_listed_revoked_and_expire(
     assert (
         "revoked 1 token" in (await asyncio.to_thread(here, "revoke", "--all", "tom.bakker")).stdout
     )
+
+
+async def test_a_dutch_terminal_reads_what_the_commands_did_in_dutch(
+    cli_env: dict[str, str], context: AppContext
+) -> None:
+    """Success lines, lists and setting refusals were English whatever the terminal's
+    language; a Dutch admin now reads them in Dutch, numbers and handles kept."""
+    async with context.sessions() as session, session.begin():
+        for handle in ("amy.chen", "tom.bakker"):
+            session.add(Person(handle=handle, name=handle))
+    dutch = {**cli_env, "ASKHUB_LANG": "nl"}
+
+    def here(
+        *args: str, env: dict[str, str] = dutch, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        return askhub_here(env, *args, stdin=stdin)
+
+    made = await asyncio.to_thread(here, "token", "create", "amy.chen", "--days", "3")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("askhub: token voor @amy.chen, geldig tot ")
+    assert "eenmalig getoond" in made.stdout
+    await asyncio.to_thread(here, "token", "create", "tom.bakker")
+    listed = (await asyncio.to_thread(here, "token", "list")).stdout
+    assert listed.splitlines()[0].split()[-1] == "verloopt"
+    revoked = await asyncio.to_thread(here, "token", "revoke", "--all", "amy.chen")
+    assert revoked.stdout.strip() == "askhub: 1 token ingetrokken"
+    password = await asyncio.to_thread(
+        here, "user", "set-password", "tom.bakker", stdin="lang genoeg wachtwoord\n"
+    )
+    assert password.stdout.strip() == "askhub: wachtwoord ingesteld voor @tom.bakker"
+    # The same commands on an English terminal still read English.
+    english = await asyncio.to_thread(here, "token", "revoke", "--all", "tom.bakker", env=cli_env)
+    assert english.stdout.strip() == "askhub: revoked 1 token"
+
+    # A setting AskHub cannot use: refused before anything runs, in the reader's language.
+    bad = {**dutch, "ASKHUB_DELIVERY_CONCURRENCY": "veel"}
+    refused = await asyncio.to_thread(here, "token", "list", env=bad)
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        "askhub: ASKHUB_DELIVERY_CONCURRENCY moet een geheel getal van 1 tot en met 64 zijn, "
+        "niet 'veel'"
+    )

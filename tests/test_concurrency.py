@@ -8,13 +8,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from askhub.auth import accounts
 from askhub.calls.links import action_url
 from askhub.calls.service import ALREADY_VOLUNTEERED, CALL_FULL
 from askhub.context import AppContext
-from models import Call, CallStatus, Person, Reply, ReplyKind
+from models import Call, CallStatus, Match, Person, Reply, ReplyKind
 from tests.served import people_with_tokens, served
 from tests.test_api import STAALBOUW, token_for
 from tests.test_web_support import PASSWORD, csrf_of, with_passwords
@@ -182,3 +182,37 @@ async def test_one_click_link_posted_ten_times_at_once_acts_once(org: AppContext
             select(func.count()).select_from(Reply).where(Reply.call_id == call["id"])
         )
     assert replies == 1
+
+
+@pytest.mark.parametrize("kind", ["question", "volunteers"])
+async def test_thirty_calls_posted_at_once_ask_nobody_beyond_their_limits(
+    org: AppContext, kind: str
+) -> None:
+    """Each post reads how often its candidates were asked, then asks: thirty posts on one
+    topic at once must not all see the same experts as free and ask them thirty times. Nobody
+    ends with more open asks than ASKHUB_MAX_OPEN_ASKS, nor more asks this week than their
+    budget."""
+    call = STAALBOUW if kind == "question" else {**VOLUNTEERS, "needed": 4}
+    askers = await people_with_tokens(org, "asker", 30)
+    async with org.sessions() as session, session.begin():
+        await session.execute(update(Person).values(nudge_budget_per_week=3))
+    async with served(org, max_open_asks=2) as client:
+        responses = await asyncio.gather(
+            *(
+                client.post("/api/calls", json={**call, "title": f"{call['title']} {n}"}, headers=a)
+                for n, a in enumerate(askers)
+            )
+        )
+    assert [r.status_code for r in responses] == [201] * 30, [r.text[:200] for r in responses]
+    async with org.sessions() as session:
+        asked = dict(
+            (
+                await session.execute(
+                    select(Match.person_id, func.count())
+                    .where(Match.nudged_at.is_not(None), Match.introduced.is_(False))
+                    .group_by(Match.person_id)
+                )
+            ).all()
+        )
+    assert asked, "nobody was asked at all"
+    assert max(asked.values()) <= 2, sorted(asked.values(), reverse=True)[:10]

@@ -10,6 +10,7 @@ import email.policy
 import logging
 from collections import Counter
 from dataclasses import replace
+from datetime import UTC, datetime
 from email.message import EmailMessage
 
 import pytest
@@ -256,9 +257,19 @@ async def test_a_round_stops_on_its_budget_and_the_next_rounds_deliver_the_rest_
 async def test_without_a_budget_one_round_delivers_everything(org: AppContext) -> None:
     keys = await seed(org, 120, "unbounded")
     channel = Recording()
+    before = datetime.now(UTC)
     result = await dispatch_due(org.sessions, {"email": channel}, DispatchSettings())
+    after = datetime.now(UTC)
     assert (result.sent, result.stopped, result.remaining) == (120, "", 0)
     assert sorted(channel.sent) == sorted(keys)
+    # Each row says when it went out (written by the driver-level UPDATE, read back as UTC).
+    async with org.sessions() as session:
+        rows = (
+            await session.scalars(select(Nudge).where(Nudge.idempotency_key.like("unbounded:%")))
+        ).all()
+    assert {row.state for row in rows} == {NudgeState.SENT}
+    assert all(row.sent_at is not None and before <= row.sent_at <= after for row in rows)
+    assert all(row.claimed_until is None and row.last_error is None for row in rows)
 
 
 # --- the settings ------------------------------------------------------------------------------

@@ -15,9 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from askhub.auth.service import token_owner
 from askhub.context import AppContext
 from models import Person
+from models.db import read_without_transaction
 
 # Where the request's database session waits for ``askhub.dependencies.provide_session``.
 REQUEST_SESSION = "askhub.session"
+# The token's person as the session loaded it: a strong reference, so the session's identity
+# map (which holds objects weakly) still has them when the handler asks for ``me``.
+REQUEST_PERSON = "askhub.person"
+# Route option: the handler only reads in the request's session (anything it writes, it writes
+# in a short transaction of its own). See ``BearerTokenMiddleware.__call__``.
+READS_ONLY = "askhub_reads_only"
 
 
 def request_session(scope: Scope) -> AsyncSession | None:
@@ -34,6 +41,11 @@ def detached_copy(person: Person) -> Person:
 
 
 _COLUMNS = inspect(Person).column_attrs
+
+
+def _reads_only(scope: Scope) -> bool:
+    handler = scope.get("route_handler")
+    return bool(handler is not None and handler.opt.get(READS_ONLY))
 
 
 class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
@@ -54,6 +66,9 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
             return
         context: AppContext = scope["app"].state.context
         async with context.sessions() as session:
+            if _reads_only(scope):
+                # The token's "last used" stamp commits at once either way.
+                await read_without_transaction(session)
             shared = cast(dict[str, Any], scope)
             shared[REQUEST_SESSION] = session
             try:
@@ -67,6 +82,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
                     await session.commit()
             finally:
                 shared.pop(REQUEST_SESSION, None)
+                shared.pop(REQUEST_PERSON, None)
 
     async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
         header = connection.headers.get("authorization", "")
@@ -81,6 +97,7 @@ class BearerTokenMiddleware(AbstractAuthenticationMiddleware):
         if found is None:
             raise NotAuthorizedException("invalid or revoked token")
         person, touched = found
+        cast(dict[str, Any], connection.scope)[REQUEST_PERSON] = person
         if touched:
             # The stamp commits now, not with the handler's work: a write lock held through the
             # request would block any short transaction of its own (seen, on SQLite), and a

@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.settings import Network
@@ -42,17 +42,19 @@ async def person_for_token(session: AsyncSession, token: str) -> Person | None:
     return found[0] if found else None
 
 
+# Built once: composing it cost a tenth of a millisecond on every authenticated request.
+_TOKEN_OWNER = (
+    select(ApiToken, Person)
+    .join(Person, Person.id == ApiToken.person_id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+)
+
+
 async def token_owner(session: AsyncSession, token: str) -> tuple[Person, bool] | None:
     """The person of a valid token, and whether its "last used" stamp was written (at most
     once a minute: then the caller should commit soon, or it holds SQLite's write lock)."""
     now = datetime.now(UTC)
-    row = (
-        await session.execute(
-            select(ApiToken, Person)
-            .join(Person, Person.id == ApiToken.person_id)
-            .where(ApiToken.token_hash == hash_token(token))
-        )
-    ).first()
+    row = (await session.execute(_TOKEN_OWNER, {"token_hash": hash_token(token)})).first()
     if row is None:
         return None
     api_token, person = row

@@ -8,9 +8,10 @@ from typing import Annotated, Literal
 
 from litestar import Controller, Response, delete, get, patch, post
 from litestar.datastructures import ResponseHeader
-from litestar.params import Parameter, QueryParameter
+from litestar.params import HeaderParameter, Parameter, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from askhub.auth.middleware import READS_ONLY
 from askhub.calls import control, service, similar
 from askhub.calls.schemas import (
     AcceptIn,
@@ -31,7 +32,7 @@ from askhub.calls.schemas import (
 )
 from askhub.context import AppContext
 from askhub.i18n import reader_language, translator
-from askhub.openapi import BEARER, TOTAL, Id, Limit, Offset, errors
+from askhub.openapi import BEARER, REPLAYED, TOTAL, Id, Limit, Offset, errors
 from askhub.people.service import person_brief
 from askhub.validation import NotFound
 from models import Call, Person, Reply
@@ -53,15 +54,47 @@ class CallsController(Controller):
     tags = ("calls",)
     security = BEARER
 
-    @post("/", responses=errors(413))
+    @post(
+        "/",
+        responses=errors(413),
+        response_headers=[
+            ResponseHeader(
+                name=REPLAYED,
+                description="'true' when the call was posted before under this Idempotency-Key: "
+                "the response is that call as it is now, and nobody was asked again",
+                documentation_only=True,
+            )
+        ],
+    )
     async def create_call(
-        self, db: AsyncSession, context: AppContext, me: Person, data: CallCreate
-    ) -> CallOut:
+        self,
+        db: AsyncSession,
+        context: AppContext,
+        me: Person,
+        data: CallCreate,
+        idempotency_key: Annotated[
+            str | None,
+            HeaderParameter(
+                name="Idempotency-Key",
+                description="Your name for this request (1 to 100 visible ASCII characters, "
+                "e.g. a UUID): send the same key when you retry a post whose answer you did "
+                "not get (a timeout, a 503), and the call is posted once.",
+            ),
+        ] = None,
+    ) -> Response[CallOut]:
         """Post a call; the response lists the people it is routed to, with the reasons."""
-        call = await service.create_call(db, context.routing, context.settings, me, data)
+        try:
+            call = await service.create_call(
+                db, context.routing, context.settings, me, data, request_key=idempotency_key
+            )
+        except service.AlreadyPosted as posted:
+            call = await _call(db, posted.call_id)
+            out = service.call_out(call, me)
+            out.reach = await service.reach_out(db, context.settings, call)
+            return Response(out, status_code=201, headers={REPLAYED: "true"})
         out = service.call_out(call, me)
         out.reach = await service.reach_out(db, context.settings, call)
-        return out
+        return Response(out, status_code=201)
 
     @post("/preview", status_code=200, responses=errors(413))
     async def preview_call(
@@ -140,13 +173,16 @@ class CallsController(Controller):
         calls, total = await service.board(db, me, wanted, limit, offset)
         return Response([service.call_out(c, me) for c in calls], headers={TOTAL: str(total)})
 
-    @get("/{call_id:int}", responses=errors(404))
+    # Reads only: "seen" is written in a transaction of its own (service.mark_seen).
+    @get("/{call_id:int}", responses=errors(404), opt={READS_ONLY: True})
     async def get_call(
         self, db: AsyncSession, context: AppContext, me: Person, call_id: Id
     ) -> CallOut:
         """The call, with ``reach``: people asked so far, planned, and useful replies expected
         by the deadline."""
-        call = await _call(db, call_id)
+        call = await service.read_call(db, call_id)
+        if call is None:
+            raise NotFound("no call with id {id}", id=call_id)
         await service.mark_seen(context.sessions, call, me, datetime.now(UTC))
         out = service.call_out(call, me)
         out.reach = await service.reach_out(db, context.settings, call)

@@ -39,7 +39,7 @@ from askhub.calls import notify
 from askhub.i18n import N_, Translator
 from askhub.recent import Recent
 from askhub.routing.audience import Member, audience_size, in_audience, members
-from askhub.routing.availability import BUDGET_WINDOW
+from askhub.routing.availability import BUDGET_WINDOW, hold_asking
 from askhub.settings import Settings
 from models import Call, CallKind, CallStatus, Match, MatchState, Person, Reply, ReplyKind
 
@@ -249,6 +249,7 @@ async def pool(
     first), then the rest of the audience, fewest recent asks first."""
     everyone = await members(session, audience, exclude=asker_id)
     by_id: dict[int, Member] = {m.id: m for m in everyone}
+    await hold_asking(session)
     week = await asks_this_week(session, now)
     waiting = await waiting_asks(session)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 
 from askhub.context import AppContext
+from askhub.i18n import DEFAULT, Translator, translator
 from askhub.imports.stackexchange import (
     ANSWER,
     QUESTION,
@@ -94,24 +95,37 @@ def dump_records(dump: SEDump, posts: Sequence[SEPost] | None = None) -> list[Pe
 
 
 async def import_records(
-    context: AppContext, records: Sequence[PersonIn], progress: Progress = silent
+    context: AppContext,
+    records: Sequence[PersonIn],
+    progress: Progress = silent,
+    t: Translator | None = None,
 ) -> tuple[str, int]:
-    """Write people and posts in one transaction, then embed what has no vector yet."""
+    """Write people and posts in one transaction, then embed what has no vector yet; the
+    summary is in ``t``'s language (English without one)."""
+    t = t or translator(DEFAULT)
     async with context.sessions() as session, session.begin():
         result = await upsert_people(session, records, source=SOURCE)
     embedded = await context.routing.embed_missing(context.sessions, progress)
     posts = sum(len(r.posts) for r in records)
-    return (
-        f"{len(records)} people ({result.created} new, {result.updated} updated), {posts} posts "
-        f"({result.posts_added} added, {result.posts_removed} removed), {embedded} embedded"
+    return t(
+        "{people} people ({created} new, {updated} updated), {posts} posts ({added} added, "
+        "{removed} removed), {embedded} embedded",
+        people=len(records),
+        created=result.created,
+        updated=result.updated,
+        posts=posts,
+        added=result.posts_added,
+        removed=result.posts_removed,
+        embedded=embedded,
     ), embedded
 
 
 async def import_stackexchange(
-    context: AppContext, folder: Path, progress: Progress = silent
+    context: AppContext, folder: Path, progress: Progress = silent, t: Translator | None = None
 ) -> str:
     """Import a Stack Exchange dump folder; raises DumpError (nothing written) when malformed."""
+    t = t or translator(DEFAULT)
     dump = read_dump(folder)
     records = dump_records(dump)
-    summary, _ = await import_records(context, records, progress)
-    return f"askhub: imported {folder.name}: {summary}"
+    summary, _ = await import_records(context, records, progress, t)
+    return t("askhub: imported {folder}: {summary}", folder=folder.name, summary=summary)

@@ -14,12 +14,13 @@ overwrites the other's outcome.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select, tuple_, update
+from sqlalchemy import Dialect, and_, bindparam, func, or_, select, tuple_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -140,7 +141,8 @@ async def renew(connection: AsyncConnection, claim: Claim, now: datetime, lease:
     return matched == 1
 
 
-# Built once: constructing the statement cost more CPU than running it, per message.
+# Built once: constructing the statement cost more CPU than running it, per message. Used on
+# a database without a driver-level statement below.
 _MARK_SENT = (
     update(Nudge)
     .where(
@@ -151,31 +153,70 @@ _MARK_SENT = (
     .returning(Nudge.id)
 )
 
-
-_MARK_ONE_SENT = (
-    update(Nudge)
-    .where(
-        Nudge.id == bindparam("row"),
-        Nudge.attempts == bindparam("attempt"),
-        Nudge.state == NudgeState.SENDING,
-    )
-    .values(state=NudgeState.SENT, sent_at=bindparam("now"), claimed_until=None, last_error=None)
+# The same UPDATE as each driver takes it, one round trip and no SQLAlchemy in between: it runs
+# once per message sent, and through SQLAlchemy it cost 0.15 ms (asyncpg) to 0.25 ms (aiosqlite:
+# three hand-offs to its thread, where this is one) of CPU, a fifth of a delivery's. Fenced
+# like every outcome: only rows still in "sending" under their claim's attempt.
+_MARK_SENT_SET = (
+    "UPDATE nudge SET state = {0}, sent_at = {1}, claimed_until = NULL, last_error = NULL"
 )
+_MARK_SENT_POSTGRES = (
+    _MARK_SENT_SET.format("$1", "$2") + " WHERE state = $3 AND (id, attempts) IN"
+    " (SELECT * FROM unnest($4::integer[], $5::integer[])) RETURNING id"
+)
+_MARK_SENT_SQLITE = (
+    _MARK_SENT_SET.format("?", "?") + " WHERE state = ? AND (id, attempts) IN (VALUES {pairs})"
+    " RETURNING id"
+)
+
+
+@functools.lru_cache(maxsize=8)
+def _sent_at(dialect: Dialect) -> Callable[[datetime], Any]:
+    """``sent_at`` as this dialect's driver takes it (the column type's own bind processing)."""
+    process = Nudge.__table__.c.sent_at.type.bind_processor(dialect)
+    return process or (lambda value: value)
+
+
+async def _driver(connection: AsyncConnection) -> Any:
+    """The driver's own connection (asyncpg, aiosqlite) under ``connection``."""
+    driver = (await connection.get_raw_connection()).driver_connection
+    if driver is None:
+        raise RuntimeError("the connection is closed")
+    return driver
 
 
 async def mark_all_sent(
     connection: AsyncConnection, claims: Sequence[Claim], now: datetime
 ) -> set[int]:
     """Record these deliveries in one UPDATE (fenced by each claim); returns the ids that were
-    still ours (a row another process claimed meanwhile keeps that process's state)."""
+    still ours (a row another process claimed meanwhile keeps that process's state).
+    ``connection`` must be in autocommit: the UPDATE is its own transaction."""
     if not claims:
         return set()
-    if len(claims) == 1:
-        [claim] = claims
-        one = {"row": claim.id, "attempt": claim.attempt, "now": now}
-        return {claim.id} if (await connection.execute(_MARK_ONE_SENT, one)).rowcount else set()
-    pairs = [(claim.id, claim.attempt) for claim in claims]
-    result = await connection.execute(_MARK_SENT, {"claims": pairs, "now": now})
+    dialect = connection.dialect
+    stamp = _sent_at(dialect)(now)
+    sent, sending = NudgeState.SENT.value, NudgeState.SENDING.value
+    if dialect.name == "postgresql":
+        driver = await _driver(connection)
+        rows = await driver.fetch(
+            _MARK_SENT_POSTGRES,
+            sent,
+            stamp,
+            sending,
+            [claim.id for claim in claims],
+            [claim.attempt for claim in claims],
+        )
+        return {int(row[0]) for row in rows}
+    if dialect.name == "sqlite":
+        driver = await _driver(connection)
+        pairs = ", ".join(["(?, ?)"] * len(claims))
+        fenced = [value for claim in claims for value in (claim.id, claim.attempt)]
+        rows = await driver.execute_fetchall(
+            _MARK_SENT_SQLITE.format(pairs=pairs), [sent, stamp, sending, *fenced]
+        )
+        return {int(row[0]) for row in rows}
+    pairs_ = [(claim.id, claim.attempt) for claim in claims]
+    result = await connection.execute(_MARK_SENT, {"claims": pairs_, "now": now})
     return set(result.scalars().all())
 
 

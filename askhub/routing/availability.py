@@ -16,6 +16,21 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import Availability, Call, CallStatus, Match, MatchState, Person
 
 BUDGET_WINDOW = timedelta(days=7)
+# An arbitrary constant, apart from migration 0007's vector writers' lock ("askh"): the
+# advisory lock that the deciders of asks take in turn ("askn").
+ASKING_LOCK = 0x61736B6E
+
+
+async def hold_asking(session: AsyncSession) -> None:
+    """Take, until commit, the lock that everything deciding whom to ask takes before it reads
+    how often people were asked (PostgreSQL): without it, posts arriving together each read the
+    same counts and all asked the same experts (thirty posts on one topic at once asked one
+    expert fifteen times, with two open asks allowed). Held to commit, so the next decider
+    counts this one's asks. Deciding is a few statements; what is slow in a post (routing)
+    comes before it. SQLite lets one writer at a time in, and a post writes its call before it
+    decides, so its posts are in turn already."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_advisory_xact_lock(ASKING_LOCK)))
 
 
 def is_available(person: Person, now: datetime) -> bool:

@@ -33,6 +33,9 @@ KEYWORDS = {
     "AudienceTooSmall": None,
     # The CLI's one line on stderr before exit 2: fail("no call with id {id}", id=...).
     "fail": None,
+    # ... and its one line on stdout on success: say("call {id} closed", id=...).
+    "say": None,
+    "SettingError": None,
     "N_": None,
     "t": None,
     "tn": (1, 2),

@@ -3,6 +3,9 @@ answer, volunteer or withdraw, forward, decline; the asker accepts and thanks.""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -18,6 +21,7 @@ from askhub.calls.reach import Forecast
 from askhub.calls.schemas import CallCreate, CallEdit, ReplyCreate
 from askhub.calls.service import (
     FINISHED,
+    AlreadyPosted,
     AudienceTooSmall,
     CallError,
     add_reply,
@@ -40,6 +44,7 @@ from askhub.i18n import Translator, plural_translator, translator
 from askhub.people.ambassadors import may_facilitate
 from askhub.referrals.service import Report, may_share
 from askhub.referrals.service import report as spread_report
+from askhub.validation import ConflictError
 from askhub.web.core import (
     FormErrors,
     convert,
@@ -67,6 +72,7 @@ CALL_FIELDS = (
     "language",
     "url",
     "offer",
+    "request_key",
 )
 AUDIENCE_FIELDS = ("department", "location", "language")
 REPLY_KINDS = ("answer", "volunteer", "decline", "forward")
@@ -189,6 +195,9 @@ async def new_call(
 ) -> Response[Any]:
     raw = _call_form(None)
     raw["kind"] = kind if kind in ("question", "volunteers", "referral") else "question"
+    # This form's own request key: a second submit of it (a double click, a reload after a
+    # lost answer) finds the call the first one posted instead of asking everyone twice.
+    raw["request_key"] = secrets.token_urlsafe(16)
     return page(
         request, viewer, "call_new.html", form=raw, matches=None, similar=None, body_preview=None
     )
@@ -245,11 +254,19 @@ async def post_call(
     if data is not None:
         try:
             async with db.begin_nested():
-                call = await create_call(db, context.routing, context.settings, viewer, data)
+                call = await create_call(
+                    db, context.routing, context.settings, viewer, data, request_key=_key(raw)
+                )
+        except AlreadyPosted as posted:
+            t = _t(request, viewer)
+            flash(request, t("This call was already posted; nobody was asked again."))
+            return redirect(f"/calls/{posted.call_id}")
         except AudienceTooSmall as exc:
             errors = {"needed": too_small(_t(request, viewer), exc)}
-        except CallError as exc:
-            errors = {exc.field or "form": exc}
+        except (CallError, ConflictError) as exc:
+            # The form's own request key is no field the asker sees: its refusal is the form's.
+            field = exc.field if exc.field and exc.field != "Idempotency-Key" else "form"
+            errors = {field: exc}
     if errors or data is None:
         return page(
             request,
@@ -271,6 +288,16 @@ async def post_call(
         else t("Nobody matches yet. Use other or more general words, or add tags."),
     )
     return redirect(f"/calls/{call.id}")
+
+
+def _key(raw: dict[str, str]) -> str | None:
+    """The request key of a submitted Ask form: the form's own key and what it says, so a
+    repeated submit is one call while the same form changed and sent again is a new one."""
+    form_key = raw["request_key"]
+    if not re.fullmatch(r"[\w-]{1,40}", form_key, re.ASCII):
+        return None
+    said = "\x00".join(raw[name] for name in CALL_FIELDS if name != "request_key")
+    return f"web:{form_key}:{hashlib.sha256(said.encode()).hexdigest()[:32]}"
 
 
 @post("/calls/preview", status_code=200)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import email
 import email.policy
 import functools
@@ -60,6 +61,8 @@ _env = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    # The templates ship with the code: no stat() of both files for every message.
+    auto_reload=False,
 )
 
 
@@ -81,7 +84,7 @@ def _paragraphs(body: str) -> list[str]:
 @dataclass(frozen=True)
 class Rendered:
     """One email as it goes over the wire: the envelope and the message's bytes (CRLF lines;
-    aiosmtplib adds the dot-stuffing)."""
+    the dot-stuffing is added on sending)."""
 
     sender: str
     recipient: str
@@ -275,13 +278,81 @@ def _delivery_error(exc: aiosmtplib.SMTPException) -> DeliveryError:
     return DeliveryError(f"SMTP delivery failed: {type(exc).__name__}: {exc}", permanent=False)
 
 
+def _stuffed(data: bytes) -> bytes:
+    """The DATA payload: ``data`` (CRLF lines already) with a leading dot doubled on every line
+    (RFC 5321 4.5.2) and the end-of-data line."""
+    body = data.replace(b"\r\n.", b"\r\n..")
+    if body.startswith(b"."):
+        body = b"." + body
+    if not body.endswith(b"\r\n"):
+        body += b"\r\n"
+    return body + b".\r\n"
+
+
 async def _transmit(client: aiosmtplib.SMTP, rendered: Rendered) -> None:
-    options = ["SMTPUTF8"] if rendered.utf8 else []
+    """One mail transaction (MAIL, RCPT, DATA) on aiosmtplib's command API.
+
+    ``SMTP.sendmail`` does the same, but parses both addresses twice (already checked by
+    :func:`render_bytes`) and runs three regular expressions over the whole message to fix
+    line ends and stuff dots: 0.2 ms of CPU a message, half of what the SMTP client costs.
+    The rendered bytes have CRLF line ends already, so the dot-stuffing is a plain replace.
+    As in ``sendmail``, a refusal resets the envelope (RSET) so the session can go on."""
+    if client.is_ehlo_or_helo_needed:
+        # A new session: EHLO (or HELO where the server knows no EHLO), as sendmail does.
+        try:
+            await client.ehlo()
+        except aiosmtplib.SMTPHeloError:
+            if not client.is_connected:
+                raise
+            await client.helo()
     if rendered.utf8 and not client.supports_extension("smtputf8"):
         raise aiosmtplib.SMTPNotSupported("the server does not offer SMTPUTF8")
-    await client.sendmail(
-        rendered.sender, [rendered.recipient], rendered.data, mail_options=options
-    )
+    encoding = "utf-8" if rendered.utf8 else "ascii"
+    payload = _stuffed(rendered.data)
+    options = [b"SMTPUTF8"] if rendered.utf8 else []
+    if client.supports_extension("size"):
+        options.insert(0, f"SIZE={len(rendered.data)}".encode())
+    try:
+        reply = await client.execute_command(
+            b"MAIL", b"FROM:<" + rendered.sender.encode(encoding) + b">", *options
+        )
+        if reply.code != aiosmtplib.SMTPStatus.completed:
+            raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, rendered.sender)
+        reply = await client.execute_command(
+            b"RCPT", b"TO:<" + rendered.recipient.encode(encoding) + b">"
+        )
+        if reply.code not in (aiosmtplib.SMTPStatus.completed, aiosmtplib.SMTPStatus.will_forward):
+            raise aiosmtplib.SMTPRecipientRefused(reply.code, reply.message, rendered.recipient)
+        reply = await client.execute_command(b"DATA")
+        if reply.code != aiosmtplib.SMTPStatus.start_input:
+            raise aiosmtplib.SMTPDataError(reply.code, reply.message)
+        reply = await _write_data(client, payload)
+        if reply.code != aiosmtplib.SMTPStatus.completed:
+            raise aiosmtplib.SMTPDataError(reply.code, reply.message)
+    except aiosmtplib.SMTPResponseException:
+        # As sendmail: the refusal is what the caller needs to see, not a failed reset.
+        with contextlib.suppress(ConnectionError, aiosmtplib.SMTPResponseException):
+            await client.rset()
+        raise
+
+
+async def _write_data(client: aiosmtplib.SMTP, payload: bytes) -> aiosmtplib.SMTPResponse:
+    """The message after DATA's 354, and the server's answer to it; the session is closed on a
+    lost connection, a timeout or a 421, as ``execute_command`` does."""
+    protocol = client.protocol
+    if protocol is None:
+        raise aiosmtplib.SMTPServerDisconnected("Server not connected")
+    try:
+        protocol.write(payload)
+        # read_response marks a reply as expected before it yields, so the answer cannot
+        # arrive unnoticed in between.
+        reply = await protocol.read_response(timeout=client.timeout)
+    except (aiosmtplib.SMTPServerDisconnected, aiosmtplib.SMTPTimeoutError):
+        client.close()
+        raise
+    if reply.code == aiosmtplib.SMTPStatus.domain_unavailable:
+        client.close()  # 421: the server is closing the session
+    return reply
 
 
 IDLE_SECONDS = 20.0
