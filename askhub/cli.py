@@ -113,7 +113,7 @@ def serve(host: str | None, port: int | None) -> None:
     from askhub.logs import configure
 
     settings = Settings()
-    app = create_app(settings=settings)
+    app = create_app(settings=settings, freeze=True)
     config = server_config(app, host or settings.host, port or settings.port, settings.log_level)
     configure(settings.log_level)
     uvicorn.Server(config).run()

@@ -25,11 +25,12 @@ it replaces the old one (:meth:`hand_over`), so nothing written during the build
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import threading
 import time
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -48,6 +49,10 @@ DEFAULT_NPROBE = 32
 # single exact search 2.5-10x slower (scripts/bench_routing.py measures it); one query never
 # gains much from a second thread, and concurrent calls each get their own core.
 DEFAULT_SEARCH_THREADS: int | None = 1
+# Changes of up to this many vectors (a new post, an edit) run on ``search_threads`` too: adding
+# one vector to an IVF index took p50 0.05 ms but p95 7-13 ms with FAISS's two threads on this
+# busy 2-core machine (the second thread waits for a core), 0.06-0.09 ms with one.
+SMALL_CHANGE = 64
 # k-means settings for the coarse quantizer: a sample of TRAIN_PER_LIST vectors per list and
 # few iterations are enough for IVF (the centroids only have to partition the space), and they
 # bound the build: at a million vectors and 4000 lists, training costs about
@@ -203,7 +208,8 @@ class DenseIndex:
                 return
             if self._journal is not None:
                 self._journal.append(("add", ids.copy(), np.array(vectors, dtype=np.float32)))
-            self._add(ids, vectors)
+            with self._threads_for(len(ids)):
+                self._add(ids, vectors)
 
     def _add(self, ids: NDArray[np.int64], vectors: NDArray[np.float32]) -> None:
         # Re-adding an id replaces it instead of leaving a duplicate behind.
@@ -228,7 +234,22 @@ class DenseIndex:
                 return self._successor.remove(ids)
             if self._journal is not None:
                 self._journal.append(("remove", ids.copy(), None))
-            return self._remove(ids)
+            with self._threads_for(len(ids)):
+                return self._remove(ids)
+
+    @contextlib.contextmanager
+    def _threads_for(self, n: int) -> Iterator[None]:
+        """FAISS's threads capped at ``search_threads`` for a small change (see SMALL_CHANGE);
+        a bulk change keeps them all."""
+        if self.search_threads is None or n > SMALL_CHANGE:
+            yield
+            return
+        before = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(self.search_threads)
+        try:
+            yield
+        finally:
+            faiss.omp_set_num_threads(before)
 
     def _remove(self, ids: NDArray[np.int64]) -> int:
         if len(ids) == 0 or len(self) == 0:

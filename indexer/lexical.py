@@ -7,14 +7,22 @@ exactly. bm25s builds a sparse matrix of precomputed scores, which cannot be upd
 So a change does not rebuild it: changed and new documents form a small *delta* scored at query
 time with the same Lucene BM25 formula and the built corpus's statistics, and their old rows are
 masked out. The matrix is rebuilt once the delta holds ``DELTA_MAX`` documents.
+
+A serving process (``background = True``) rebuilds in a thread from a snapshot of the
+documents while the built matrix and the delta keep answering, and puts the new matrix in place
+at its next call once complete: at 1M documents the rebuild takes most of a minute, which
+would otherwise stall one request every ``DELTA_MAX`` changes. The delta keeps an inverted
+list of its words, so a query scores only the delta documents holding its terms.
 """
 
 from __future__ import annotations
 
 import math
 import re
+import threading
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import bm25s
 import bm25s.stopwords as _bm25_stopwords
@@ -45,12 +53,41 @@ def tokenize(text: str) -> list[str]:
     return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS and len(t) > 1]
 
 
-# The delta is folded into a rebuilt matrix once this many documents changed: scoring it by
-# hand costs each query about 45 ms per 1,000 documents (scripts/bench_index_edit.py).
+# The delta is folded into a rebuilt matrix once this many documents changed, or this share
+# of the built ones if more (1/50: 20,000 at 1M documents): a rebuild costs about 47 s of CPU at
+# 1M documents, while a query scores only the delta documents that hold its terms.
 DELTA_MAX = 500
+DELTA_SHARE = 50
 # bm25s's defaults, which the delta scoring must repeat.
 K1 = 1.5
 B = 0.75
+
+
+@dataclass
+class _Built:
+    """A built matrix with the statistics and rows it was built with."""
+
+    ids: NDArray[np.int64]
+    bm25: bm25s.BM25 | None
+    row: dict[int, int]
+    df: Counter[str]
+    avgdl: float
+
+
+def _build(documents: list[tuple[int, list[str]]]) -> _Built:
+    ids = np.fromiter((doc_id for doc_id, _ in documents), dtype=np.int64, count=len(documents))
+    # An empty token list would make bm25s drop the row; a placeholder keeps rows aligned.
+    corpus = [toks or ["\x00"] for _, toks in documents]
+    bm25 = bm25s.BM25(method="lucene", k1=K1, b=B) if corpus else None
+    if bm25 is not None:
+        bm25.index(corpus, show_progress=False)
+    return _Built(
+        ids=ids,
+        bm25=bm25,
+        row={int(doc_id): row for row, doc_id in enumerate(ids.tolist())},
+        df=Counter(t for toks in corpus for t in set(toks)),
+        avgdl=sum(len(toks) for toks in corpus) / len(corpus) if corpus else 1.0,
+    )
 
 
 class LexicalIndex:
@@ -67,26 +104,53 @@ class LexicalIndex:
         self._delta: set[int] = set()
         self._df: Counter[str] = Counter()
         self._avgdl = 1.0
+        # The delta's words: term -> {document: term frequency}, and each delta document's
+        # term frequencies in the order its words first occur.
+        self._postings: dict[str, dict[int, int]] = {}
+        self._counts: dict[int, Counter[str]] = {}
+        # Rebuild in a thread (a serving process) rather than on the call that finds the
+        # delta too large. While one runs: the documents changed since its snapshot, and the
+        # thread's result once done.
+        self.background = False
+        self._changed: set[int] | None = None
+        self._ready: _Built | BaseException | None = None
+        self._builder: threading.Thread | None = None
 
     def __len__(self) -> int:
         return len(self._tokens)
 
     def add(self, items: Iterable[tuple[int, str]]) -> None:
+        self._install()
         for doc_id, text in items:
+            self._forget(doc_id)
             self._tokens[doc_id] = tokenize(text)
-            self._retire(doc_id)
-            self._delta.add(doc_id)
+            self._to_delta(doc_id)
 
     def remove(self, doc_ids: Iterable[int]) -> None:
+        self._install()
         for doc_id in doc_ids:
+            self._forget(doc_id)
             self._tokens.pop(doc_id, None)
-            self._retire(doc_id)
-            self._delta.discard(doc_id)
 
-    def _retire(self, doc_id: int) -> None:
+    def _forget(self, doc_id: int) -> None:
+        """The document's built row and delta entry no longer count (it changes or goes)."""
+        if self._changed is not None:
+            self._changed.add(doc_id)
         row = self._row.pop(doc_id, None)
         if row is not None:
             self._live[row] = False
+        self._delta.discard(doc_id)
+        for term in self._counts.pop(doc_id, ()):
+            postings = self._postings[term]
+            del postings[doc_id]
+            if not postings:
+                del self._postings[term]
+
+    def _to_delta(self, doc_id: int) -> None:
+        self._delta.add(doc_id)
+        counts = self._counts[doc_id] = Counter(self._tokens[doc_id])
+        for term, tf in counts.items():
+            self._postings.setdefault(term, {})[doc_id] = tf
 
     def matching(self, doc_id: int, terms: Iterable[str]) -> tuple[str, ...]:
         """Which of ``terms`` (tokens, as ``search`` returns them) occur in the document."""
@@ -97,17 +161,53 @@ class LexicalIndex:
         return tuple(t for t in terms if t in present)
 
     def _build(self) -> None:
-        self._ids = np.fromiter(self._tokens.keys(), dtype=np.int64, count=len(self._tokens))
-        # An empty token list would make bm25s drop the row; a placeholder keeps rows aligned.
-        corpus = [toks or ["\x00"] for toks in self._tokens.values()]
-        self._bm25 = bm25s.BM25(method="lucene", k1=K1, b=B) if corpus else None
-        if self._bm25 is not None:
-            self._bm25.index(corpus, show_progress=False)
-        self._row = {int(doc_id): row for row, doc_id in enumerate(self._ids.tolist())}
+        self._put(_build(list(self._tokens.items())), ())
+
+    def _put(self, built: _Built, changed: Iterable[int]) -> None:
+        """Serve ``built``; the documents ``changed`` since its snapshot form the new delta."""
+        self._ids, self._bm25, self._row = built.ids, built.bm25, built.row
+        self._df, self._avgdl = built.df, built.avgdl
         self._live = np.ones(len(self._ids), dtype=bool)
-        self._delta = set()
-        self._df = Counter(t for toks in corpus for t in set(toks))
-        self._avgdl = sum(len(toks) for toks in corpus) / len(corpus) if corpus else 1.0
+        self._delta, self._postings, self._counts = set(), {}, {}
+        for doc_id in changed:
+            row = self._row.pop(doc_id, None)
+            if row is not None:
+                self._live[row] = False
+            if doc_id in self._tokens:
+                self._to_delta(doc_id)
+
+    def _start_build(self) -> None:
+        """Rebuild from a snapshot in a thread (token lists are replaced, never changed in
+        place, so the snapshot stays as it was)."""
+        snapshot = list(self._tokens.items())
+        self._changed = set()
+
+        def run() -> None:
+            try:
+                self._ready = _build(snapshot)
+            except BaseException as exc:  # handed to the serving thread, which builds itself
+                self._ready = exc
+
+        self._builder = threading.Thread(target=run, name="askhub-bm25-build", daemon=True)
+        self._builder.start()
+
+    def _install(self) -> None:
+        """Put a finished background build in place (on the thread that serves and edits)."""
+        ready = self._ready
+        if ready is None:
+            return
+        changed = self._changed or set()
+        self._ready, self._builder, self._changed = None, None, None
+        if isinstance(ready, BaseException):
+            return  # the next search finds the delta too large again and tries again
+        self._put(ready, changed)
+
+    def wait_build(self) -> None:
+        """Wait for a background rebuild, if one runs, and put it in place."""
+        builder = self._builder
+        if builder is not None:
+            builder.join()
+            self._install()
 
     def _stale(self) -> bool:
         """Rebuild when never built, when the delta costs queries too much, or when so many
@@ -115,30 +215,26 @@ class LexicalIndex:
         dead = int(len(self._live) - self._live.sum())
         return (
             (self._bm25 is None and bool(self._tokens))
-            or len(self._delta) > DELTA_MAX
+            or len(self._delta) > max(DELTA_MAX, len(self._ids) // DELTA_SHARE)
             or dead > max(DELTA_MAX, len(self._live) // 10)
         )
 
     def _delta_scores(self, terms: list[str]) -> tuple[NDArray[np.int64], NDArray[np.float32]]:
         """Lucene BM25 of the delta documents, with the built corpus's statistics (a word
-        only the delta has counts its delta documents as its document frequency)."""
+        only the delta has counts its delta documents as its document frequency). Only the
+        documents holding a term are scored, each summing its terms in the order they occur
+        in it, in the delta's order (as scoring every delta document did)."""
         n = max(len(self._ids), 1)
-        wanted = set(terms)
-        delta_df: Counter[str] = Counter()
-        counts: dict[int, Counter[str]] = {}
-        for doc_id in self._delta:
-            tokens = self._tokens.get(doc_id, [])
-            found = Counter(t for t in tokens if t in wanted)
-            if found:
-                counts[doc_id] = found
-                delta_df.update(t for t in found if t not in self._df)
+        wanted = {t: self._postings[t] for t in terms if t in self._postings}
+        holding = {doc_id for postings in wanted.values() for doc_id in postings}
         ids, scores = [], []
-        for doc_id, found in counts.items():
+        for doc_id in (d for d in self._delta if d in holding):
             norm = K1 * (1 - B + B * len(self._tokens[doc_id]) / self._avgdl)
             total = 0.0
-            for term, tf in found.items():
-                df = self._df.get(term) or delta_df[term]
-                total += math.log(1 + (n - df + 0.5) / (df + 0.5)) * tf / (norm + tf)
+            for term, tf in self._counts[doc_id].items():
+                if term in wanted:
+                    df = self._df.get(term) or len(wanted[term])
+                    total += math.log(1 + (n - df + 0.5) / (df + 0.5)) * tf / (norm + tf)
             ids.append(doc_id)
             scores.append(total)
         return np.asarray(ids, dtype=np.int64), np.asarray(scores, dtype=np.float32)
@@ -156,16 +252,20 @@ class LexicalIndex:
         body) towards 0, where no document holds all its words, and silence BM25 exactly when
         rare words in the body are what identifies the topic.
         """
+        self._install()
         if self._stale():
-            self._build()
+            if self.background and self._bm25 is not None:
+                if self._builder is None:
+                    self._start_build()
+            else:
+                self._build()
         empty: tuple[NDArray[np.int64], NDArray[np.float32], list[str]] = (
             np.zeros(0, dtype=np.int64),
             np.zeros(0, dtype=np.float32),
             [],
         )
         vocab = self._bm25.vocab_dict if self._bm25 is not None else {}
-        delta_words = {t for d in self._delta for t in self._tokens.get(d, ())}
-        terms = [t for t in dict.fromkeys(tokenize(query)) if t in vocab or t in delta_words]
+        terms = [t for t in dict.fromkeys(tokenize(query)) if t in vocab or t in self._postings]
         if not terms:
             return empty
         ids_parts, score_parts = [], []

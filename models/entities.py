@@ -362,6 +362,11 @@ class Reply(Base):
     person: Mapped[Person] = relationship(foreign_keys=[person_id])
 
 
+# A person's asks in the budget window and asks in flight, by index however many matches they
+# had (migration 0012; askhub.routing.availability.asks_and_waiting).
+Index("ix_match_person_nudged", Match.person_id, Match.nudged_at)
+Index("ix_match_person_state", Match.person_id, Match.state)
+
 # One volunteer reply per person per call: a duplicate post cannot count twice.
 _VOLUNTEER = text("kind = 'volunteer'")
 Index(

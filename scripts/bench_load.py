@@ -21,7 +21,10 @@ as a proxy would) measures, per target:
 
 Throughput (requests/s) and p50/p95/p99 per endpoint, the ratios to the bare app and of two
 processes to one. ``--reads-only`` measures just the plain reads against one process and the
-bare app (before/after a change of the read path). Any run above ~3 GB of memory (large
+bare app (before/after a change of the read path); ``--post-only`` just ``POST /api/calls`` on
+one process, with one client (a call's own latency) and with ``--route-clients``. Before
+routing is measured each process posts two calls and finishes building its approximate index
+(above 100,000 vectors), so the figures are the steady state's. Any run above ~3 GB of memory (large
 organisations: two processes each hold the index) belongs under ``flock /work/bigmem.lock``.
 """
 
@@ -40,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -74,8 +78,13 @@ async def seeded_size(url: str) -> tuple[int, int]:
     try:
         async with engine.connect() as conn:
             people = await conn.scalar(select(func.count()).select_from(Person))
-            posts = await conn.scalar(select(func.count()).select_from(Post))
-            vectors = await conn.scalar(select(func.count()).select_from(Embedding))
+            # The seeded posts only: calls posted by earlier runs (posts of their own) stay.
+            posts = await conn.scalar(
+                select(func.count()).select_from(Post).where(Post.source == "bench")
+            )
+            vectors = await conn.scalar(
+                select(func.count()).select_from(Embedding).join(Post).where(Post.source == "bench")
+            )
         return (int(people or 0), int(posts or 0)) if vectors == posts else (-1, -1)
     except Exception:  # no schema yet
         return (-1, -1)
@@ -380,6 +389,41 @@ def start_servers(url: str, n_apps: int, workdir: Path) -> Servers:
     return servers
 
 
+def settle(port: int, limit: float = 3600) -> None:
+    """Post two calls (unmeasured) and wait until the process is not building its approximate
+    index: above ``ASKHUB_APPROXIMATE_ABOVE`` vectors (100,000 by default) a process builds it
+    in the background after its start or the first new post, on the CPU the measurement needs,
+    and searches exactly until then. The figures are then the steady state's."""
+    for n in range(2):
+        request = post_call(random.Random(-1 - n))
+        urllib.request.urlopen(
+            urllib.request.Request(
+                f"http://127.0.0.1:{port}{request.path}",
+                data=request.body,
+                method="POST",
+                headers={
+                    "Authorization": f"Bearer {request.token}",
+                    "Content-Type": "application/json",
+                },
+            ),
+            timeout=600,
+        ).read()
+    started = time.perf_counter()
+    while True:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=60) as got:
+            search = json.loads(got.read())["index"]["search"]
+        if search["building_since"] is None:
+            break
+        if time.perf_counter() - started > limit:
+            raise SystemExit(f"the approximate index on port {port} took over {limit:.0f} s")
+        time.sleep(2)
+    print(
+        f"  port {port}: {search['kind']} search over {search['vectors']:,} vectors "
+        f"(waited {time.perf_counter() - started:.0f} s for its build)",
+        file=sys.stderr,
+    )
+
+
 # -- the client ---------------------------------------------------------------------------------
 
 
@@ -583,6 +627,12 @@ def mixed(r: random.Random) -> Request:
 # -- the run ------------------------------------------------------------------------------------
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process and its threads so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -593,15 +643,27 @@ def machine() -> str:
 
 
 def measure(
-    servers: Servers, clients: int, seconds: float, reads_only: bool, route_clients: int
+    servers: Servers,
+    clients: int,
+    seconds: float,
+    reads_only: bool,
+    route_clients: int,
+    post_only: bool = False,
 ) -> list[Row]:
     rows: list[Row] = []
 
     def run(target: str, ports: Sequence[int], phase: str, make: Any, n: int) -> None:
+        # CPU the serving processes spent per request: steadier than latency on a shared
+        # machine, where other work decides how long a request waits for a core.
+        apps = [servers.processes[servers.app_ports.index(p)] for p in ports if target != "bare"]
+        cpu = sum(cpu_seconds(a.pid) for a in apps)
         tally, elapsed = asyncio.run(run_load(ports, make, n, seconds))
+        cpu = sum(cpu_seconds(a.pid) for a in apps) - cpu
         found = rows_of(target, phase, tally, elapsed)
+        served = sum(row.count for row in found)
         for row in found:
-            print(row.line() + f"   (load {load_average()})", flush=True)
+            spent = f", {1000 * cpu / served:.1f} ms CPU a request" if apps and served else ""
+            print(row.line() + f"   (load {load_average()}{spent})", flush=True)
         rows.extend(found)
 
     targets = [("1 process", servers.app_ports[:1])]
@@ -610,7 +672,18 @@ def measure(
     # Warm each process's connections and caches, unmeasured.
     for _target, ports in targets:
         asyncio.run(run_load(ports, read_call, clients, 2))
+    if not reads_only:
+        for port in servers.app_ports:
+            settle(port)
     run("bare", [servers.bare_port], "reads", bare, clients)
+    if post_only:
+        # Routing alone, one client (a call's own latency) and then several (how posting
+        # scales; on a 2-core machine that is mostly queueing for the CPU).
+        for target, ports in targets:
+            run(target, ports, "routing/1", post_call, 1)
+            run(target, ports, f"routing/{route_clients}", post_call, route_clients)
+        run("bare", [servers.bare_port], "reads", bare, clients)
+        return rows
     for target, ports in targets:
         run(target, ports, "reads", read_call, clients)
         run(target, ports, "reads", health, clients)
@@ -672,6 +745,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="app processes (each holds the whole index: at 1M posts about 9 GB of memory)",
     )
     parser.add_argument("--reads-only", action="store_true", help="plain reads, one process")
+    parser.add_argument(
+        "--post-only",
+        action="store_true",
+        help="POST /api/calls alone, with one client and with --route-clients, one process",
+    )
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--serve-bare", type=int, metavar="PORT", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -692,14 +770,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("  the database already holds this organisation: reused", file=sys.stderr)
     with tempfile.TemporaryDirectory(prefix="bench_load_") as tmp:
         servers = start_servers(
-            args.database_url, 1 if args.reads_only else args.processes, Path(tmp)
+            args.database_url, 1 if args.reads_only or args.post_only else args.processes, Path(tmp)
         )
         try:
             print(
                 f"clients {args.clients} (routing alone: {args.route_clients}), "
                 f"{args.seconds:.0f} s per phase"
             )
-            rows = measure(servers, args.clients, args.seconds, args.reads_only, args.route_clients)
+            rows = measure(
+                servers,
+                args.clients,
+                args.seconds,
+                args.reads_only,
+                args.route_clients,
+                args.post_only,
+            )
         finally:
             servers.stop()
     summary(rows)

@@ -15,6 +15,8 @@ from litestar.testing import AsyncTestClient
 from sqlalchemy import func, select
 
 from askhub.app import create_app
+from askhub.calls.schemas import CallCreate
+from askhub.calls.service import call_post, create_call
 from askhub.context import AppContext
 from askhub.people.schemas import PostCreate
 from askhub.people.service import create_post, get_by_handle, update_post
@@ -204,3 +206,62 @@ async def test_the_prune_tick_keeps_the_newest_changes_and_a_process_that_missed
     await prune_index_changes(pruning)  # nothing beyond the horizon any more: nothing goes
     async with org.sessions() as session:
         assert sorted(await session.scalars(select(IndexChange.id))) == ids
+
+
+async def _post_call(org: AppContext, title: str) -> int:
+    """Post a question through the service; the id of the call's own post."""
+    async with org.sessions() as session, session.begin():
+        asker = await get_by_handle(session, "asker")
+        assert asker
+        call = await create_call(
+            session, org.routing, org.settings, asker, CallCreate(kind="question", title=title)
+        )
+        post = await call_post(session, call)
+        assert post
+        return post.id
+
+
+async def test_a_call_this_process_posted_is_indexed_from_memory_unless_changed_since(
+    org: AppContext,
+) -> None:
+    """The process that posts a call adds the call's post to its index as written (encoded
+    once, nothing read back); when another process changed that post before the replay, or
+    the posting rolled back, the database's version counts."""
+    async with org.sessions() as session:
+        await org.routing.sync(session)
+    replayed = org.routing.counters["passages_replayed"]
+    post_id = await _post_call(org, OLD_WORDS)
+    async with org.sessions() as session:
+        index = await org.routing.sync(session)
+    document = index.document(post_id)
+    assert document is not None and document.title == OLD_WORDS
+    assert org.routing.counters["passages_replayed"] == replayed  # nothing read back
+    async with org.sessions() as session:
+        found = await org.routing.similar_posts(session, OLD_WORDS, {"call"})
+    assert post_id in [pid for pid, _ in found]
+
+    # Another process edits the call's post before this one replays its own write.
+    other = RoutingService(org.settings, org.routing.embedder)
+    post_id = await _post_call(org, "Wie weet iets van staalbouw voor het datacenter?")
+    async with org.sessions() as session, session.begin():
+        stored = await session.get(Post, post_id)
+        assert stored
+        await update_post(session, other, stored, PostCreate(title=NEW_WORDS, body=NEW_WORDS))
+    async with org.sessions() as session:
+        index = await org.routing.sync(session)
+    document = index.document(post_id)
+    assert document is not None and document.title == NEW_WORDS
+
+    # A rolled-back posting leaves nothing to replay from memory.
+    async with org.sessions() as session, session.begin():
+        asker = await get_by_handle(session, "asker")
+        assert asker
+        await create_call(
+            session,
+            org.routing,
+            org.settings,
+            asker,
+            CallCreate(kind="question", title="Hovercraft gezocht"),
+        )
+        await session.rollback()
+    assert not org.routing._written

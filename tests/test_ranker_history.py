@@ -6,7 +6,9 @@ in place the change counts in the features. (Behaviour observed, not timed.)"""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
@@ -229,3 +231,33 @@ async def test_a_rebuild_never_takes_the_index_half_way_through_a_sync(
         routed = await fresh.route(session, QUERY, k=100, floor=False)
     [tom] = [r for r in routed if r.person.handle == "tom.bakker"]
     assert await _tom_p(org) == tom.p_answer
+
+
+async def test_a_replaced_history_and_index_are_freed_without_the_cyclic_collector(
+    org: AppContext,
+) -> None:
+    """``askhub serve`` hides what it loaded at its start from the cyclic collector
+    (``gc.freeze``): the index and the history hold millions of objects at size, and a full
+    collection walking them stopped every request for seconds. A frozen object is only ever
+    freed by reference counting, so the history and the index, once replaced, must hold no
+    reference cycles, or each replacement would leak all of it."""
+    await _fitted(org)
+    await _tom_p(org)  # the first history, as at a start
+    old_history = weakref.ref(org.routing._history)  # type: ignore[arg-type]
+    old_index = weakref.ref(org.routing._index)  # type: ignore[arg-type]
+    gc.collect()
+    gc.disable()
+    try:
+        await _tom_writes(org, "Hydrogen storage on site")
+        await _tom_p(org)  # starts a fresh history beside the calls
+        await asyncio.wait_for(org.routing.wait_history(), DEADLINE)
+        org.routing._index = None  # as an audit that found the replica out of step
+        async with org.sessions() as session:
+            await org.routing.sync(session)  # a new index
+        await _tom_p(org)
+        await asyncio.wait_for(org.routing.wait_history(), DEADLINE)
+        assert org.routing._history is not None and org.routing._index is not None
+        assert old_history() is None, "the replaced history is only freed by the collector"
+        assert old_index() is None, "the replaced index is only freed by the collector"
+    finally:
+        gc.enable()

@@ -41,7 +41,7 @@ from askhub.routing.audience import in_audience as person_in_audience
 from askhub.routing.audience import members
 from askhub.routing.availability import asks_in_window, held_back, hold_asking, open_asks
 from askhub.routing.network import Network, rank_for_referral
-from askhub.routing.service import RoutedPerson, RoutingService
+from askhub.routing.service import Encoded, RoutedPerson, RoutingService
 from askhub.settings import Settings
 from askhub.validation import VISIBLE, ConflictError, InputError, NotPermitted
 from models import (
@@ -279,28 +279,37 @@ async def create_call(
         except IntegrityError:
             await _posted_before(session, asker, request_key, data)
             raise
+    referral = None
     if call.kind == CallKind.REFERRAL and data.url:
-        session.add(
-            Referral(
-                call_id=call.id, offer=Offer(data.offer or "vacancy"), url=public_url(data.url)
-            )
+        referral = Referral(
+            call_id=call.id, offer=Offer(data.offer or "vacancy"), url=public_url(data.url)
         )
+        session.add(referral)
         await session.flush()
-    routed = await _route(session, routing, settings, asker, data, audience, now)
-    for match in routed:
-        session.add(
-            Match(
-                call_id=call.id,
-                person_id=match.person.id,
-                rank=match.rank,
-                score=match.score,
-                p_answer=match.p_answer,
-                evidence=match.reasons,
-            )
+    # The call's text is its post's text: encoded once, to route it and to store its vector.
+    encoded = await routing.encode_text(query_text(data.title, data.body, data.tags))
+    routed = await _route(session, routing, settings, asker, data, audience, now, encoded)
+    matches = [
+        Match(
+            call_id=call.id,
+            person_id=match.person.id,
+            person=match.person,
+            rank=match.rank,
+            score=match.score,
+            p_answer=match.p_answer,
+            evidence=match.reasons,
         )
+        for match in routed
+    ]
+    session.add_all(matches)
     await session.flush()
-    stored = await get_call(session, call.id)
-    assert stored is not None
+    # What get_call would load, from what this request holds already (four queries fewer):
+    # a new call has these matches (in rank order), no replies, and its people are loaded.
+    stored = call
+    set_committed_value(stored, "asker", asker)
+    set_committed_value(stored, "matches", sorted(matches, key=lambda m: m.rank))
+    set_committed_value(stored, "replies", [])
+    set_committed_value(stored, "referral", referral)
     if stored.deadline is None or stored.deadline > now:
         asked = await start_next_wave(session, settings, stored, now)
         if not routed and not asked:
@@ -308,7 +317,7 @@ async def create_call(
             await tell_exhausted(session, settings, stored, now)
     # Last: writing vectors takes the vector writers' lock until commit (migration 0007), so
     # concurrent posts queue behind each other for as little as possible.
-    await index_call(session, routing, call)
+    await index_call(session, routing, call, encoded)
     return stored
 
 
@@ -320,6 +329,7 @@ async def _route(
     data: CallCreate,
     audience: dict[str, str] | None,
     now: datetime | None = None,
+    encoded: Encoded | None = None,
 ) -> list[RoutedPerson]:
     """Who a new call is routed to, best first. A question: the few above the relevance floor.
     A volunteers call is open to its whole audience: the best-fitting come first (no floor),
@@ -343,6 +353,7 @@ async def _route(
         tags=data.tags,
         asker=asker.id,
         floor=not sized,
+        query_vector=encoded.vectors[0] if encoded is not None else None,
     )
     if referral:
         routed = (await connected_first(session, routed, now or datetime.now(UTC)))[:k]
@@ -456,9 +467,12 @@ async def reach_out(
 CALL_SOURCE = "call"
 
 
-async def index_call(session: AsyncSession, routing: RoutingService, call: Call) -> Post:
+async def index_call(
+    session: AsyncSession, routing: RoutingService, call: Call, encoded: Encoded | None = None
+) -> Post:
     """A call is part of its asker's history (a post of kind "call", weighed as asking, not
-    knowing), and the index finds it for later askers (``calls.similar``)."""
+    knowing), and the index finds it for later askers (``calls.similar``). ``encoded``: its
+    text as routing encoded it."""
     post = Post(
         author_id=call.asker_id,
         kind=PostKind.CALL,
@@ -471,7 +485,7 @@ async def index_call(session: AsyncSession, routing: RoutingService, call: Call)
     )
     session.add(post)
     await session.flush()
-    await routing.embed_posts(session, [post])
+    await routing.embed_posts(session, [post], encoded=encoded, new=True)
     return post
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from askhub.calls import notify, reach
-from askhub.routing.availability import asks_in_window, held_back, hold_asking, open_asks
+from askhub.routing.availability import asks_and_waiting, held_back, hold_asking
 from askhub.settings import Settings
 from models import Call, CallKind, Match, MatchState, ReplyKind
 
@@ -41,8 +41,7 @@ async def start_next_wave(
     candidates.sort(key=lambda m: (m.forwarded_by_id is None, m.rank))
     people = [m.person_id for m in candidates]
     await hold_asking(session)
-    budget_used = await asks_in_window(session, people, now)
-    waiting = await open_asks(session, people)
+    budget_used, waiting = await asks_and_waiting(session, people, now)
     chosen: list[Match] = []
     for match in candidates:
         person = match.person

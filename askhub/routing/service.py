@@ -18,7 +18,7 @@ import logging
 import math
 import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence, Set
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -26,19 +26,16 @@ from datetime import UTC, datetime
 import anyio.to_thread
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
 
 from askhub.logs import emit
 from askhub.routing import learning
 from askhub.routing.audience import is_everyone, members
-from askhub.routing.availability import (
-    asks_in_window,
-    availability_allows,
-    held_back,
-    open_asks,
-)
+from askhub.routing.availability import asks_and_waiting, availability_allows, held_back
 from askhub.settings import Settings
+from indexer.chunking import chunk_text
 from indexer.dense import IVF, DenseIndex, approximate_copy
 from indexer.embedders import Embedder, load_embedder
 from indexer.expertise import Document, Evidence, ExpertiseIndex, Passage, PersonMatch
@@ -59,6 +56,11 @@ from models import (
 EMBED_BATCH = 256
 # Replaying more changed posts than this (and a quarter of the index) rebuilds instead.
 REPLAY_LIMIT = 2000
+# New posts this process wrote, kept to be replayed from memory (see RoutingService._written).
+WRITTEN_KEPT = 1000
+_WRITTEN_KEY = "askhub_written_posts"
+# A post as this process wrote it: its change rows, document, passages and their vectors.
+Written = tuple[int, Document, list[Passage], NDArray[np.float32]]
 # What the start routes once to warm up (its answer is thrown away).
 WARM_UP_TEXT = "Who knows about this? Wie weet hier meer van?"
 # FAISS threads for building the approximate index in the background: one, so the other core
@@ -140,6 +142,14 @@ def reasons_for(match: PersonMatch | Ranked, kinds: dict[int, str]) -> list[dict
     ]
 
 
+@dataclass(frozen=True)
+class Encoded:
+    """Passages and their vectors (one row each), encoded before they are stored."""
+
+    passages: tuple[str, ...]
+    vectors: NDArray[np.float32]
+
+
 class RoutingService:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
@@ -166,6 +176,12 @@ class RoutingService:
         # writes), passages it took from stored vectors by replaying changes or by a rebuild,
         # and how often it replayed, rebuilt or found itself out of step.
         self.counters: Counter[str] = Counter()
+        # The new posts this process wrote (a call's post), as written: post id -> the change
+        # rows the write logged, its document, passages and vectors. Replaying the write then
+        # needs nothing from the database (two queries and the vectors' bytes fewer a post),
+        # when the log holds exactly those rows for it (none more: nobody changed it since).
+        # A rolled-back write never reaches the log; the oldest entries make way.
+        self._written: OrderedDict[int, Written] = OrderedDict()
         # The approximate index being built in the background (see _keep_approximate): its
         # thread, when it started, and a future the CLI can wait on.
         self._builder: threading.Thread | None = None
@@ -258,9 +274,18 @@ class RoutingService:
     # -- writing vectors ---------------------------------------------------------------------
 
     async def embed_posts(
-        self, session: AsyncSession, posts: Sequence[Post], every_model: bool = False
+        self,
+        session: AsyncSession,
+        posts: Sequence[Post],
+        every_model: bool = False,
+        encoded: Encoded | None = None,
+        new: bool = False,
     ) -> int:
         """Encode posts (chunked) and store their vectors in this session's transaction.
+
+        ``encoded``: the passages already encoded (a call's text, encoded once for routing
+        and for its post), used when they are exactly these posts' passages. ``new``: the
+        posts were made in this transaction, so they have no vectors to delete.
 
         The old vectors (of this model; with ``every_model``, of all: the text changed) are
         deleted only after encoding, so the vector writers' lock (migration 0007) is held for
@@ -271,13 +296,17 @@ class RoutingService:
         documents = [document_for(p) for p in posts]
         chunks = [ExpertiseIndex.chunks(d) for d in documents]
         texts = [text for per_doc in chunks for text in per_doc]
-        vectors = await anyio.to_thread.run_sync(self.embedder.encode, texts)
+        if encoded is not None and list(encoded.passages) == texts:
+            vectors = encoded.vectors
+        else:
+            vectors = await anyio.to_thread.run_sync(self.embedder.encode, texts)
         self.counters["passages_encoded"] += len(texts)
         model_id = self.model_id
-        stale = delete(Embedding).where(Embedding.post_id.in_([p.id for p in posts]))
-        if not every_model:
-            stale = stale.where(Embedding.model_id == model_id)
-        await session.execute(stale)
+        if not new:
+            stale = delete(Embedding).where(Embedding.post_id.in_([p.id for p in posts]))
+            if not every_model:
+                stale = stale.where(Embedding.model_id == model_id)
+            await session.execute(stale)
         rows = []
         at = 0
         for post, per_doc in zip(posts, chunks, strict=True):
@@ -296,7 +325,40 @@ class RoutingService:
                 )
         session.add_all(rows)
         await session.flush()
+        if new:
+            written = {}
+            at = 0
+            for post, document, per_doc in zip(posts, documents, chunks, strict=True):
+                mine = rows[at : at + len(per_doc)]
+                written[post.id] = (
+                    len(mine),
+                    document,
+                    [Passage(vector_id=r.id, doc_id=post.id, text=r.text) for r in mine],
+                    np.asarray(vectors[at : at + len(per_doc)], dtype=np.float32),
+                )
+                at += len(per_doc)
+            self._keep_when_committed(session, written)
         return len(rows)
+
+    def _keep_when_committed(self, session: AsyncSession, written: dict[int, Written]) -> None:
+        """Keep ``written`` for replaying once the session commits; forget it on a rollback
+        (on SQLite a rolled-back post's id is given to the next post)."""
+        sync = session.sync_session
+        pending: dict[int, Written] | None = sync.info.get(_WRITTEN_KEY)
+        if pending is None:
+            pending = sync.info[_WRITTEN_KEY] = {}
+
+            def committed(_session: Session) -> None:
+                self._written.update(sync.info.pop(_WRITTEN_KEY, {}))
+                while len(self._written) > WRITTEN_KEPT:
+                    self._written.popitem(last=False)
+
+            def rolled_back(_session: Session, _previous: object) -> None:
+                sync.info.pop(_WRITTEN_KEY, None)
+
+            event.listen(sync, "after_commit", committed, once=True)
+            event.listen(sync, "after_soft_rollback", rolled_back, once=True)
+        pending.update(written)
 
     async def embed_missing(
         self, sessions: async_sessionmaker[AsyncSession], progress: Progress = silent
@@ -428,20 +490,25 @@ class RoutingService:
         # rebuild, an audit, or a replay that touched an answer, not for every new post.
         answers_changed = index is None
         if index is not None and head != self._watermark:
-            changed = list(
+            # Each changed post with its number of change rows (counted here: the rows are
+            # the few since the watermark).
+            logged = Counter(
                 await session.scalars(
-                    select(IndexChange.post_id)
-                    .where(IndexChange.id > self._watermark, IndexChange.id <= head)
-                    .distinct()
+                    select(IndexChange.post_id).where(
+                        IndexChange.id > self._watermark, IndexChange.id <= head
+                    )
                 )
             )
+            changed = list(logged)
             if len(changed) > max(REPLAY_LIMIT, len(index) // 4):
                 index = None  # a bulk change (an import): one rebuild is cheaper
                 answers_changed = True
             else:
                 answers_changed = self._touches_answers(index, changed)
                 index.remove(changed)
-                self.counters["passages_replayed"] += await self._add_posts(session, index, changed)
+                mine = self._replay_written(index, logged)
+                rest = [pid for pid in changed if pid not in mine]
+                self.counters["passages_replayed"] += await self._add_posts(session, index, rest)
                 answers_changed = answers_changed or self._touches_answers(index, changed)
                 self.counters["replays"] += 1
                 self._watermark = head
@@ -449,9 +516,24 @@ class RoutingService:
             index = await self._rebuild(session)
         if answers_changed:
             index.set_priors(await self._priors(session, index))
+        # BM25's full rebuilds run beside the requests, not on one (about 47 s at 1M posts).
+        index.lexical.background = True
         self._index = index
         self._keep_approximate(index)
         return index
+
+    def _replay_written(self, index: ExpertiseIndex, logged: Counter[int]) -> set[int]:
+        """Add the posts of ``logged`` (post id -> its change rows being replayed) that this
+        process wrote and nobody changed since, from memory; returns their ids."""
+        replayed: set[int] = set()
+        for post_id, rows in logged.items():
+            written = self._written.pop(post_id, None)
+            if written is None or written[0] != rows:
+                continue  # not ours, or changed again since: from the database
+            _, document, passages, vectors = written
+            index.add([document], passages, vectors)
+            replayed.add(post_id)
+        return replayed
 
     @staticmethod
     def _touches_answers(index: ExpertiseIndex, post_ids: Sequence[int]) -> bool:
@@ -880,6 +962,16 @@ class RoutingService:
         vectors = await anyio.to_thread.run_sync(self.embedder.encode, [text])
         return np.asarray(vectors[0], dtype=np.float32)
 
+    async def encode_text(self, text: str) -> Encoded | None:
+        """A text that is one passage (a call's), encoded once to route it and to store it
+        as its post's vector; None when it is longer (the query is the whole text, while the
+        post is stored as several passages). The passage is the text with its whitespace
+        collapsed, which the model does not see: the vector is the query's own."""
+        passages = chunk_text(text)
+        if len(passages) != 1:
+            return None
+        return Encoded(tuple(passages), (await self.encode_query(passages[0]))[np.newaxis, :])
+
     # -- asked before ------------------------------------------------------------------------
 
     async def similar_posts(
@@ -940,12 +1032,15 @@ class RoutingService:
         tags: Sequence[str] = (),
         asker: int | None = None,
         floor: bool = True,
+        query_vector: NDArray[np.float32] | None = None,
     ) -> list[RoutedPerson]:
         """The ``k`` best people for ``text`` with reasons, skipping people who cannot be asked
         and everyone below the relevance floor. Without ``floor`` (a volunteers call, open to
         everyone in its audience) nobody is dropped for lack of evidence: the best-fitting
-        come first, in order."""
-        matches, _ = await self._ranked(session, text, k, exclude, audience, tags, asker, floor)
+        come first, in order. ``query_vector``: ``text`` already encoded."""
+        matches, _ = await self._ranked(
+            session, text, k, exclude, audience, tags, asker, floor, query_vector
+        )
         return await self._routed(session, matches)
 
     async def preview(
@@ -964,8 +1059,7 @@ class RoutingService:
         lowest = self.floor_score(matches[0].score if matches else 0.0)
         ids = [int(m.person) for m in matches]
         now = datetime.now(UTC)
-        used = await asks_in_window(session, ids, now)
-        waiting = await open_asks(session, ids)
+        used, waiting = await asks_and_waiting(session, ids, now)
         routed = await self._routed(session, matches[:k])
         marked = []
         for person in routed:
@@ -988,6 +1082,7 @@ class RoutingService:
         tags: Sequence[str],
         asker: int | None,
         floor: bool,
+        query_vector: NDArray[np.float32] | None = None,
     ) -> tuple[list[Ranked], set[str]]:
         index = await self.sync(session)
         now = datetime.now(UTC)
@@ -1006,7 +1101,8 @@ class RoutingService:
         only: set[str] | None = None
         if not is_everyone(audience):
             only = {str(m.id) for m in await members(session, audience)}
-        query_vector = await self.encode_query(text)
+        if query_vector is None:
+            query_vector = await self.encode_query(text)
         history = await self.history(session, index) if self._ranker is not None else None
         matches = self.rank(
             index,
@@ -1037,13 +1133,23 @@ class RoutingService:
                 select(Person).where(Person.id.in_([int(m.person) for m in matches]))
             )
         }
-        doc_ids = [e.doc_id for m in matches for e in m.evidence]
-        kinds = {
-            pid: str(kind)
-            for pid, kind in await session.execute(
-                select(Post.id, Post.kind).where(Post.id.in_(doc_ids))
+        # The evidence's kinds as the index holds them (a query fewer); the database only for
+        # a post that left the index meanwhile.
+        kinds: dict[int, str] = {}
+        missing = []
+        for e in (e for m in matches for e in m.evidence):
+            document = self._index.document(e.doc_id) if self._index is not None else None
+            if document is None:
+                missing.append(e.doc_id)
+            else:
+                kinds[e.doc_id] = document.kind
+        if missing:
+            kinds.update(
+                (pid, str(kind))
+                for pid, kind in await session.execute(
+                    select(Post.id, Post.kind).where(Post.id.in_(missing))
+                )
             )
-        }
         return [
             RoutedPerson(
                 person=people[int(m.person)],
