@@ -276,7 +276,7 @@ class Embedding(Base):
 
 class Call(Base):
     __tablename__ = "call"
-    # One call per (asker, request key): a retried post finds the first (migration 0015).
+    # One call per (asker, request key): a retried post finds the first (migration 0013).
     __table_args__ = (
         UniqueConstraint("asker_id", "request_key", name="uq_call_asker_request_key"),
     )

@@ -14,9 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0012"
-# After 0015, which reached main first (both were written on 0011), so that a database already
-# at 0015 still gets these indexes.
-down_revision: str | None = "0015"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
