@@ -6,6 +6,7 @@ however many guesses arrive at once, and a one-click link acts once."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select, update
@@ -14,7 +15,8 @@ from askhub.auth import accounts
 from askhub.calls.links import action_url
 from askhub.calls.service import ALREADY_VOLUNTEERED, CALL_FULL
 from askhub.context import AppContext
-from models import Call, CallStatus, Match, Person, Reply, ReplyKind
+from askhub.routing.availability import asks_in_window, hold_asking
+from models import Call, CallKind, CallStatus, Match, Person, Reply, ReplyKind
 from tests.served import people_with_tokens, served
 from tests.test_api import STAALBOUW, token_for
 from tests.test_web_support import PASSWORD, csrf_of, with_passwords
@@ -216,3 +218,49 @@ async def test_thirty_calls_posted_at_once_ask_nobody_beyond_their_limits(
         )
     assert asked, "nobody was asked at all"
     assert max(asked.values()) <= 2, sorted(asked.values(), reverse=True)[:10]
+
+
+async def test_a_decider_counts_the_asks_of_one_that_held_the_lock_before_it(
+    org: AppContext,
+) -> None:
+    """The scheduler's next wave and a post decide whom to ask in separate transactions: the
+    second to take the asking lock counts the first one's asks once that commits, instead of
+    counting before them and asking someone past their budget (on SQLite a tick read its
+    counts before taking the write lock)."""
+    async with org.sessions() as session, session.begin():
+        expert = await session.scalar(select(Person).where(Person.handle == "bram.devries"))
+        asker = await session.scalar(select(Person).where(Person.handle == "asker"))
+        assert expert is not None and asker is not None
+        call = Call(asker_id=asker.id, kind=CallKind.QUESTION, title="Staalbouw?")
+        session.add(call)
+        await session.flush()
+        call_id, expert_id = call.id, expert.id
+    now = datetime.now(UTC)
+    first_holds = asyncio.Event()
+    first_may_commit = asyncio.Event()
+
+    async def first() -> None:
+        async with org.sessions() as session, session.begin():
+            await hold_asking(session)
+            first_holds.set()
+            await first_may_commit.wait()
+            session.add(
+                Match(call_id=call_id, person_id=expert_id, rank=1, score=1.0, nudged_at=now)
+            )
+
+    async def second() -> int:
+        await first_holds.wait()
+        async with org.sessions() as session, session.begin():
+            await hold_asking(session)
+            return (await asks_in_window(session, [expert_id], now)).get(expert_id, 0)
+
+    holding = asyncio.create_task(first())
+    counting = asyncio.create_task(second())
+    await first_holds.wait()
+    # Give the second decider every chance to count before the first one's ask exists.
+    for _ in range(20):
+        await asyncio.sleep(0.01)
+    assert not counting.done(), "the second decider counted while the first held the lock"
+    first_may_commit.set()
+    await holding
+    assert await counting == 1

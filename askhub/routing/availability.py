@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import func, literal, select, union_all
+from sqlalchemy import false, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Availability, Call, CallStatus, Match, MatchState, Person
@@ -23,14 +23,22 @@ ASKING_LOCK = 0x61736B6E
 
 async def hold_asking(session: AsyncSession) -> None:
     """Take, until commit, the lock that everything deciding whom to ask takes before it reads
-    how often people were asked (PostgreSQL): without it, posts arriving together each read the
-    same counts and all asked the same experts (thirty posts on one topic at once asked one
-    expert fifteen times, with two open asks allowed). Held to commit, so the next decider
-    counts this one's asks. Deciding is a few statements; what is slow in a post (routing)
-    comes before it. SQLite lets one writer at a time in, and a post writes its call before it
-    decides, so its posts are in turn already."""
-    if session.get_bind().dialect.name == "postgresql":
+    how often people were asked: without it, deciders running together each read the same
+    counts and all asked the same experts (thirty posts on one topic at once asked one expert
+    fifteen times, with two open asks allowed). Held to commit, so the next decider counts this
+    one's asks. Deciding is a few statements; what is slow in a post (routing) comes before it.
+
+    PostgreSQL: a transaction-scoped advisory lock. SQLite has one writer at a time: a write
+    that changes nothing takes its write lock now, so a scheduler tick that has not written yet
+    cannot count before a post's asks commit and ask on stale counts."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         await session.execute(select(func.pg_advisory_xact_lock(ASKING_LOCK)))
+    elif dialect == "sqlite":
+        await session.execute(
+            update(Person).where(false()).values(id=Person.id),
+            execution_options={"synchronize_session": False},
+        )
 
 
 def is_available(person: Person, now: datetime) -> bool:
