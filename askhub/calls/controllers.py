@@ -83,18 +83,17 @@ class CallsController(Controller):
         ] = None,
     ) -> Response[CallOut]:
         """Post a call; the response lists the people it is routed to, with the reasons."""
+        headers = {}
         try:
             call = await service.create_call(
                 db, context.routing, context.settings, me, data, request_key=idempotency_key
             )
         except service.AlreadyPosted as posted:
             call = await _call(db, posted.call_id)
-            out = service.call_out(call, me)
-            out.reach = await service.reach_out(db, context.settings, call)
-            return Response(out, status_code=201, headers={REPLAYED: "true"})
+            headers[REPLAYED] = "true"
         out = service.call_out(call, me)
         out.reach = await service.reach_out(db, context.settings, call)
-        return Response(out, status_code=201)
+        return Response(out, status_code=201, headers=headers)
 
     @post("/preview", status_code=200, responses=errors(413))
     async def preview_call(

@@ -39,7 +39,7 @@ from askhub.nudges.payload import NudgePayload
 from askhub.people.service import get_by_handle, like_pattern, not_erased, person_brief
 from askhub.routing.audience import in_audience as person_in_audience
 from askhub.routing.audience import members
-from askhub.routing.availability import asks_in_window, held_back, hold_asking, open_asks
+from askhub.routing.availability import asks_and_waiting, held_back, hold_asking
 from askhub.routing.network import Network, rank_for_referral
 from askhub.routing.service import Encoded, RoutedPerson, RoutingService
 from askhub.settings import Settings
@@ -1020,8 +1020,7 @@ async def _forward(
     if match.state != MatchState.PROPOSED:
         return
     await hold_asking(session)
-    budget = await asks_in_window(session, [target.id], now)
-    waiting = await open_asks(session, [target.id])
+    budget, waiting = await asks_and_waiting(session, [target.id], now)
     if held_back(target, now, budget, waiting, settings.max_open_asks) is None:
         match.state = MatchState.NUDGED
         match.nudged_at = now

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import false, func, literal, select, union_all, update
+from sqlalchemy import Select, false, func, literal, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from models import Availability, Call, CallStatus, Match, MatchState, Person
@@ -64,7 +64,7 @@ def held_back(
     """Why ``person`` may not be asked now, or None if they may: "away" (opted out or away)
     or "busy" (their weekly nudge budget is spent, or ``max_open_asks`` asks wait for them).
 
-    ``asked_this_week`` and ``waiting`` come from ``asks_in_window`` and ``open_asks``.
+    ``asked_this_week`` and ``waiting`` come from ``asks_and_waiting``.
     """
     if not is_available(person, now):
         return "away"
@@ -96,15 +96,10 @@ def quiet_until(person: Person, now: datetime) -> datetime | None:
     return datetime.combine(day, time(end), tzinfo=local.tzinfo).astimezone(UTC)
 
 
-async def asks_in_window(
-    session: AsyncSession, person_ids: Iterable[int], now: datetime
-) -> dict[int, int]:
+def _asked_in_window(ids: list[int], now: datetime) -> Select[int, int]:
     """Calls each person was asked in the budget window (a call counts once, however sent).
     Asks made by a manager's introduction count against the manager's budget, not here."""
-    ids = list(person_ids)
-    if not ids:
-        return {}
-    rows = await session.execute(
+    return (
         select(Match.person_id, func.count())
         .where(
             Match.person_id.in_(ids),
@@ -113,31 +108,33 @@ async def asks_in_window(
         )
         .group_by(Match.person_id)
     )
-    return {pid: int(n) for pid, n in rows}
+
+
+async def asks_in_window(
+    session: AsyncSession, person_ids: Iterable[int], now: datetime
+) -> dict[int, int]:
+    """How many calls each person was asked in the budget window (``_asked_in_window``)."""
+    ids = list(person_ids)
+    if not ids:
+        return {}
+    return {pid: int(n) for pid, n in await session.execute(_asked_in_window(ids, now))}
 
 
 async def asks_and_waiting(
     session: AsyncSession, person_ids: Iterable[int], now: datetime
 ) -> tuple[dict[int, int], dict[int, int]]:
-    """``asks_in_window`` and ``open_asks`` in one round trip to the database, each count
-    read by its own index (migration 0012) however many matches a person had."""
+    """How many calls each person was asked in the budget window, and how many asks wait for
+    their reply on open calls, in one round trip to the database, each count read by its own
+    index (migration 0012) however many matches a person had."""
     ids = list(person_ids)
     if not ids:
         return {}, {}
-    in_window = (
-        select(Match.person_id, literal(0), func.count())
-        .where(
-            Match.person_id.in_(ids),
-            Match.nudged_at >= now - BUDGET_WINDOW,
-            Match.introduced.is_(False),
-        )
-        .group_by(Match.person_id)
-    )
+    in_window = _asked_in_window(ids, now).add_columns(literal(0))
     # The call's status per ask in flight (a few per person), not a join: joined, PostgreSQL's
     # planner took the statuses of the seeded matches for everyone's and scanned every match
     # by call (45 ms instead of under 1).
     in_flight = (
-        select(Match.person_id, literal(1), func.count())
+        select(Match.person_id, func.count(), literal(1))
         .where(
             Match.person_id.in_(ids),
             Match.state.in_([MatchState.NUDGED, MatchState.SEEN]),
@@ -148,24 +145,6 @@ async def asks_and_waiting(
     )
     asked: dict[int, int] = {}
     waiting: dict[int, int] = {}
-    for pid, which, n in await session.execute(union_all(in_window, in_flight)):
+    for pid, n, which in await session.execute(union_all(in_window, in_flight)):
         (waiting if which else asked)[pid] = int(n)
     return asked, waiting
-
-
-async def open_asks(session: AsyncSession, person_ids: Iterable[int]) -> dict[int, int]:
-    """Asks still waiting for the person's reply on calls that are open."""
-    ids = list(person_ids)
-    if not ids:
-        return {}
-    rows = await session.execute(
-        select(Match.person_id, func.count())
-        .join(Call, Call.id == Match.call_id)
-        .where(
-            Match.person_id.in_(ids),
-            Match.state.in_([MatchState.NUDGED, MatchState.SEEN]),
-            Call.status == CallStatus.OPEN,
-        )
-        .group_by(Match.person_id)
-    )
-    return {pid: int(n) for pid, n in rows}
